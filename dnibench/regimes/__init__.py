@@ -1,0 +1,1 @@
+"""Training regimes as runtime-independent logic: stages, SG and SI modules."""

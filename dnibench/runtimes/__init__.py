@@ -1,0 +1,1 @@
+"""Runtimes decide when each stage operation runs and how tensors travel."""

@@ -1,0 +1,143 @@
+"""Train one configuration and record its learning curve.
+
+This is what ``dnibench train`` runs and what the accuracy tests call: a
+fixed budget of steps on the reference runtime, evaluated on the test split
+every few steps, with samples seen and seconds spent kept next to each point
+so that data efficiency and wall-clock can be read off the same curve.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from dnibench.data import BatchStream, Dataset, load_dataset
+from dnibench.pipeline import Pipeline, PipelineConfig, build_pipeline
+from dnibench.regimes.regime import get_regime
+from dnibench.runtimes.reference import ReferenceRuntime
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run: data, pipeline, regime and budget."""
+
+    data: str = "digits"
+    mode: str = "dni"
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    batch_size: int = 64
+    microbatches: int = 1
+    steps: int = 600
+    eval_every: int = 100
+    data_dir: Path | None = None
+
+
+@dataclass
+class CurvePoint:
+    """One evaluation: where training stood and how the model did on test data."""
+
+    step: int
+    samples: int
+    seconds: float
+    train_loss: float
+    test_loss: float
+    test_accuracy: float
+    sg_loss: float = math.nan
+    sg_cosine: float = math.nan
+    si_loss: float = math.nan
+
+
+@dataclass
+class TrainResult:
+    """The learning curve and final test metrics of one run."""
+
+    config: TrainConfig
+    balance: list[int]
+    curve: list[CurvePoint]
+
+    @property
+    def final(self) -> CurvePoint:
+        return self.curve[-1]
+
+
+def _nanmean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def prepare(config: TrainConfig, dataset: Dataset | None = None) -> tuple[Dataset, Pipeline]:
+    """Load the data (unless given) and build the pipeline for ``config``."""
+    regime = get_regime(config.mode)
+    if dataset is None:
+        dataset = load_dataset(config.data, data_dir=config.data_dir, seed=config.pipeline.seed)
+    sample = dataset.x_train[: max(2, min(config.batch_size, len(dataset.x_train)))]
+    pipeline = build_pipeline(
+        config.pipeline, regime, dataset.input_shape, dataset.num_classes, sample
+    )
+    return dataset, pipeline
+
+
+def train(
+    config: TrainConfig, dataset: Dataset | None = None, *, verbose: bool = False
+) -> TrainResult:
+    """Train ``config`` on the reference runtime; evaluate every ``eval_every`` steps."""
+    dataset, pipeline = prepare(config, dataset)
+    regime = get_regime(config.mode)
+    runtime = ReferenceRuntime(pipeline.stages, regime, config.microbatches)
+    stream = BatchStream(
+        dataset.x_train, dataset.y_train, config.batch_size, seed=config.pipeline.seed
+    )
+    torch.manual_seed(config.pipeline.seed + 2)
+    curve: list[CurvePoint] = []
+    window: list[tuple[float, float, float, float]] = []
+    seconds = 0.0
+    for step in range(1, config.steps + 1):
+        x, y = stream.batch(step - 1)
+        started = time.perf_counter()
+        metrics = runtime.train_step(x, y)
+        seconds += time.perf_counter() - started
+        window.append(
+            (
+                metrics.loss,
+                _nanmean(metrics.sg_loss),
+                _nanmean(metrics.sg_cosine),
+                _nanmean(metrics.si_loss),
+            )
+        )
+        if step % config.eval_every == 0 or step == config.steps:
+            test_loss, accuracy = runtime.evaluate(dataset.x_test, dataset.y_test)
+            columns = list(zip(*window, strict=True))
+            point = CurvePoint(
+                step=step,
+                samples=step * config.batch_size,
+                seconds=seconds,
+                train_loss=_nanmean(list(columns[0])),
+                test_loss=test_loss,
+                test_accuracy=accuracy,
+                sg_loss=_nanmean(list(columns[1])),
+                sg_cosine=_nanmean(list(columns[2])),
+                si_loss=_nanmean(list(columns[3])),
+            )
+            curve.append(point)
+            window.clear()
+            if verbose:
+                print(format_point(point), flush=True)
+    return TrainResult(config=config, balance=pipeline.balance, curve=curve)
+
+
+CURVE_HEADER = (
+    f"{'step':>6} {'samples':>8} {'seconds':>8} {'train_loss':>10} {'test_loss':>9} "
+    f"{'test_acc':>8} {'sg_loss':>9} {'sg_cos':>7} {'si_loss':>9}"
+)
+
+
+def format_point(point: CurvePoint) -> str:
+    """One row of the learning-curve table printed by ``dnibench train``."""
+    return (
+        f"{point.step:>6} {point.samples:>8} {point.seconds:>8.2f} {point.train_loss:>10.4f} "
+        f"{point.test_loss:>9.4f} {point.test_accuracy:>8.4f} {point.sg_loss:>9.3g} "
+        f"{point.sg_cosine:>7.3f} {point.si_loss:>9.3g}"
+    )
