@@ -1,0 +1,173 @@
+"""Builders for the schedules dnibench runs, for K stages and m microbatches.
+
+Each builder returns one training step as plain data; runtimes execute each
+stage's list in order (and may run a G or I earlier than listed, as soon as
+its delta or activation has arrived, but never before the stage's own S or F
+of that microbatch). Every builder's output passes
+:func:`dnibench.schedules.validate.validate` for any K, m and staleness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dnibench.errors import unknown_name
+from dnibench.schedules.actions import Action, Op, Schedule
+
+SCHEDULE_NAMES = ("sequential", "gpipe", "1f1b", "dni", "cdni", "unlock")
+
+_U = Action(Op.UPDATE)
+
+
+def _check(num_stages: int, microbatches: int, staleness: int = 0) -> None:
+    if num_stages < 1:
+        raise ValueError(f"a schedule needs at least one stage, got {num_stages}")
+    if microbatches < 1:
+        raise ValueError(f"a schedule needs at least one microbatch, got {microbatches}")
+    if staleness < 0:
+        raise ValueError(f"staleness must be >= 0, got {staleness}")
+
+
+def _backprop(name: str, stages: list[list[Action]], microbatches: int) -> Schedule:
+    return Schedule(
+        name=name,
+        num_stages=len(stages),
+        microbatches=microbatches,
+        actions=tuple(tuple(stage) for stage in stages),
+        forward_locked=True,
+        staleness=None,
+    )
+
+
+def sequential(num_stages: int, microbatches: int) -> Schedule:
+    """Naive model parallelism: ``F0 B0 F1 B1 ... U`` on every stage.
+
+    Stage 0 cannot start F1 before its B0, which waits for the whole pipeline,
+    so only one microbatch is ever in flight pipeline-wide.
+    """
+    _check(num_stages, microbatches)
+    stage: list[Action] = []
+    for i in range(microbatches):
+        stage += [Action(Op.FORWARD, i), Action(Op.BACKWARD, i)]
+    stage.append(_U)
+    return _backprop("sequential", [list(stage) for _ in range(num_stages)], microbatches)
+
+
+def gpipe(num_stages: int, microbatches: int) -> Schedule:
+    """GPipe: all forwards, then all backwards in the same order, then one update."""
+    _check(num_stages, microbatches)
+    forwards = [Action(Op.FORWARD, i) for i in range(microbatches)]
+    backwards = [Action(Op.BACKWARD, i) for i in range(microbatches)]
+    return _backprop(
+        "gpipe", [[*forwards, *backwards, _U] for _ in range(num_stages)], microbatches
+    )
+
+
+def one_f_one_b(num_stages: int, microbatches: int) -> Schedule:
+    """1F1B: warm-up forwards, then alternate one forward and one backward.
+
+    Stage k runs ``min(m, K-k-1)`` warm-up forwards, so it never holds more
+    than K-k microbatches' activations, against GPipe's m.
+    """
+    _check(num_stages, microbatches)
+    stages: list[list[Action]] = []
+    for k in range(num_stages):
+        warmup = min(microbatches, num_stages - k - 1)
+        stage = [Action(Op.FORWARD, i) for i in range(warmup)]
+        for j in range(microbatches - warmup):
+            stage += [Action(Op.FORWARD, warmup + j), Action(Op.BACKWARD, j)]
+        stage += [Action(Op.BACKWARD, j) for j in range(microbatches - warmup, microbatches)]
+        stage.append(_U)
+        stages.append(stage)
+    return _backprop("1f1b", stages, microbatches)
+
+
+def _late_updates(mb: int, *, has_sg: bool, has_si: bool) -> list[Action]:
+    """The SG/SI updates of ``mb`` that fall due at one point of an unlocked step.
+
+    SI comes first: its activation comes from upstream, which runs ahead of
+    the delta that the SG update waits for.
+    """
+    updates = [Action(Op.SI_UPDATE, mb)] if has_si else []
+    return updates + ([Action(Op.SG_UPDATE, mb)] if has_sg else [])
+
+
+def _unlocked(
+    name: str, num_stages: int, microbatches: int, staleness: int, *, synthetic_inputs: bool
+) -> Schedule:
+    """DNI-like step: per microbatch F, backward, U; SG/SI updates as late as allowed.
+
+    The update of microbatch j must precede F(j + staleness + 1): that is the
+    staleness bound. Placing it exactly there leaves the runtime the most room
+    to overlap; updates still due at the end of the step close the step, so a
+    step leaves no microbatch state behind.
+    """
+    _check(num_stages, microbatches, staleness)
+    last = num_stages - 1
+    stages: list[list[Action]] = []
+    for k in range(num_stages):
+        has_sg = k < last
+        has_si = synthetic_inputs and k > 0
+        backward = Op.SYNTH_BACKWARD if has_sg else Op.BACKWARD
+        stage: list[Action] = []
+        for i in range(microbatches):
+            due = i - staleness - 1
+            if due >= 0:
+                stage += _late_updates(due, has_sg=has_sg, has_si=has_si)
+            stage += [Action(Op.FORWARD, i), Action(backward, i), _U]
+        for j in range(max(0, microbatches - staleness - 1), microbatches):
+            stage += _late_updates(j, has_sg=has_sg, has_si=has_si)
+        stages.append(stage)
+    return Schedule(
+        name=name,
+        num_stages=num_stages,
+        microbatches=microbatches,
+        actions=tuple(tuple(stage) for stage in stages),
+        forward_locked=not synthetic_inputs,
+        staleness=staleness,
+    )
+
+
+def dni(num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
+    """DNI: each stage but the last backprops its own synthetic gradient and updates at once.
+
+    The last stage has the true loss and runs ``F i, B i, U``. Forwards stay
+    locked: stage k > 0 still needs h_{k-1}(i).
+    """
+    return _unlocked("dni", num_stages, microbatches, staleness, synthetic_inputs=False)
+
+
+def cdni(num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
+    """cDNI: the same step as DNI (the label context changes the SG, not the order)."""
+    return _unlocked("cdni", num_stages, microbatches, staleness, synthetic_inputs=False)
+
+
+def unlock(num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
+    """Complete unlock: DNI plus an SI update of every stage k > 0; forwards unlocked."""
+    return _unlocked("unlock", num_stages, microbatches, staleness, synthetic_inputs=True)
+
+
+_BACKPROP_BUILDERS: dict[str, Callable[[int, int], Schedule]] = {
+    "sequential": sequential,
+    "gpipe": gpipe,
+    "1f1b": one_f_one_b,
+}
+_UNLOCKED_BUILDERS: dict[str, Callable[[int, int, int], Schedule]] = {
+    "dni": dni,
+    "cdni": cdni,
+    "unlock": unlock,
+}
+
+
+def build_schedule(name: str, num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
+    """The schedule called ``name``; ``staleness`` applies to the unlocked ones only.
+
+    Unknown names raise :class:`dnibench.errors.UserError` listing the valid
+    ones, since the name usually comes from a suite file or the command line.
+    """
+    if name in _BACKPROP_BUILDERS:
+        _check(num_stages, microbatches, staleness)
+        return _BACKPROP_BUILDERS[name](num_stages, microbatches)
+    if name in _UNLOCKED_BUILDERS:
+        return _UNLOCKED_BUILDERS[name](num_stages, microbatches, staleness)
+    raise unknown_name("schedule", name, SCHEDULE_NAMES)

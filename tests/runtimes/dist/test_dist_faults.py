@@ -1,0 +1,69 @@
+"""A rank that raises, hangs or is killed ends the run quickly, names its stage, loses nothing."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from dnibench.bench.session import run_session
+from dnibench.bench.spec import BenchSpec
+from dnibench.runtimes.dist.launch import RankFailure, launch_local
+
+
+def _spec(name: str, **changes: object) -> BenchSpec:
+    base = BenchSpec(
+        name=name, mode="gpipe", width=16, depth=3, input_shape=(32,), stages=2,
+        microbatches=2, batch_size=16, steps=8, warmup=1, timeout_s=10,
+    )  # fmt: skip
+    return base.with_(**changes)
+
+
+def _rank_processes() -> list[str]:
+    done = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    return [line for line in done.stdout.splitlines() if "dnibench.runtimes.dist.launch" in line]
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("kill:1:3", "stage 1 (rank 1) was killed by signal SIGKILL"),
+        ("raise:1:3", "stage 1: RuntimeError: injected fault at step 3"),
+        ("hang:1:3", "from stage 1 within 10 s"),
+    ],
+)
+def test_failing_rank_ends_the_run_and_is_named(fault: str, expected: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(RankFailure) as failure:
+        launch_local(_spec("faulty", fault=fault), deadline_s=120)
+    assert time.monotonic() - started < 60
+    assert expected in str(failure.value)
+    assert _rank_processes() == []
+
+
+def test_partial_results_survive_a_killed_rank(tmp_path: Path) -> None:
+    specs = [_spec("healthy"), _spec("killed", fault="kill:1:3"), _spec("after")]
+    results = run_session(specs, tmp_path, deadline_s=120)
+    assert [r.spec.name for r in results] == ["healthy", "after"]
+    with (tmp_path / "status.csv").open() as handle:
+        status = {row["benchmark"]: row for row in csv.DictReader(handle)}
+    assert status["healthy"]["status"] == "ok" and status["after"]["status"] == "ok"
+    assert status["killed"]["status"] == "failed"
+    assert "stage 1" in status["killed"]["message"]
+    assert float(status["killed"]["seconds"]) < 60
+    with (tmp_path / "results.csv").open() as handle:
+        benchmarks = {row["benchmark"] for row in csv.DictReader(handle)}
+    assert benchmarks == {"healthy", "after"}
+    assert (tmp_path / "traces" / "healthy.json").exists()
+    assert _rank_processes() == []
+
+
+def test_a_run_directory_is_never_overwritten(tmp_path: Path) -> None:
+    run_session([_spec("once", steps=3)], tmp_path, deadline_s=120)
+    before = (tmp_path / "results.csv").read_bytes()
+    with pytest.raises(Exception, match="already holds a run"):
+        run_session([_spec("twice", steps=3)], tmp_path)
+    assert (tmp_path / "results.csv").read_bytes() == before
