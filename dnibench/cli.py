@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
+    from dnibench.bench.cli_bench import add_bench_parser
+
+    add_bench_parser(commands)
     return parser
 
 

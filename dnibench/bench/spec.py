@@ -35,7 +35,9 @@ class BenchSpec:
     ``spans`` off records only step markers (to measure instrumentation cost).
     ``fault`` (``KIND:STAGE:STEP``) injects a failure for fault-handling tests:
     the stage raises, hangs, or SIGKILLs itself when it reaches that step.
-    ``keep_parameters`` returns each stage's final parameters (for tests that
+    ``update_per_microbatch`` makes unlocked stages step their optimiser after
+    every microbatch (the paper's DNI) instead of once per step (GPipe's
+    optimiser work). ``keep_parameters`` returns each stage's final parameters (for tests that
     compare runtimes).
     """
 
@@ -65,6 +67,7 @@ class BenchSpec:
     backend: str = "gloo"
     fault: str | None = None
     keep_parameters: bool = False
+    update_per_microbatch: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in BENCH_MODES:
@@ -109,6 +112,11 @@ class BenchSpec:
             si=self.si,
             seed=self.seed,
         )
+
+    @property
+    def update_every(self) -> int:
+        """Microbatches per optimiser step of an unlocked stage."""
+        return 1 if self.update_per_microbatch else self.microbatches
 
     @property
     def microbatch_size(self) -> int:

@@ -6,10 +6,11 @@ runtimes must reproduce its trajectories. Order within a training step:
 - backprop: all forwards of the m microbatches, then all backwards (GPipe
   order; with accumulation this equals one backward over the whole batch),
   then one optimiser step per stage.
-- DNI / cDNI: per microbatch, each stage in turn runs its forward, its
-  synthetic backward and its update; the true delta each stage sends up is
-  regressed onto at once by the stage above. This is the trajectory of a
-  pipeline with a staleness bound of 0.
+- DNI / cDNI: per microbatch, each stage in turn runs its forward and its
+  synthetic backward, updating after every ``update_every`` microbatches
+  (default: once per step, the optimiser work of GPipe); the true delta each
+  stage sends up is regressed onto at once by the stage above. This is the
+  trajectory of a pipeline with a staleness bound of 0.
 - complete unlock: as DNI, but each stage k > 1 runs on I_k(x) and regresses
   I_k onto the real h_{k-1} produced by the stage before it.
 """
@@ -43,12 +44,20 @@ def _mean(values: list[float]) -> float:
 class ReferenceRuntime:
     """Runs ``stages`` under ``regime`` with ``microbatches`` per step."""
 
-    def __init__(self, stages: list[Stage], regime: Regime, microbatches: int = 1) -> None:
+    def __init__(
+        self,
+        stages: list[Stage],
+        regime: Regime,
+        microbatches: int = 1,
+        update_every: int | None = None,
+    ) -> None:
         if microbatches < 1:
             raise ValueError("microbatches must be at least 1")
         self.stages = stages
         self.regime = regime
         self.microbatches = microbatches
+        # Unlocked regimes: optimiser step every this many microbatches (default: once a step).
+        self.update_every = microbatches if update_every is None else update_every
         self._next_mb = 0
 
     def _split(self, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor]]:
@@ -94,6 +103,7 @@ class ReferenceRuntime:
 
     def _unlocked_step(self, chunks: list[tuple[Tensor, Tensor]], first: int) -> StepMetrics:
         num = len(self.stages)
+        scale = 1.0 / self.update_every
         losses: list[float] = []
         sg_stats: list[list[SGStats]] = [[] for _ in range(num - 1)]
         si_losses: list[list[float]] = [[] for _ in range(num - 1)]
@@ -104,16 +114,17 @@ class ReferenceRuntime:
                 inp = real
                 if self.regime.synthetic_inputs and not stage.is_first:
                     inp = stage.synthetic_input(mb, xi)
-                out = stage.forward(mb, inp, yi)
+                out = stage.forward(mb, inp, yi, loss_scale=scale)
                 if self.regime.synthetic_inputs and not stage.is_first:
                     si_losses[stage.index - 1].append(stage.update_synthetic_input(mb, real))
                 delta = stage.synthetic_backward(mb)
-                stage.step()
+                if (offset + 1) % self.update_every == 0 or offset == len(chunks) - 1:
+                    stage.step()
                 if delta is not None:
                     above = self.stages[stage.index - 1]
                     sg_stats[above.index].append(above.update_synthetic_gradient(mb, delta))
                 real = out
-            losses.append(float(real))
+            losses.append(float(real) / scale)
         return StepMetrics(
             loss=_mean(losses),
             sg_loss=[_mean([s.loss for s in stats]) for stats in sg_stats],

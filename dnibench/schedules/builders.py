@@ -93,9 +93,20 @@ def _late_updates(mb: int, *, has_sg: bool, has_si: bool) -> list[Action]:
 
 
 def _unlocked(
-    name: str, num_stages: int, microbatches: int, staleness: int, *, synthetic_inputs: bool
+    name: str,
+    num_stages: int,
+    microbatches: int,
+    staleness: int,
+    *,
+    synthetic_inputs: bool,
+    update_every: int = 1,
 ) -> Schedule:
-    """DNI-like step: per microbatch F, backward, U; SG/SI updates as late as allowed.
+    """DNI-like step: per microbatch F and backward; SG/SI updates as late as allowed.
+
+    A stage applies its optimiser (``U``) after every ``update_every``
+    microbatches (and after the last): 1 updates per microbatch as in the
+    paper; m accumulates a whole step, the same optimiser work as GPipe. Either
+    way no stage waits for a true gradient before it updates.
 
     The update of microbatch j must precede F(j + staleness + 1): that is the
     staleness bound. Placing it exactly there leaves the runtime the most room
@@ -103,6 +114,8 @@ def _unlocked(
     step leaves no microbatch state behind.
     """
     _check(num_stages, microbatches, staleness)
+    if update_every < 1:
+        raise ValueError(f"update_every must be >= 1, got {update_every}")
     last = num_stages - 1
     stages: list[list[Action]] = []
     for k in range(num_stages):
@@ -114,7 +127,9 @@ def _unlocked(
             due = i - staleness - 1
             if due >= 0:
                 stage += _late_updates(due, has_sg=has_sg, has_si=has_si)
-            stage += [Action(Op.FORWARD, i), Action(backward, i), _U]
+            stage += [Action(Op.FORWARD, i), Action(backward, i)]
+            if (i + 1) % update_every == 0 or i == microbatches - 1:
+                stage.append(_U)
         for j in range(max(0, microbatches - staleness - 1), microbatches):
             stage += _late_updates(j, has_sg=has_sg, has_si=has_si)
         stages.append(stage)
@@ -128,23 +143,46 @@ def _unlocked(
     )
 
 
-def dni(num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
+def dni(num_stages: int, microbatches: int, staleness: int = 0, update_every: int = 1) -> Schedule:
     """DNI: each stage but the last backprops its own synthetic gradient and updates at once.
 
     The last stage has the true loss and runs ``F i, B i, U``. Forwards stay
     locked: stage k > 0 still needs h_{k-1}(i).
     """
-    return _unlocked("dni", num_stages, microbatches, staleness, synthetic_inputs=False)
+    return _unlocked(
+        "dni",
+        num_stages,
+        microbatches,
+        staleness,
+        synthetic_inputs=False,
+        update_every=update_every,
+    )
 
 
-def cdni(num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
+def cdni(num_stages: int, microbatches: int, staleness: int = 0, update_every: int = 1) -> Schedule:
     """cDNI: the same step as DNI (the label context changes the SG, not the order)."""
-    return _unlocked("cdni", num_stages, microbatches, staleness, synthetic_inputs=False)
+    return _unlocked(
+        "cdni",
+        num_stages,
+        microbatches,
+        staleness,
+        synthetic_inputs=False,
+        update_every=update_every,
+    )
 
 
-def unlock(num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
+def unlock(
+    num_stages: int, microbatches: int, staleness: int = 0, update_every: int = 1
+) -> Schedule:
     """Complete unlock: DNI plus an SI update of every stage k > 0; forwards unlocked."""
-    return _unlocked("unlock", num_stages, microbatches, staleness, synthetic_inputs=True)
+    return _unlocked(
+        "unlock",
+        num_stages,
+        microbatches,
+        staleness,
+        synthetic_inputs=True,
+        update_every=update_every,
+    )
 
 
 _BACKPROP_BUILDERS: dict[str, Callable[[int, int], Schedule]] = {
@@ -152,15 +190,17 @@ _BACKPROP_BUILDERS: dict[str, Callable[[int, int], Schedule]] = {
     "gpipe": gpipe,
     "1f1b": one_f_one_b,
 }
-_UNLOCKED_BUILDERS: dict[str, Callable[[int, int, int], Schedule]] = {
+_UNLOCKED_BUILDERS: dict[str, Callable[[int, int, int, int], Schedule]] = {
     "dni": dni,
     "cdni": cdni,
     "unlock": unlock,
 }
 
 
-def build_schedule(name: str, num_stages: int, microbatches: int, staleness: int = 0) -> Schedule:
-    """The schedule called ``name``; ``staleness`` applies to the unlocked ones only.
+def build_schedule(
+    name: str, num_stages: int, microbatches: int, staleness: int = 0, update_every: int = 1
+) -> Schedule:
+    """The schedule called ``name``; ``staleness`` and ``update_every`` apply to unlocked ones.
 
     Unknown names raise :class:`dnibench.errors.UserError` listing the valid
     ones, since the name usually comes from a suite file or the command line.
@@ -169,5 +209,5 @@ def build_schedule(name: str, num_stages: int, microbatches: int, staleness: int
         _check(num_stages, microbatches, staleness)
         return _BACKPROP_BUILDERS[name](num_stages, microbatches)
     if name in _UNLOCKED_BUILDERS:
-        return _UNLOCKED_BUILDERS[name](num_stages, microbatches, staleness)
+        return _UNLOCKED_BUILDERS[name](num_stages, microbatches, staleness, update_every)
     raise unknown_name("schedule", name, SCHEDULE_NAMES)

@@ -88,7 +88,9 @@ def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
     m = spec.microbatches
     name = "gpipe" if spec.mode == SINGLE_MODE else spec.mode
     if spec.regime.synthetic_gradients:
-        schedule = build_schedule(name, spec.world_size, spec.steps * m, spec.staleness)
+        schedule = build_schedule(
+            name, spec.world_size, spec.steps * m, spec.staleness, spec.update_every
+        )
         return list(schedule.stage_actions(rank))
     one_step = build_schedule(name, spec.world_size, m).stage_actions(rank)
     actions: list[Action] = []
@@ -188,7 +190,9 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
             recorder,
             in_shape=(mb_size, *shapes[rank - 1]) if rank > 0 else None,
             out_shape=(mb_size, *shapes[rank]) if rank < world - 1 else None,
-            loss_scale=1.0 if spec.regime.synthetic_gradients else 1.0 / spec.microbatches,
+            loss_scale=1.0 / (
+                spec.update_every if spec.regime.synthetic_gradients else spec.microbatches
+            ),
             forward_locked=not spec.regime.synthetic_inputs,
             microbatches_per_step=spec.microbatches,
             slow_factor=spec.slow_factor if spec.slow_stage == rank else 1.0,

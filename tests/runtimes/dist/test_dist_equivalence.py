@@ -43,7 +43,9 @@ def _reference_parameters(spec: BenchSpec) -> list[dict[str, torch.Tensor]]:
         dataset.num_classes,
         dataset.x_train[: spec.batch_size],
     )
-    runtime = ReferenceRuntime(pipeline.stages, spec.regime, spec.microbatches)
+    runtime = ReferenceRuntime(
+        pipeline.stages, spec.regime, spec.microbatches, update_every=spec.update_every
+    )
     stream = BatchStream(dataset.x_train, dataset.y_train, spec.batch_size, seed=spec.seed)
     for step in range(spec.steps):
         runtime.train_step(*stream.batch(step))
@@ -70,6 +72,11 @@ def test_backprop_schedules_match_the_reference(mode: str, stages: int) -> None:
 @pytest.mark.parametrize("stages", [2, 4])
 def test_unlocked_schedules_with_staleness_0_match_the_reference(mode: str, stages: int) -> None:
     _assert_same(_spec(mode, stages, microbatches=2))
+
+
+@pytest.mark.parametrize("mode", ["dni", "unlock"])
+def test_per_microbatch_updates_match_the_reference(mode: str) -> None:
+    _assert_same(_spec(mode, 4, microbatches=4).with_(update_per_microbatch=True))
 
 
 def test_a_dist_run_actually_trains() -> None:

@@ -1,0 +1,87 @@
+"""Benchmark grids defined in code (suites in TOML build on the same specs).
+
+``pipeline``: the throughput grid of the runtime issue on a 2-stage pipeline,
+one thread per rank: the single-process baselines (1 thread, all cores),
+dnibench's ``sequential`` / ``gpipe`` / ``1f1b``, PyTorch's ``torch-gpipe`` /
+``torch-1f1b``, and the unlocked ``dni`` / ``cdni`` / ``unlock``, each at 1 and
+8 microbatches, plus the same ``gpipe`` and ``dni`` with spans off to measure
+the instrumentation's own cost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from dnibench.bench.spec import BENCH_MODES, PEER_MODES, SINGLE_MODE, BenchSpec
+from dnibench.errors import unknown_name
+from dnibench.regimes.synthetic_gradient import SGConfig
+from dnibench.regimes.synthetic_input import SIConfig
+
+# A model whose two stages cost the same: four 1024-wide hidden layers and a
+# cheap classifier, split 2 | 2+classifier; batch 256 so 8 microbatches of 32
+# still keep each stage busy for milliseconds per microbatch.
+PIPELINE_BASE = BenchSpec(
+    name="base",
+    mode="gpipe",
+    model="mlp",
+    width=1024,
+    depth=4,
+    input_shape=(1024,),
+    stages=2,
+    balance=(2, 3),
+    batch_size=256,
+    steps=30,
+    warmup=5,
+    threads=1,
+    staleness=4,
+    sg=SGConfig(hidden=0, width=64),  # a low-rank SG: cheap next to a 1024x1024 layer
+    si=SIConfig(hidden=1, width=64),  # likewise a narrow SI
+)
+
+PIPELINE_MODES = (
+    "single-1t", "single-all", "sequential", "gpipe", "1f1b",
+    "torch-gpipe", "torch-1f1b", "dni", "cdni", "unlock",
+)  # fmt: skip
+
+
+def _pipeline_spec(mode: str, microbatches: int) -> BenchSpec:
+    name = f"{mode}-m{microbatches}"
+    if mode.startswith("single"):
+        threads = 1 if mode == "single-1t" else (os.cpu_count() or 1)
+        return PIPELINE_BASE.with_(
+            name=name, mode=SINGLE_MODE, microbatches=microbatches, threads=threads
+        )
+    return PIPELINE_BASE.with_(name=name, mode=mode, microbatches=microbatches)
+
+
+def pipeline_grid() -> tuple[list[BenchSpec], list[tuple[str, str]]]:
+    """The pipeline grid, and (name, reason) for combinations that cannot run."""
+    specs: list[BenchSpec] = []
+    skipped: list[tuple[str, str]] = []
+    for microbatches in (1, 8):
+        for mode in PIPELINE_MODES:
+            if mode in PEER_MODES and microbatches < PIPELINE_BASE.stages:
+                skipped.append(
+                    (f"{mode}-m{microbatches}", "torch.distributed.pipelining needs m >= stages")
+                )
+                continue
+            specs.append(_pipeline_spec(mode, microbatches))
+    for mode in ("gpipe", "dni"):
+        specs.append(PIPELINE_BASE.with_(name=f"{mode}-m8-nospans", mode=mode, microbatches=8,
+                                         spans=False))  # fmt: skip
+    return specs, skipped
+
+
+GRIDS: dict[str, Callable[[], tuple[list[BenchSpec], list[tuple[str, str]]]]] = {
+    "pipeline": pipeline_grid,
+}
+
+
+def get_grid(name: str) -> tuple[list[BenchSpec], list[tuple[str, str]]]:
+    if name not in GRIDS:
+        raise unknown_name("grid", name, GRIDS)
+    return GRIDS[name]()
+
+
+__all__ = ["BENCH_MODES", "GRIDS", "PIPELINE_BASE", "get_grid", "pipeline_grid"]

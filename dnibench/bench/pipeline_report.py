@@ -1,0 +1,199 @@
+"""The Markdown report of a pipeline run: side-by-side table and target checks.
+
+Everything is read back from the run directory (``results.csv``,
+``status.csv``, ``fingerprint.json``), so a report can be rebuilt from a
+committed run without running anything. Ratios are taken between benchmarks
+of the same run, measured side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from dnibench.errors import UserError
+from dnibench.instrument import gpipe_bubble
+
+
+def load_results(run_dir: Path) -> pd.DataFrame:
+    path = run_dir / "results.csv"
+    if not path.exists():
+        raise UserError(f"{run_dir} holds no results.csv: is it a dnibench run directory?")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise UserError(f"{path} is corrupt ({err}); re-run the benchmarks") from None
+
+
+def _value(frame: pd.DataFrame, bench: str, metric: str, stage: int = -1) -> float:
+    rows = frame[(frame.benchmark == bench) & (frame.metric == metric) & (frame.stage == stage)]
+    return float(rows.value.median()) if len(rows) else math.nan
+
+
+@dataclass
+class Target:
+    """One target of the issue, checked on measured figures."""
+
+    name: str
+    measured: float
+    goal: float
+    higher_is_better: bool
+    detail: str
+
+    @property
+    def met(self) -> bool:
+        if math.isnan(self.measured):
+            return False
+        return self.measured >= self.goal if self.higher_is_better else self.measured <= self.goal
+
+    def row(self) -> str:
+        verdict = "met" if self.met else "MISSED"
+        if not self.met and not math.isnan(self.measured):
+            gap = self.goal - self.measured if self.higher_is_better else self.measured - self.goal
+            verdict += f" by {gap:.3f}"
+        sign = ">=" if self.higher_is_better else "<="
+        cells = [self.name, f"{self.measured:.3f}", f"{sign} {self.goal:g}", verdict, self.detail]
+        return "| " + " | ".join(cells) + " |"
+
+
+def targets(frame: pd.DataFrame) -> list[Target]:
+    """The runtime issue's targets, from a run of the ``pipeline`` grid."""
+    out: list[Target] = []
+    for mode in ("dni", "cdni", "unlock"):
+        for m in (1, 8):
+            name = f"{mode}-m{m}"
+            eff = _value(frame, name, "pipeline_efficiency")
+            out.append(Target(f"{name} pipeline efficiency", eff, 0.90, True, "throughput / ideal"))
+    for ours, theirs in (("gpipe", "torch-gpipe"), ("1f1b", "torch-1f1b")):
+        a = _value(frame, f"{ours}-m8", "throughput")
+        b = _value(frame, f"{theirs}-m8", "throughput")
+        out.append(
+            Target(
+                f"{ours} / {theirs} throughput (m=8)",
+                a / b,
+                0.95,
+                True,
+                f"{a:.0f} / {b:.0f} samples/s",
+            )
+        )
+    for mode in ("dni", "unlock"):
+        a = _value(frame, f"{mode}-m1", "throughput")
+        b = _value(frame, "sequential-m1", "throughput")
+        out.append(
+            Target(
+                f"{mode} / sequential throughput (m=1)",
+                a / b,
+                1.5,
+                True,
+                f"{a:.0f} / {b:.0f} samples/s",
+            )
+        )
+    stages = sorted(s for s in frame[frame.benchmark == "gpipe-m8"].stage.unique() if s >= 0)
+    if stages:
+        idle = []
+        for stage in stages:
+            idle.append(
+                _value(frame, "gpipe-m8", "wait_activation_fraction", stage)
+                + _value(frame, "gpipe-m8", "wait_gradient_fraction", stage)
+            )
+        measured = sum(idle) / len(idle)
+        theory = gpipe_bubble(len(stages), 8)
+        out.append(
+            Target(
+                "gpipe-m8 lock idle minus (K-1)/(m+K-1), |points|",
+                abs(measured - theory) * 100,
+                5.0,
+                False,
+                f"measured {measured:.3f} (mean over stages) vs theory {theory:.3f}",
+            )
+        )
+    for mode in ("gpipe", "dni"):
+        on = _value(frame, f"{mode}-m8", "throughput")
+        off = _value(frame, f"{mode}-m8-nospans", "throughput")
+        out.append(
+            Target(
+                f"{mode}-m8 instrumentation overhead, %",
+                (off - on) / off * 100,
+                3.0,
+                False,
+                f"spans off {off:.0f}, on {on:.0f} samples/s",
+            )
+        )
+    return out
+
+
+def benchmark_table(frame: pd.DataFrame) -> str:
+    """One row per benchmark: throughput, efficiency, and per-stage idle, busy and memory."""
+    columns = [
+        "benchmark", "throughput (samples/s)", "IQR", "efficiency", "stage", "busy", "wait act",
+        "wait grad", "comm", "other", "peak RSS MiB", "CPU cores",
+    ]  # fmt: skip
+    lines = ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
+    for bench in frame.benchmark.drop_duplicates():
+        thr = _value(frame, bench, "throughput")
+        iqr = _value(frame, bench, "throughput_iqr")
+        eff = _value(frame, bench, "pipeline_efficiency")
+        stages = sorted(s for s in frame[frame.benchmark == bench].stage.unique() if s >= 0)
+        for i, stage in enumerate(stages):
+            head = f"| {bench} | {thr:.0f} | {iqr:.0f} | {eff:.3f} " if i == 0 else "| | | | "
+            metrics = (
+                "busy_fraction", "wait_activation_fraction", "wait_gradient_fraction",
+                "comm_fraction", "unattributed_fraction",
+            )  # fmt: skip
+            cells = [_value(frame, bench, metric, stage) for metric in metrics]
+            rss = _value(frame, bench, "peak_rss", stage)
+            cpu = _value(frame, bench, "cpu_utilisation", stage)
+            lines.append(
+                head
+                + f"| {stage} | "
+                + " | ".join(f"{c:.3f}" for c in cells)
+                + f" | {rss:.0f} | {cpu:.2f} |"
+            )
+    return "\n".join(lines)
+
+
+def write_report(run_dir: Path, title: str, command: str, notes: str = "") -> Path:
+    """Write ``report.md`` for ``run_dir``; returns its path."""
+    frame = load_results(run_dir)
+    status_path = run_dir / "status.csv"
+    status = pd.read_csv(status_path) if status_path.exists() else pd.DataFrame()
+    finger = json.loads((run_dir / "fingerprint.json").read_text())
+    parts = [
+        f"# {title}",
+        "",
+        f"Command: `{command}`",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | goal | verdict | detail |",
+        "|---|---:|---:|---|---|",
+        *(t.row() for t in targets(frame)),
+        "",
+        notes,
+        "",
+        "## Benchmarks",
+        "",
+        "Throughput is the median over 1-step windows after warm-up; efficiency is mean",
+        "throughput over ideal (microbatch samples / the slowest stage's busy time per",
+        "microbatch). Fractions are of the measured window per stage: busy (compute spans),",
+        "wait act (forward lock), wait grad (update/backward lock or the staleness bound),",
+        "comm (send calls), other (the rest: scheduling, Python; for torch peers their",
+        "internal waits, which PyTorch does not expose).",
+        "",
+        benchmark_table(frame),
+        "",
+    ]
+    if len(status):
+        bad = status[status.status != "ok"]
+        if len(bad):
+            parts += ["## Not measured", "", "| benchmark | status | message |", "|---|---|---|"]
+            parts += [f"| {r.benchmark} | {r.status} | {r.message} |" for r in bad.itertuples()]
+            parts.append("")
+    parts += ["## Machine", "", "```json", json.dumps(finger, indent=2), "```", ""]
+    path = run_dir / "report.md"
+    path.write_text("\n".join(parts))
+    return path
