@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dnibench.bench.cli_bench import add_bench_parser
 
     add_bench_parser(commands)
+    from dnibench.suite_cli import add_suite_commands
+
+    add_suite_commands(commands)
     return parser
 
 

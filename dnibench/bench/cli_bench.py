@@ -121,10 +121,10 @@ def _run_torchrun(spec: BenchSpec, out: Path | None) -> int:
     print(f"torchrun: {world} ranks on {socket.gethostname()} (rank 0)")
     _print_result(result)
     if out is not None:
-        from dnibench.bench.session import RESULT_FIELDS, _append, prepare_run_dir
+        from dnibench.bench.session import RESULT_FIELDS, append_csv, prepare_run_dir
 
         prepare_run_dir(out, [spec])
-        _append(out / "results.csv", RESULT_FIELDS, result.rows())
+        append_csv(out / "results.csv", RESULT_FIELDS, result.rows())
         print(f"results written to {out}")
     return 0
 
@@ -183,11 +183,11 @@ def _write_if_any(out: Path, args: argparse.Namespace, skipped, write_report) ->
     if not (out / "results.csv").exists():
         return
     if skipped:
-        from dnibench.bench.session import STATUS_FIELDS, _append
+        from dnibench.bench.session import STATUS_FIELDS, append_csv
 
         rows = [{"benchmark": n, "status": "skipped", "seconds": 0, "message": why}
                 for n, why in skipped]  # fmt: skip
-        _append(out / "status.csv", STATUS_FIELDS, rows)
+        append_csv(out / "status.csv", STATUS_FIELDS, rows)
     command = "dnibench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     write_report(
         out, f"dnibench {args.grid if args.mode is None else 'bench'}: {out.name}", command

@@ -60,8 +60,13 @@ class Target:
         return "| " + " | ".join(cells) + " |"
 
 
-def targets(frame: pd.DataFrame) -> list[Target]:
-    """The runtime issue's targets, from a run of the ``pipeline`` grid."""
+def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> list[Target]:
+    """The runtime issue's targets, from a run of the ``pipeline`` grid.
+
+    ``batch_sizes`` (samples per step by benchmark, from config.json) turns a
+    throughput into a step time for the estimated instrumentation overhead.
+    """
+    batch_sizes = batch_sizes or {}
     out: list[Target] = []
     for mode in ("dni", "cdni", "unlock"):
         for m in (1, 8):
@@ -104,26 +109,48 @@ def targets(frame: pd.DataFrame) -> list[Target]:
         theory = gpipe_bubble(len(stages), 8)
         out.append(
             Target(
-                "gpipe-m8 lock idle minus (K-1)/(m+K-1), |points|",
+                "gpipe-m8 lock idle vs (K-1)/(m+K-1), absolute difference in points",
                 abs(measured - theory) * 100,
                 5.0,
                 False,
                 f"measured {measured:.3f} (mean over stages) vs theory {theory:.3f}",
             )
         )
+    cost_ns = _value(frame, "calibration", "span_cost")
     for mode in ("gpipe", "dni"):
-        on = _value(frame, f"{mode}-m8", "throughput")
-        off = _value(frame, f"{mode}-m8-nospans", "throughput")
+        name = f"{mode}-m8"
+        on = _value(frame, name, "throughput")
+        off = _value(frame, f"{name}-nospans", "throughput")
         out.append(
             Target(
-                f"{mode}-m8 instrumentation overhead, %",
+                f"{name} instrumentation overhead, % (paired A/B, noisy)",
                 (off - on) / off * 100,
                 3.0,
                 False,
-                f"spans off {off:.0f}, on {on:.0f} samples/s",
+                f"spans off {off:.0f}, on {on:.0f} samples/s (medians of repeats)",
+            )
+        )
+        batch = batch_sizes.get(name, math.nan)
+        per_step = max(
+            (_value(frame, name, "spans_per_step", stage) for stage in _stages(frame, name)),
+            default=math.nan,
+        )
+        step_s = batch / on if on else math.nan
+        out.append(
+            Target(
+                f"{name} instrumentation overhead, % (span count x span cost)",
+                per_step * cost_ns * 1e-9 / step_s * 100,
+                3.0,
+                False,
+                f"{per_step:.0f} spans/step x {cost_ns:.0f} ns per span / {step_s * 1e3:.1f} ms "
+                "per step",
             )
         )
     return out
+
+
+def _stages(frame: pd.DataFrame, bench: str) -> list[int]:
+    return sorted(int(s) for s in frame[frame.benchmark == bench].stage.unique() if s >= 0)
 
 
 def benchmark_table(frame: pd.DataFrame) -> str:
@@ -134,6 +161,8 @@ def benchmark_table(frame: pd.DataFrame) -> str:
     ]  # fmt: skip
     lines = ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
     for bench in frame.benchmark.drop_duplicates():
+        if bench == "calibration":
+            continue
         thr = _value(frame, bench, "throughput")
         iqr = _value(frame, bench, "throughput_iqr")
         eff = _value(frame, bench, "pipeline_efficiency")
@@ -156,9 +185,22 @@ def benchmark_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def batch_sizes(run_dir: Path) -> dict[str, int]:
+    """Samples per step of every benchmark, read from the run's config.json."""
+    config = json.loads((run_dir / "config.json").read_text())
+    entries = config["benchmarks"] if isinstance(config, dict) else config
+    sizes = {}
+    for entry in entries:
+        spec = entry.get("spec", entry) or {}
+        if "batch_size" in spec:
+            sizes[entry["name"]] = int(spec["batch_size"])
+    return sizes
+
+
 def write_report(run_dir: Path, title: str, command: str, notes: str = "") -> Path:
     """Write ``report.md`` for ``run_dir``; returns its path."""
     frame = load_results(run_dir)
+    sizes = batch_sizes(run_dir)
     status_path = run_dir / "status.csv"
     status = pd.read_csv(status_path) if status_path.exists() else pd.DataFrame()
     finger = json.loads((run_dir / "fingerprint.json").read_text())
@@ -171,7 +213,7 @@ def write_report(run_dir: Path, title: str, command: str, notes: str = "") -> Pa
         "",
         "| target | measured | goal | verdict | detail |",
         "|---|---:|---:|---|---|",
-        *(t.row() for t in targets(frame)),
+        *(t.row() for t in targets(frame, sizes)),
         "",
         notes,
         "",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dnibench.bench.spec import BenchSpec
-from dnibench.instrument import PipelineMetrics, chrome_trace, pipeline_metrics
+from dnibench.instrument import PipelineMetrics, SpanKind, chrome_trace, pipeline_metrics
 from dnibench.runtimes.dist.launch import launch_local
 from dnibench.runtimes.dist.worker import RankResult
 
@@ -76,6 +76,8 @@ class BenchResult:
             add("unattributed_fraction", max(0.0, other), "ratio", stage.stage)
             add("busy_per_microbatch", stage.busy_per_microbatch_s * 1e3, "ms", stage.stage)
         for rank in self.ranks:
+            recorded = int((rank.spans[:, 0] != int(SpanKind.STEP)).sum()) if len(rank.spans) else 0
+            add("spans_per_step", recorded / spec.steps, "spans", rank.rank)
             add("peak_rss", rank.peak_rss_bytes / 2**20, "MiB", rank.rank)
             add(
                 "cpu_utilisation",

@@ -1,16 +1,19 @@
-"""Run a list of benchmarks into a run directory, keeping every result as it lands.
+"""Run benchmarks into a run directory, keeping every result as it lands.
 
 Layout of a run directory::
 
-    config.json        the expanded benchmark specs, in run order
+    config.json        the expanded benchmarks, in run order
     fingerprint.json   the machine (see :mod:`fingerprint`)
     results.csv        tidy rows, appended as each benchmark ends
-    status.csv         one row per benchmark: ok / failed / skipped / interrupted
-    traces/NAME.json   merged Chrome trace of each benchmark (opens in Perfetto)
+    curves.csv         learning curves of training benchmarks
+    status.csv         one row per benchmark run: ok / failed / skipped / interrupted
+    traces/NAME.json   merged Chrome trace of each pipeline benchmark (opens in Perfetto)
 
 A crash or Ctrl-C loses only the benchmark in progress: rows are appended
 and flushed one benchmark at a time, and the status file says what happened
-to the rest.
+to the rest. Repeats run in rounds (every benchmark once, then again), so
+slow drift of a shared machine spreads over all benchmarks instead of
+biasing the last ones.
 """
 
 from __future__ import annotations
@@ -19,22 +22,56 @@ import csv
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from dnibench.bench.fingerprint import fingerprint
-from dnibench.bench.run import BenchResult, run_benchmark
+from dnibench.bench.run import run_benchmark
 from dnibench.bench.spec import BenchSpec
 from dnibench.errors import UserError
+from dnibench.instrument import SpanKind, SpanRecorder
 from dnibench.runtimes.dist.launch import RankFailure
+from dnibench.train import TrainConfig
 
 RESULT_FIELDS = [
     "benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value", "unit",
 ]  # fmt: skip
+CURVE_FIELDS = [
+    "benchmark", "repeat", "step", "samples", "seconds", "train_loss", "test_loss", "test_accuracy",
+]  # fmt: skip
 STATUS_FIELDS = ["benchmark", "status", "seconds", "message"]
 
 
-def _append(path: Path, fields: list[str], rows: Sequence[dict]) -> None:
+class ItemLike(Protocol):
+    """What a suite entry provides (see :class:`BenchItem`)."""
+
+    name: str
+    kind: str
+    repeats: int
+    spec: BenchSpec | None
+    train: TrainConfig | None
+    target_accuracy: float | None
+
+
+@dataclass(frozen=True)
+class BenchItem:
+    """One benchmark of a session: a pipeline spec or a training configuration."""
+
+    name: str
+    kind: str
+    repeats: int = 1
+    spec: BenchSpec | None = None
+    train: TrainConfig | None = None
+    target_accuracy: float | None = None
+
+    @classmethod
+    def of(cls, spec: BenchSpec) -> BenchItem:
+        return cls(name=spec.name, kind="pipeline", spec=spec)
+
+
+def append_csv(path: Path, fields: list[str], rows: Sequence[dict]) -> None:
+    """Append ``rows`` to ``path`` (header first if new) and flush them to disk."""
     new = not path.exists()
     with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -44,59 +81,121 @@ def _append(path: Path, fields: list[str], rows: Sequence[dict]) -> None:
         handle.flush()
 
 
-def prepare_run_dir(out: Path, specs: Sequence[BenchSpec]) -> None:
+def _config_entry(item: ItemLike) -> dict[str, Any]:
+    body = item.spec if item.kind == "pipeline" else item.train
+    return {
+        "name": item.name,
+        "kind": item.kind,
+        "repeats": item.repeats,
+        "target_accuracy": item.target_accuracy,
+        "spec": asdict(body) if body is not None else None,
+    }
+
+
+def prepare_run_dir(
+    out: Path, items: Sequence[ItemLike | BenchSpec], extra: dict | None = None
+) -> None:
     """Create ``out`` (which must not hold results yet) with config and fingerprint."""
     if (out / "results.csv").exists() or (out / "status.csv").exists():
         raise UserError(f"{out} already holds a run; choose another --out (nothing was changed)")
+    entries = [BenchItem.of(i) if isinstance(i, BenchSpec) else i for i in items]
     out.mkdir(parents=True, exist_ok=True)
     (out / "traces").mkdir(exist_ok=True)
-    config = [asdict(spec) for spec in specs]
+    config = {"benchmarks": [_config_entry(item) for item in entries], **(extra or {})}
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    specs = [item.spec for item in entries if item.spec is not None]
     world = max((spec.world_size for spec in specs), default=1)
     backend = specs[0].backend if specs else "gloo"
     (out / "fingerprint.json").write_text(json.dumps(fingerprint(backend, world), indent=2))
 
 
+def span_cost_ns(count: int = 20000) -> float:
+    """Measured cost of recording one span on this machine (for the overhead estimate)."""
+    recorder = SpanRecorder(capacity=count)
+    started = time.perf_counter_ns()
+    for index in range(count):
+        with recorder.span(SpanKind.FORWARD, index):
+            pass
+    return (time.perf_counter_ns() - started) / count
+
+
+def _run_one(item: ItemLike, repeat: int, out: Path, deadline_s: float | None) -> Any:
+    if item.kind == "train":
+        from dnibench.bench.train_bench import run_training, train_rows
+
+        assert item.train is not None
+        result = run_training(item.train, repeat)
+        rows, curve = train_rows(item.name, result, repeat, item.target_accuracy)
+        append_csv(out / "results.csv", RESULT_FIELDS, rows)
+        append_csv(out / "curves.csv", CURVE_FIELDS, curve)
+        return result
+    spec = item.spec
+    assert spec is not None
+    if spec.name != item.name:
+        spec = spec.with_(name=item.name)
+    result = run_benchmark(spec, deadline_s=deadline_s)
+    append_csv(out / "results.csv", RESULT_FIELDS, result.rows(repeat))
+    name = item.name if repeat == 0 else f"{item.name}-r{repeat}"
+    (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
+    return result
+
+
 def run_session(
-    specs: Sequence[BenchSpec],
+    items: Sequence[ItemLike | BenchSpec],
     out: Path,
     *,
-    repeats: int = 1,
+    repeats: int | None = None,
     deadline_s: float | None = 600,
-    on_result: Callable[[BenchSpec, BenchResult | None, str], None] | None = None,
-) -> list[BenchResult]:
-    """Run ``specs`` ``repeats`` times each into ``out``; failures are recorded, not fatal.
+    on_result: Callable[[ItemLike, Any, str], None] | None = None,
+    extra_config: dict | None = None,
+) -> list[Any]:
+    """Run every item (``repeats`` overrides each item's own count) into ``out``.
 
-    Ctrl-C stops the benchmark in progress (its ranks included), records it as
-    interrupted and re-raises, so the caller can report what was kept.
+    Failures are recorded, not fatal. Ctrl-C stops the benchmark in progress
+    (its ranks included), records the rest as interrupted and re-raises, so
+    the caller can report what was kept.
     """
-    prepare_run_dir(out, specs)
-    results: list[BenchResult] = []
-    pending = [(spec, repeat) for repeat in range(repeats) for spec in specs]
-    for index, (spec, repeat) in enumerate(pending):
+    entries: list[ItemLike] = [BenchItem.of(i) if isinstance(i, BenchSpec) else i for i in items]
+    prepare_run_dir(out, entries, extra_config)
+    calibration = {"benchmark": "calibration", "mode": "", "stages": 0, "microbatches": 0,
+                   "metric": "span_cost", "stage": -1, "repeat": 0,
+                   "value": span_cost_ns(), "unit": "ns"}  # fmt: skip
+    append_csv(out / "results.csv", RESULT_FIELDS, [calibration])
+    rounds = max((repeats or item.repeats) for item in entries) if entries else 0
+    pending = [
+        (item, repeat)
+        for repeat in range(rounds)
+        for item in entries
+        if repeat < (repeats or item.repeats)
+    ]
+    results: list[Any] = []
+    for index, (item, repeat) in enumerate(pending):
         started = time.perf_counter()
         try:
-            result = run_benchmark(spec, deadline_s=deadline_s)
+            result = _run_one(item, repeat, out, deadline_s)
         except KeyboardInterrupt:
-            rows = [{"benchmark": s.name, "status": "interrupted", "seconds": 0, "message": ""}
-                    for s, _ in pending[index:]]  # fmt: skip
-            _append(out / "status.csv", STATUS_FIELDS, rows)
+            rows = [{"benchmark": i.name, "status": "interrupted", "seconds": 0, "message": ""}
+                    for i, _ in pending[index:]]  # fmt: skip
+            append_csv(out / "status.csv", STATUS_FIELDS, rows)
             raise
         except (RankFailure, UserError) as err:
             seconds = time.perf_counter() - started
-            row = {"benchmark": spec.name, "status": "failed", "seconds": f"{seconds:.1f}",
+            row = {"benchmark": item.name, "status": "failed", "seconds": f"{seconds:.1f}",
                    "message": str(err)}  # fmt: skip
-            _append(out / "status.csv", STATUS_FIELDS, [row])
+            append_csv(out / "status.csv", STATUS_FIELDS, [row])
             if on_result is not None:
-                on_result(spec, None, str(err))
+                on_result(item, None, str(err))
             continue
-        _append(out / "results.csv", RESULT_FIELDS, result.rows(repeat))
-        name = spec.name if repeats == 1 else f"{spec.name}-r{repeat}"
-        (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
-        row = {"benchmark": spec.name, "status": "ok", "seconds": f"{result.wall_s:.1f}",
-               "message": ""}  # fmt: skip
-        _append(out / "status.csv", STATUS_FIELDS, [row])
+        row = {"benchmark": item.name, "status": "ok",
+               "seconds": f"{time.perf_counter() - started:.1f}", "message": ""}  # fmt: skip
+        append_csv(out / "status.csv", STATUS_FIELDS, [row])
         results.append(result)
         if on_result is not None:
-            on_result(spec, result, "ok")
+            on_result(item, result, "ok")
     return results
+
+
+__all__ = [
+    "CURVE_FIELDS", "RESULT_FIELDS", "STATUS_FIELDS", "BenchItem", "append_csv",
+    "prepare_run_dir", "run_session", "span_cost_ns",
+]  # fmt: skip

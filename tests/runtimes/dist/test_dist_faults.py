@@ -56,7 +56,7 @@ def test_partial_results_survive_a_killed_rank(tmp_path: Path) -> None:
     assert float(status["killed"]["seconds"]) < 60
     with (tmp_path / "results.csv").open() as handle:
         benchmarks = {row["benchmark"] for row in csv.DictReader(handle)}
-    assert benchmarks == {"healthy", "after"}
+    assert benchmarks == {"calibration", "healthy", "after"}
     assert (tmp_path / "traces" / "healthy.json").exists()
     assert _rank_processes() == []
 

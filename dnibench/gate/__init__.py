@@ -1,0 +1,40 @@
+"""The CI regression gate and the pytest-benchmark export of a run directory.
+
+``check_runs(baseline, current)`` compares two run directories written by
+``dnibench bench`` and says, per benchmark and metric, whether the current
+run regressed beyond noise and beyond a relative threshold;
+``write_pytest_benchmark_json(run_dir)`` writes the run in pytest-benchmark's
+storage format so its ``compare`` command and dashboards read it.
+"""
+
+from __future__ import annotations
+
+from dnibench.gate.check import (
+    DEFAULT_ALPHA,
+    DEFAULT_RATIO_THRESHOLD,
+    DEFAULT_THRESHOLD,
+    DIRECTIONS,
+    RatioSpec,
+    Threshold,
+    check_runs,
+    compare_samples,
+    ratio_samples,
+)
+from dnibench.gate.pytest_benchmark_json import write_pytest_benchmark_json
+from dnibench.gate.report import CheckReport, GateRow, Verdict
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_RATIO_THRESHOLD",
+    "DEFAULT_THRESHOLD",
+    "DIRECTIONS",
+    "CheckReport",
+    "GateRow",
+    "RatioSpec",
+    "Threshold",
+    "Verdict",
+    "check_runs",
+    "compare_samples",
+    "ratio_samples",
+    "write_pytest_benchmark_json",
+]

@@ -1,0 +1,190 @@
+"""Read a finished run directory back: its tidy rows, its failures, its samples.
+
+The regression gate and the pytest-benchmark exporter both start from a run
+directory written by :mod:`dnibench.bench.session`, so loading and validating
+it lives here once. A run directory is user input (often a path typed on a
+command line or a baseline committed long ago), so every way it can be wrong
+is a :class:`~dnibench.errors.UserError` that names the directory and the fix,
+never a pandas traceback.
+
+Samples are what the statistics run on:
+
+- ``throughput`` uses the per-step windows (``throughput_window_<i>``) of
+  every repeat: 25 windows per repeat give a test real power where 3 repeat
+  medians cannot. Runs written before windows were recorded fall back to the
+  per-repeat ``throughput`` medians.
+- every other metric uses its one value per repeat.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dnibench.errors import UserError
+
+RESULT_COLUMNS = (
+    "benchmark",
+    "mode",
+    "stages",
+    "microbatches",
+    "metric",
+    "stage",
+    "repeat",
+    "value",
+    "unit",
+)
+PIPELINE = -1  # the stage number of whole-pipeline rows
+WINDOW_PREFIX = "throughput_window_"
+_WINDOW = re.compile(rf"^{WINDOW_PREFIX}\d+$")
+_FIX = "pass the --out directory of a finished `dnibench bench` run"
+
+
+def load_results(run_dir: Path) -> pd.DataFrame:
+    """The tidy rows of ``run_dir/results.csv``, validated and typed.
+
+    Rows whose value is NaN (a metric that did not apply, e.g. CPU use of a
+    rank that recorded no wall time) are kept; samples drop them later.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"run directory {run_dir} does not exist; {_FIX}")
+    path = run_dir / "results.csv"
+    if not path.is_file():
+        raise UserError(
+            f"{run_dir} has no results.csv, so it is not a run directory or no benchmark in it "
+            f"finished (see its status.csv); {_FIX}"
+        )
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"{path} is not a readable CSV ({err}); re-run the benchmarks") from None
+    missing = [column for column in RESULT_COLUMNS if column not in frame.columns]
+    if missing:
+        raise UserError(
+            f"{path} lacks the columns {', '.join(missing)}; it is not a dnibench results file "
+            f"(expected {', '.join(RESULT_COLUMNS)}); {_FIX}"
+        )
+    if frame.empty:
+        raise UserError(f"{path} holds no rows; no benchmark finished. Re-run the benchmarks")
+    frame = frame.loc[:, list(RESULT_COLUMNS)].copy()
+    for column, kind in (("stage", "integer"), ("repeat", "integer"), ("value", "number")):
+        parsed = pd.to_numeric(frame[column], errors="coerce")
+        bad = parsed.isna() & frame[column].notna()
+        if column != "value":
+            bad |= parsed.isna() | (parsed != parsed.round())
+        if bad.any():
+            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is line 1
+            raise UserError(
+                f"{path} line {line}: {column} {frame[column].iloc[line - 2]!r} is not a "
+                f"{kind}; the file is corrupt, re-run the benchmarks"
+            )
+        frame[column] = parsed.astype(int) if column != "value" else parsed.astype(float)
+    for column in ("benchmark", "mode", "metric", "unit"):
+        frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+def load_failures(run_dir: Path) -> dict[str, str]:
+    """Benchmark name -> why it did not finish, from ``status.csv`` (empty if absent).
+
+    Used only to explain a missing benchmark, so an unreadable status file is
+    not an error: the gate still fails on the missing results themselves.
+    """
+    path = Path(run_dir) / "status.csv"
+    failures: dict[str, str] = {}
+    try:
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                status = (row.get("status") or "").strip()
+                name = row.get("benchmark")
+                if name and status and status != "ok":
+                    message = (row.get("message") or "").strip()
+                    failures[name] = f"{status}: {message}" if message else status
+                elif name and status == "ok":
+                    failures.pop(name, None)
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return {}
+    return failures
+
+
+def benchmark_names(frame: pd.DataFrame) -> list[str]:
+    """Benchmarks in the order the run first recorded them (the run's own order).
+
+    Session-level rows carry no mode (the span-cost calibration a session
+    measures once): they are not benchmarks, so a run written before or
+    after they existed must not count them as missing or new.
+    """
+    return list(dict.fromkeys(frame.loc[frame["mode"] != "", "benchmark"]))
+
+
+def has_windows(frame: pd.DataFrame) -> bool:
+    """Whether the rows carry per-step throughput windows."""
+    return bool(frame["metric"].str.match(_WINDOW).any())
+
+
+def _by_repeat(rows: pd.DataFrame) -> dict[int, np.ndarray]:
+    groups: dict[int, np.ndarray] = {}
+    for repeat, group in rows.groupby("repeat", sort=True):
+        values = group["value"].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size:
+            groups[int(repeat)] = values
+    return groups
+
+
+def window_samples(frame: pd.DataFrame, benchmark: str) -> tuple[dict[int, np.ndarray], bool]:
+    """Per-repeat throughput windows of ``benchmark`` and whether they are windows.
+
+    Falls back to the per-repeat ``throughput`` median (one value per repeat)
+    when the run has no windows for this benchmark; the flag says which.
+    """
+    rows = frame[(frame["benchmark"] == benchmark) & (frame["stage"] == PIPELINE)]
+    windows = _by_repeat(rows[rows["metric"].str.match(_WINDOW)])
+    if windows:
+        return windows, True
+    return _by_repeat(rows[rows["metric"] == "throughput"]), False
+
+
+def metric_samples(
+    frame: pd.DataFrame, benchmark: str, metric: str, stage: int = PIPELINE
+) -> dict[int, np.ndarray]:
+    """Per-repeat samples of one metric of one benchmark at one stage.
+
+    ``throughput`` at the pipeline level means its windows (see the module
+    docstring); anything else is the metric's value in each repeat.
+    """
+    if metric == "throughput" and stage == PIPELINE:
+        return window_samples(frame, benchmark)[0]
+    return repeat_values(frame, benchmark, metric, stage)
+
+
+def repeat_values(
+    frame: pd.DataFrame, benchmark: str, metric: str, stage: int = PIPELINE
+) -> dict[int, np.ndarray]:
+    """The metric's own rows per repeat, windows never substituted.
+
+    For ``throughput`` this is each repeat's median over windows, what the
+    report prints, as opposed to :func:`metric_samples`' windows.
+    """
+    rows = frame[
+        (frame["benchmark"] == benchmark) & (frame["metric"] == metric) & (frame["stage"] == stage)
+    ]
+    return _by_repeat(rows)
+
+
+def metric_stages(frame: pd.DataFrame, metric: str) -> list[int]:
+    """The stages a metric is recorded at in this run (``[-1]`` for pipeline metrics)."""
+    stages = frame.loc[frame["metric"] == metric, "stage"].unique()
+    return sorted(int(stage) for stage in stages)
+
+
+def pooled(samples: dict[int, np.ndarray]) -> np.ndarray:
+    """All repeats' samples as one array (repeat order)."""
+    if not samples:
+        return np.empty(0)
+    return np.concatenate([samples[repeat] for repeat in sorted(samples)])

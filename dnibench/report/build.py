@@ -1,0 +1,144 @@
+"""Assemble a run's report and write it as ``report.md`` and ``report.html``.
+
+The content is built once as blocks (see :mod:`document`) in the order a
+reader needs it: what was run and how to reproduce it, the side-by-side
+summary, the caller's target checks, the figures, what was not measured,
+and the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dnibench.report.data import RunData, load_run
+from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
+from dnibench.report.html import render_html
+from dnibench.report.markdown import render_markdown
+from dnibench.report.plots import make_plots
+from dnibench.report.tables import (
+    environment_table,
+    pipeline_table,
+    status_table,
+    training_table,
+)
+
+__all__ = ["PLOT_CAPTIONS", "report_blocks", "write_reports"]
+
+#: Title and caption of each run figure.
+PLOT_CAPTIONS = {
+    "throughput": (
+        "Throughput and pipeline efficiency",
+        "Bars: median over repeats; whiskers: min to max. Efficiency is throughput over the"
+        " ideal (microbatch samples / the slowest stage's busy time per microbatch).",
+    ),
+    "lock_idle": (
+        "Where each stage's time went",
+        "Busy (compute spans), wait activation (forward lock), wait gradient (update/backward"
+        " lock or the staleness bound), comm (send calls), other (scheduling, Python; for"
+        " torch peers their internal waits). Benchmarks with spans off show only 'other'.",
+    ),
+    "timeline": (
+        "Steady-state timelines",
+        "A few steps right after warm-up from the first repeat's trace; one lane per stage,"
+        " thin black lines mark step starts.",
+    ),
+    "learning_curves": (
+        "Learning curves",
+        "Test accuracy against samples seen (data efficiency) and against wall-clock seconds;"
+        " bands span the repeats (seeds).",
+    ),
+    "memory": (
+        "Peak memory per stage",
+        "Peak resident set size of each stage's process; median over repeats, whiskers min-max.",
+    ),
+}
+
+_PIPELINE_NOTE = (
+    "Throughput is the median over repeats of each repeat's median per-step throughput after"
+    " warm-up; IQR is that repeat's spread over steps (median over repeats). Per-stage cells"
+    " read stage 0 / stage 1 / ...: busy is the compute fraction, lock idle the time spent"
+    " waiting for an activation or a gradient, comm the send time, all as fractions of the"
+    " measured window (mean over repeats); a dash means no spans were recorded (spans off)."
+)
+_TRAINING_NOTE = (
+    "Final test accuracy and loss are mean ± standard deviation over repeats (seeds);"
+    " samples and seconds to target are medians over the repeats that reached the target."
+)
+
+
+def _machine_line(run: RunData) -> str:
+    finger = run.fingerprint
+    bits = [f"machine: {run.machine}"]
+    for key in ("cpu", "cores", "gpu", "torch", "backend", "world_size"):
+        if finger.get(key) not in (None, ""):
+            bits.append(f"{key} {finger[key]}")
+    return f"Run directory {run.run_dir.name}; " + ", ".join(bits) + "."
+
+
+def report_blocks(
+    run: RunData,
+    plots: dict[str, Path],
+    *,
+    title: str,
+    command: str | None,
+    extra_markdown: str,
+) -> list[Block]:
+    """The report's content, with ``plots`` (name -> saved path) shown in the Plots section."""
+    blocks: list[Block] = [Heading(title, 1), Paragraph(_machine_line(run))]
+    if command:
+        blocks += [Heading("Command to reproduce"), Preformatted(command)]
+    blocks.append(Heading("Summary"))
+    pipeline = pipeline_table(run)
+    training = training_table(run)
+    if pipeline is not None:
+        blocks += [Heading("Pipeline benchmarks", 3), Paragraph(_PIPELINE_NOTE), pipeline]
+    if training is not None:
+        blocks += [Heading("Training benchmarks", 3), Paragraph(_TRAINING_NOTE), training]
+    if pipeline is None and training is None:
+        blocks.append(Paragraph("results.csv holds no pipeline or training metrics yet."))
+    if extra_markdown.strip():
+        blocks.append(Markdown(extra_markdown))
+    if plots:
+        blocks.append(Heading("Plots"))
+        for name, path in plots.items():
+            heading, caption = PLOT_CAPTIONS.get(name, (name, ""))
+            src = Path(os.path.relpath(path, run.run_dir)).as_posix()
+            blocks += [Heading(heading, 3), Image(src, heading, caption)]
+    blocks.append(Heading("Not measured"))
+    failed = status_table(run)
+    if failed is not None:
+        blocks += [Paragraph("Benchmarks (or repeats) whose status is not ok:"), failed]
+    elif run.status.empty:
+        blocks.append(Paragraph("This run has no status.csv, so nothing can be said here."))
+    else:
+        blocks.append(Paragraph("Nothing: every benchmark in status.csv finished ok."))
+    blocks.append(Heading("Environment"))
+    env = environment_table(run.fingerprint)
+    blocks.append(env if env is not None else Paragraph("This run has no fingerprint.json."))
+    return blocks
+
+
+def write_reports(
+    run_dir: Path,
+    *,
+    title: str | None = None,
+    command: str | None = None,
+    extra_markdown: str = "",
+) -> tuple[Path, Path]:
+    """Draw the figures into ``run_dir/plots`` and write ``report.md`` and ``report.html``.
+
+    Both files are derived from the run's data and are rewritten on every
+    call. ``extra_markdown`` (target tables, notes) goes after the summary;
+    in the HTML it is converted from Markdown. Returns (markdown, html) paths.
+    """
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    plots = make_plots(run, run_dir / "plots")
+    title = title or f"dnibench report: {run_dir.name}"
+    blocks = report_blocks(run, plots, title=title, command=command, extra_markdown=extra_markdown)
+    md_path = run_dir / "report.md"
+    html_path = run_dir / "report.html"
+    md_path.write_text(render_markdown(blocks), encoding="utf-8")
+    html_path.write_text(render_html(blocks, title), encoding="utf-8")
+    return md_path, html_path

@@ -1,0 +1,262 @@
+"""Suite commands: ``run``, ``list``, ``report``, ``compare`` and ``check``.
+
+``run`` is the main job: it expands suites from ``suites/*.toml``, runs every
+benchmark into a run directory (results kept as each one lands), then writes
+``pytest-benchmark.json``, ``report.md``, ``report.html`` and the plots.
+``check`` is the CI gate: exit 0 pass, 1 regression, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import fnmatch
+import json
+import os
+import shlex
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from dnibench.errors import UserError
+
+EXIT_REGRESSION = 1
+
+
+def add_suite_commands(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run suites (default: quick) into a run directory and report them",
+        description="Run one or more suites from suites/*.toml (default: quick) and write a "
+        "report. Results are written as each benchmark ends.",
+    )
+    run.add_argument("suites", nargs="*", default=["quick"], metavar="SUITE")
+    run.add_argument("--out", type=Path, help="run directory (default: reports/SUITE-MACHINE-DATE)")
+    run.add_argument("--only", help="glob on benchmark names, e.g. 'dni-*'")
+    run.add_argument("--repeats", type=int, help="override every benchmark's repeat count")
+    run.add_argument("--slow-stage", type=int, help="make this stage of every pipeline slow")
+    run.add_argument(
+        "--slow-factor",
+        type=float,
+        default=1.2,
+        help="with --slow-stage: its forwards and backwards take this many times as long",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    listing = commands.add_parser("list", help="list the suites and their benchmarks")
+    listing.add_argument("--verbose", "-v", action="store_true", help="also list benchmarks")
+    listing.set_defaults(handler=cmd_list)
+
+    report = commands.add_parser("report", help="(re)write report.md/html and plots of a run")
+    report.add_argument("run_dir", type=Path)
+    report.set_defaults(handler=cmd_report)
+
+    compare = commands.add_parser("compare", help="put two or more runs side by side")
+    compare.add_argument("run_dirs", type=Path, nargs="+")
+    compare.add_argument("--out", type=Path, help="output directory (default: reports/compare-…)")
+    compare.set_defaults(handler=cmd_compare)
+
+    check = commands.add_parser(
+        "check",
+        help="fail on a statistically significant regression (exit 1)",
+        description="Compare a current run with a baseline run: Mann-Whitney U on repeated "
+        "samples plus a relative threshold per metric, and the same-run ratios the suite "
+        "declares. Exit 0 pass, 1 regression, 2 usage error.",
+    )
+    check.add_argument("--baseline", type=Path, required=True)
+    check.add_argument("--current", type=Path, required=True)
+    check.add_argument("--threshold", type=float, default=0.10, help="relative change (0.10)")
+    check.add_argument("--alpha", type=float, default=0.01, help="significance level")
+    check.add_argument("--metric", action="append", help="metric to gate (default throughput)")
+    check.add_argument(
+        "--ratios-only",
+        action="store_true",
+        help="gate only same-run ratios (machine-independent: baseline from another machine)",
+    )
+    check.set_defaults(handler=cmd_check)
+
+
+def _machine_tag() -> str:
+    return os.environ.get("DNIBENCH_MACHINE") or f"cpu{os.cpu_count()}"
+
+
+def default_run_dir(label: str) -> Path:
+    base = Path("reports") / f"{label}-{_machine_tag()}-{datetime.date.today().isoformat()}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
+def _progress(total: int):
+    done = 0
+    started = time.perf_counter()
+
+    def report(item: Any, result: Any, message: str) -> None:
+        nonlocal done
+        done += 1
+        elapsed = time.perf_counter() - started
+        left = elapsed / done * (total - done)
+        head = f"[{done}/{total} {elapsed:5.0f} s, ~{left:.0f} s left] {item.name:<24}"
+        if result is None:
+            print(f"{head} FAILED: {message}", flush=True)
+        elif item.kind == "train":
+            print(f"{head} test accuracy {result.final.test_accuracy:.4f}", flush=True)
+        else:
+            m = result.metrics
+            print(
+                f"{head} {m.throughput:8.0f} samples/s  efficiency {m.efficiency:.3f}", flush=True
+            )
+
+    return report
+
+
+def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
+    """Write pytest-benchmark.json and the reports of a (possibly partial) run."""
+    from dnibench.bench.pipeline_report import batch_sizes, load_results, targets
+    from dnibench.gate import write_pytest_benchmark_json
+    from dnibench.report import write_reports
+
+    write_pytest_benchmark_json(run_dir)
+    frame = load_results(run_dir)
+    extra = ""
+    wanted = {"gpipe-m8", "dni-m1", "sequential-m1"}
+    if wanted <= set(frame.benchmark):
+        rows = [t.row() for t in targets(frame, batch_sizes(run_dir))]
+        extra = "\n".join(
+            ["## Targets", "", "| target | measured | goal | verdict | detail |",
+             "|---|---:|---:|---|---|", *rows, ""]
+        )  # fmt: skip
+    return write_reports(run_dir, title=title, command=command, extra_markdown=extra)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dnibench.bench.session import run_session
+    from dnibench.suites import load_suite
+
+    suites = [load_suite(name) for name in args.suites]
+    items = [item for suite in suites for item in suite.items]
+    if args.only:
+        items = [item for item in items if fnmatch.fnmatch(item.name, args.only)]
+        if not items:
+            raise UserError(
+                f"--only {args.only!r} matches no benchmark of {', '.join(args.suites)}"
+            )
+    if args.repeats is not None and args.repeats < 1:
+        raise UserError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.slow_stage is not None:
+        if args.slow_factor < 1:
+            raise UserError(f"--slow-factor must be >= 1, got {args.slow_factor}")
+        items = [_slowed(item, args.slow_stage, args.slow_factor) for item in items]
+    names = [item.name for item in items]
+    if len(set(names)) != len(names):
+        raise UserError("two suites define benchmarks of the same name; run them separately")
+    label = "+".join(suite.name for suite in suites)
+    out = args.out or default_run_dir(label)
+    ratios = [asdict(ratio) for suite in suites for ratio in suite.ratios]
+    total = sum((args.repeats or item.repeats) for item in items)
+    print(f"running {total} benchmark run(s) of {label} into {out}", flush=True)
+    command = "dnibench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    try:
+        run_session(
+            items,
+            out,
+            repeats=args.repeats,
+            on_result=_progress(total),
+            extra_config={"suites": [s.name for s in suites], "ratios": ratios},
+        )
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: results so far are kept in {out}", file=sys.stderr)
+        if (out / "results.csv").exists():
+            finish_run(out, f"dnibench {label} (interrupted)", command)
+        return 130
+    markdown, html = finish_run(out, f"dnibench {label}: {out.name}", command)
+    print(f"report: {html}\n        {markdown}")
+    return 0
+
+
+def _slowed(item: Any, stage: int, factor: float) -> Any:
+    """``item`` with one stage made a straggler (pipeline benchmarks only)."""
+    if item.kind != "pipeline" or item.spec is None or stage >= item.spec.world_size:
+        return item
+    return replace(item, spec=item.spec.with_(slow_stage=stage, slow_factor=factor))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from dnibench.suites import list_suites
+
+    for suite in list_suites():
+        runs = sum(item.repeats for item in suite.items)
+        size = f"{len(suite.items):>3} benchmarks, {runs:>3} runs"
+        print(f"{suite.name:<10} {size}  {suite.description}")
+        if args.verbose:
+            for item in suite.items:
+                print(f"    {item.name:<28} {item.kind:<8} x{item.repeats}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    run_dir: Path = args.run_dir
+    if not (run_dir / "results.csv").exists():
+        raise UserError(f"{run_dir} holds no results.csv; give a directory written by dnibench run")
+    markdown, html = finish_run(
+        run_dir, f"dnibench run: {run_dir.name}", f"dnibench report {run_dir}"
+    )
+    print(f"report: {html}\n        {markdown}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from dnibench.report import compare_runs
+
+    if len(args.run_dirs) < 2:
+        raise UserError("compare needs at least two run directories")
+    out = args.out or default_run_dir("compare")
+    markdown, html = compare_runs(list(args.run_dirs), out)
+    print(f"comparison: {html}\n            {markdown}")
+    return 0
+
+
+def _ratios_of(run_dir: Path) -> list[Any]:
+    from dnibench.gate import RatioSpec
+
+    path = run_dir / "config.json"
+    if not path.exists():
+        return []
+    config = json.loads(path.read_text())
+    if not isinstance(config, dict):
+        return []
+    return [RatioSpec(**entry) for entry in config.get("ratios", [])]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from dnibench.gate import check_runs
+
+    for path in (args.baseline, args.current):
+        if not path.is_dir():
+            raise UserError(f"{path} is not a run directory")
+    if not 0 < args.alpha < 1 or args.threshold < 0:
+        raise UserError("--alpha must be in (0, 1) and --threshold >= 0")
+    metrics = tuple(args.metric or ["throughput"])
+    thresholds = dict.fromkeys(metrics, args.threshold)
+    ratios = _ratios_of(args.current) or _ratios_of(args.baseline)
+    for ratio in ratios:
+        thresholds[ratio.name] = args.threshold
+    report = check_runs(
+        args.baseline,
+        args.current,
+        thresholds=thresholds,
+        alpha=args.alpha,
+        metrics=metrics,
+        ratios=ratios,
+        absolute=not args.ratios_only,
+    )
+    print(report.table())
+    if report.failed:
+        print("check: REGRESSION", file=sys.stderr)
+        return EXIT_REGRESSION
+    print("check: pass")
+    return 0

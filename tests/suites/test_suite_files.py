@@ -1,0 +1,140 @@
+"""The shipped suites: each loads, expands to what it promises, and stays runnable.
+
+``pipeline`` is checked against the code-defined grid spec by spec, so the
+two cannot drift apart; ``quick`` is checked against its time budget, since it
+is the default of ``dnibench run``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from dnibench.bench.grids import PIPELINE_BASE, pipeline_grid
+from dnibench.data import Dataset
+from dnibench.pipeline import build_pipeline
+from dnibench.regimes.synthetic_gradient import SGConfig
+from dnibench.suites import Suite, load_suite, package_suites_dir
+from dnibench.train import prepare
+
+SHIPPED = sorted(package_suites_dir().glob("*.toml"))
+
+
+def test_the_expected_suites_ship() -> None:
+    assert {path.stem for path in SHIPPED} >= {"quick", "pipeline", "ff"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.stem)
+def test_every_shipped_suite_loads(path: Path) -> None:
+    before = path.read_bytes()
+    suite = load_suite(path)
+    assert path.read_bytes() == before
+    assert suite.name == path.stem and suite.description
+    assert suite.items and len(set(suite.names)) == len(suite.names)
+    for item in suite.items:
+        assert (item.spec is None) != (item.train is None)
+        assert item.runtime == {"pipeline": "dist", "train": "reference"}[item.kind]
+    for ratio in suite.ratios:
+        assert {ratio.numerator, ratio.denominator} <= set(suite.names)
+
+
+def test_quick_expands_to_the_expected_benchmarks() -> None:
+    suite = load_suite("quick")
+    assert suite.names == [
+        "sequential-m4", "gpipe-m4", "1f1b-m4", "dni-m4", "unlock-m4",
+        "digits-backprop", "digits-dni",
+    ]  # fmt: skip
+    assert [(r.numerator, r.denominator, r.metric) for r in suite.ratios] == [
+        ("dni-m4", "1f1b-m4", "throughput"),
+        ("dni-m4", "gpipe-m4", "throughput"),
+        ("unlock-m4", "sequential-m4", "throughput"),
+    ]
+    spec = suite.item("dni-m4").spec
+    assert spec is not None
+    assert (spec.width, spec.depth, spec.input_shape, spec.balance) == (512, 4, (512,), (2, 3))
+    assert (spec.batch_size, spec.microbatches, spec.staleness) == (128, 4, 4)
+    assert spec.sg.width == 64 and spec.si.width == 64 and spec.data == "synthetic"
+    train = suite.item("digits-dni")
+    assert train.train is not None and train.target_accuracy == 0.95
+    assert (train.train.data, train.train.pipeline.stages, train.train.steps) == ("digits", 3, 300)
+
+
+def _estimated_seconds(suite: Suite) -> float:
+    """A pessimistic 2-core estimate: start-up plus steps per pipeline run, steps per train run."""
+    seconds = 5.0  # interpreter and torch import
+    for item in suite.items:
+        if item.spec is not None:
+            spec = item.spec
+            # ~0.1 s per step for 1024 wide x batch 256; cost scales with width^2 x batch.
+            step = 0.1 * (spec.width or 256) ** 2 * spec.batch_size / (1024**2 * 256)
+            seconds += item.repeats * (3.0 + 3 * step * spec.steps)
+        else:
+            assert item.train is not None
+            seconds += item.repeats * 0.05 * item.train.steps
+    return seconds
+
+
+def test_quick_stays_within_its_budget() -> None:
+    suite = load_suite("quick")
+    assert all(item.train is None or item.train.data == "digits" for item in suite.items)
+    assert all(item.spec is None or item.spec.data == "synthetic" for item in suite.items)
+    assert _estimated_seconds(suite) < 120
+
+
+def test_quick_pipelines_and_trainings_build(digits: Dataset) -> None:
+    suite = load_suite("quick")
+    for item in suite.items:
+        if item.spec is not None:
+            config = item.spec.pipeline_config
+            sample = torch.randn(4, *item.spec.input_shape)
+            pipeline = build_pipeline(config, item.spec.regime, item.spec.input_shape, 10, sample)
+            assert pipeline.balance == list(item.spec.balance or ())
+        else:
+            assert item.train is not None
+            _, pipeline = prepare(item.train, digits)
+            assert len(pipeline.stages) == 3
+
+
+def test_pipeline_suite_reproduces_the_code_grid() -> None:
+    suite = load_suite("pipeline")
+    assert suite.repeats == 3
+    specs, _ = pipeline_grid()
+    for spec in specs:
+        assert spec.name in suite.names, spec.name
+        assert suite.item(spec.name).spec == spec
+    extra = set(suite.names) - {spec.name for spec in specs}
+    assert extra == {"dni-sg16-m8", "dni-sg64-m8", "dni-sg256-m8"}
+    for width in (16, 64, 256):
+        spec = suite.item(f"dni-sg{width}-m8").spec
+        assert spec is not None
+        assert spec == PIPELINE_BASE.with_(
+            name=f"dni-sg{width}-m8",
+            mode="dni",
+            microbatches=8,
+            sg=SGConfig(hidden=0, width=width),
+        )
+    pairs = {(r.numerator, r.denominator) for r in suite.ratios}
+    assert pairs == {
+        ("dni-m8", "1f1b-m8"), ("unlock-m1", "sequential-m1"), ("gpipe-m8", "torch-gpipe-m8"),
+    }  # fmt: skip
+
+
+def test_ff_suite_is_accuracy_and_data_efficiency(digits: Dataset) -> None:
+    suite = load_suite("ff")
+    assert all(item.kind == "train" and item.repeats == 1 for item in suite.items)
+    modes = ("backprop", "dni", "cdni", "unlock")
+    expected = [f"digits-{model}-{mode}" for model in ("mlp", "conv") for mode in modes]
+    expected += [f"mnist1d-mlp-{mode}" for mode in modes]
+    assert suite.names == expected
+    for item in suite.items:
+        assert item.train is not None
+        data = item.train.data
+        assert item.train.pipeline.stages == 3 and item.train.eval_every == 50
+        assert (item.train.steps, item.target_accuracy) == (
+            (600, 0.95) if data == "digits" else (1500, 0.6)
+        )
+        if data == "digits":
+            _, pipeline = prepare(item.train, digits)
+            assert len(pipeline.stages) == 3
