@@ -1,0 +1,172 @@
+"""The suite commands end to end: run, list, report, compare, check, and their mistakes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dnibench.cli import main
+
+TINY = """
+[suite]
+description = "two tiny pipelines and one training run"
+repeats = 2
+
+[[benchmark]]
+name = "{mode}-m2"
+kind = "pipeline"
+mode = ["gpipe", "dni"]
+microbatches = 2
+width = 32
+depth = 3
+input_shape = [32]
+batch_size = 32
+steps = 14
+warmup = 2
+staleness = 2
+
+[[benchmark]]
+name = "digits-{mode}"
+kind = "train"
+mode = ["dni"]
+data = "digits"
+stages = 2
+steps = 40
+eval_every = 20
+target_accuracy = 0.5
+repeats = 1
+
+[[ratio]]
+name = "dni_over_gpipe"
+numerator = "dni-m2"
+denominator = "gpipe-m2"
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("suite")
+    suite = root / "tiny.toml"
+    suite.write_text(TINY)
+    out = root / "run"
+    assert main(["run", str(suite), "--out", str(out)]) == 0
+    return out
+
+
+def test_run_writes_the_whole_run_directory(tiny_run: Path) -> None:
+    for name in ["config.json", "fingerprint.json", "results.csv", "curves.csv", "status.csv",
+                 "report.md", "report.html", "pytest-benchmark.json"]:  # fmt: skip
+        assert (tiny_run / name).is_file(), name
+    assert sorted(p.name for p in (tiny_run / "traces").iterdir())[:2] == [
+        "dni-m2-r1.json",
+        "dni-m2.json",
+    ]
+    with (tiny_run / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["repeat"] for r in rows if r["benchmark"] == "gpipe-m2"} == {"0", "1"}
+    assert {"benchmark", "metric", "stage", "repeat", "unit"} <= rows[0].keys()
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["ratios"][0]["name"] == "dni_over_gpipe"
+    html = (tiny_run / "report.html").read_text()
+    for png in (tiny_run / "plots").glob("*.png"):
+        assert f"plots/{png.name}" in html
+
+
+def test_pytest_benchmark_compare_lists_every_benchmark(tiny_run: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_benchmark",
+            "compare",
+            str(tiny_run / "pytest-benchmark.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ["gpipe-m2", "dni-m2", "digits-dni"]:
+        assert name in done.stdout
+
+
+def test_check_passes_a_run_against_itself(tiny_run: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["check", "--baseline", str(tiny_run), "--current", str(tiny_run)]) == 0
+    assert "dni_over_gpipe" in capsys.readouterr().out
+
+
+def test_check_fails_a_slowed_copy(tiny_run: Path, tmp_path: Path) -> None:
+    slowed = tmp_path / "slowed"
+    slowed.mkdir()
+    for name in ["config.json", "fingerprint.json", "status.csv"]:
+        (slowed / name).write_bytes((tiny_run / name).read_bytes())
+    with (tiny_run / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if row["benchmark"] == "dni-m2" and row["metric"].startswith("throughput"):
+            row["value"] = str(float(row["value"]) * 0.5)
+    with (slowed / "results.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["check", "--baseline", str(tiny_run), "--current", str(slowed)]) == 1
+    ratio_only = ["check", "--baseline", str(tiny_run), "--current", str(slowed), "--ratios-only"]
+    assert main(ratio_only) == 1
+
+
+def test_report_and_compare(tiny_run: Path, tmp_path: Path) -> None:
+    assert main(["report", str(tiny_run)]) == 0
+    out = tmp_path / "cmp"
+    assert main(["compare", str(tiny_run), str(tiny_run.parent / "run"), "--out", str(out)]) == 2
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in tiny_run.iterdir():
+        if path.is_file():
+            (copy / path.name).write_bytes(path.read_bytes())
+    assert main(["compare", str(tiny_run), str(copy), "--out", str(out)]) == 0
+    assert (out / "compare.html").is_file()
+
+
+def test_list_shows_the_shipped_suites(capsys: pytest.CaptureFixture) -> None:
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for suite in ["quick", "ff", "pipeline"]:
+        assert suite in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "nosuch"], "unknown suite"),
+        (["report", "/nonexistent/run"], "holds no results.csv"),
+        (["check", "--baseline", "/nonexistent", "--current", "/nonexistent"], "not a run dir"),
+    ],
+)
+def test_mistakes_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err.lower()
+
+
+def test_run_never_overwrites(tiny_run: Path, tmp_path: Path) -> None:
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY)
+    before = (tiny_run / "results.csv").read_bytes()
+    assert main(["run", str(suite), "--out", str(tiny_run)]) == 2
+    assert (tiny_run / "results.csv").read_bytes() == before
+
+
+def test_malformed_suite_names_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[suite]\ndescription = "x"\n[[benchmark]\n')
+    assert main(["run", str(bad), "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml:3:12: malformed TOML" in err  # file:line:column
+    assert not (tmp_path / "never").exists()
