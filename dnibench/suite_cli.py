@@ -75,6 +75,13 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="gate only same-run ratios (machine-independent: baseline from another machine)",
     )
+    check.add_argument(
+        "--samples",
+        choices=("repeats", "windows"),
+        default="repeats",
+        help="one sample per repeat (default; launches are the unit of replication) or per "
+        "step window (more power, valid only when windows are independent)",
+    )
     check.set_defaults(handler=cmd_check)
 
 
@@ -94,10 +101,15 @@ def default_run_dir(label: str) -> Path:
 def _progress(total: int):
     done = 0
     started = time.perf_counter()
+    said_nvml = False
 
     def report(item: Any, result: Any, message: str) -> None:
-        nonlocal done
+        nonlocal done, said_nvml
         done += 1
+        if result is not None and item.kind == "pipeline" and not said_nvml:
+            note = result.nvml_note()
+            print(f"GPU telemetry: {'NVML sampled' if not note else 'none (' + note + ')'}")
+            said_nvml = True
         elapsed = time.perf_counter() - started
         left = elapsed / done * (total - done)
         head = f"[{done}/{total} {elapsed:5.0f} s, ~{left:.0f} s left] {item.name:<24}"
@@ -253,6 +265,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         metrics=metrics,
         ratios=ratios,
         absolute=not args.ratios_only,
+        unit=args.samples,
     )
     print(report.table())
     if report.failed:

@@ -1,4 +1,8 @@
-"""Benchmark grids defined in code (suites in TOML build on the same specs).
+"""The pipeline benchmark's base model, and its grid as code.
+
+``suites/pipeline.toml`` is how the grid is run; this module keeps the base
+spec that ``dnibench bench`` builds on, and the same grid in code so a test
+can hold the suite file to it.
 
 ``pipeline``: the throughput grid of the runtime issue on a 2-stage pipeline,
 one thread per rank: the single-process baselines (1 thread, all cores),
@@ -11,10 +15,8 @@ after its twin) to measure the instrumentation's own cost.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
-from dnibench.bench.spec import BENCH_MODES, PEER_MODES, SINGLE_MODE, BenchSpec
-from dnibench.errors import unknown_name
+from dnibench.bench.spec import PEER_MODES, SINGLE_MODE, BenchSpec
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
 
@@ -74,15 +76,4 @@ def pipeline_grid() -> tuple[list[BenchSpec], list[tuple[str, str]]]:
     return specs, skipped
 
 
-GRIDS: dict[str, Callable[[], tuple[list[BenchSpec], list[tuple[str, str]]]]] = {
-    "pipeline": pipeline_grid,
-}
-
-
-def get_grid(name: str) -> tuple[list[BenchSpec], list[tuple[str, str]]]:
-    if name not in GRIDS:
-        raise unknown_name("grid", name, GRIDS)
-    return GRIDS[name]()
-
-
-__all__ = ["BENCH_MODES", "GRIDS", "PIPELINE_BASE", "get_grid", "pipeline_grid"]
+__all__ = ["PIPELINE_BASE", "pipeline_grid"]

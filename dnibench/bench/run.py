@@ -91,8 +91,29 @@ class BenchResult:
             cosines = rank.log.get("sg_cosine") or []
             if cosines:
                 add("sg_cosine", float(np.mean(cosines[len(cosines) // 2 :])), "ratio", rank.rank)
+        for rank in self.ranks:
+            nvml = rank.nvml or {}
+            if not nvml.get("available"):
+                continue
+            for key, metric, unit in (
+                ("util_mean_pct", "gpu_utilisation", "%"),
+                ("memory_used_max_bytes", "gpu_memory_peak", "bytes"),
+                ("power_mean_w", "gpu_power", "W"),
+                ("sm_clock_mean_mhz", "gpu_sm_clock", "MHz"),
+                ("energy_j", "gpu_energy", "J"),
+                ("overhead_fraction", "nvml_overhead", "ratio"),
+            ):
+                if nvml.get(key) is not None:
+                    add(metric, float(nvml[key]), unit, rank.rank)
         add("wall", self.wall_s, "s")
         return rows
+
+    def nvml_note(self) -> str:
+        """Why no GPU telemetry was recorded ('' when it was)."""
+        reasons = {
+            r.nvml.get("reason", "") for r in self.ranks if not (r.nvml or {}).get("available")
+        }
+        return "; ".join(sorted(reason for reason in reasons if reason))
 
 
 def align_spans(ranks: list[RankResult]) -> list[np.ndarray]:

@@ -35,6 +35,7 @@ from dnibench.errors import UserError, unknown_name
 from dnibench.gate.report import CheckReport, GateRow, Verdict
 from dnibench.gate.runs import (
     PIPELINE,
+    SAMPLE_UNITS,
     WINDOW_PREFIX,
     benchmark_names,
     load_failures,
@@ -220,7 +221,7 @@ def _p_value(current: np.ndarray, baseline: np.ndarray, alternative: str) -> flo
     return 1.0 if math.isnan(p) else p
 
 
-def ratio_samples(frame: pd.DataFrame, spec: RatioSpec) -> np.ndarray:
+def ratio_samples(frame: pd.DataFrame, spec: RatioSpec, unit: str = "repeats") -> np.ndarray:
     """Same-run ratio samples: each numerator sample over its repeat's denominator median.
 
     Repeat ``r`` of the numerator is paired with repeat ``r`` of the
@@ -233,8 +234,8 @@ def ratio_samples(frame: pd.DataFrame, spec: RatioSpec) -> np.ndarray:
     two benchmarks ran at different times. Per-repeat metrics (one value a
     repeat) reduce to numerator_r / denominator_r.
     """
-    numerator = metric_samples(frame, spec.numerator, spec.metric)
-    denominator = metric_samples(frame, spec.denominator, spec.metric)
+    numerator = metric_samples(frame, spec.numerator, spec.metric, unit=unit)
+    denominator = metric_samples(frame, spec.denominator, spec.metric, unit=unit)
     parts = []
     for repeat in sorted(set(numerator) & set(denominator)):
         scale = float(np.median(denominator[repeat]))
@@ -282,8 +283,14 @@ def check_runs(
     metrics: Sequence[str] = ("throughput",),
     ratios: Sequence[RatioSpec] = (),
     absolute: bool = True,
+    unit: str = "repeats",
 ) -> CheckReport:
     """Gate ``current`` against ``baseline``: absolute metrics and same-run ratios.
+
+    ``unit`` is what one sample is: ``"repeats"`` (one value per launch, the
+    honest unit on a shared machine) or ``"windows"`` (per-step windows
+    pooled over repeats; more power, but only valid when windows are
+    independent, see :mod:`dnibench.gate.runs`).
 
     ``thresholds`` maps a metric or ratio name to its relative threshold
     (default 10 % each). ``absolute=False`` skips the per-benchmark metrics
@@ -293,6 +300,8 @@ def check_runs(
     """
     thresholds = dict(thresholds or {})
     _validate(thresholds, alpha, metrics, ratios, absolute)
+    if unit not in SAMPLE_UNITS:
+        raise UserError(f"sample unit must be one of {', '.join(SAMPLE_UNITS)}, got {unit!r}")
     baseline, current = Path(baseline), Path(current)
     base_frame, cur_frame = load_results(baseline), load_results(current)
     base_names, cur_names = benchmark_names(base_frame), benchmark_names(cur_frame)
@@ -331,10 +340,14 @@ def check_runs(
     if absolute:
         for metric in metrics:
             report.rows.extend(
-                _metric_rows(base_frame, cur_frame, common, metric, thresholds, alpha, baseline)
+                _metric_rows(
+                    base_frame, cur_frame, common, metric, thresholds, alpha, baseline, unit
+                )
             )
     for spec in ratios:
-        report.rows.append(_ratio_row(base_frame, cur_frame, spec, thresholds, alpha, baseline))
+        report.rows.append(
+            _ratio_row(base_frame, cur_frame, spec, thresholds, alpha, baseline, unit)
+        )
     return report
 
 
@@ -358,6 +371,7 @@ def _metric_rows(
     thresholds: dict[str, float],
     alpha: float,
     baseline_dir: Path,
+    unit: str = "repeats",
 ) -> list[GateRow]:
     threshold = Threshold.for_metric(metric, thresholds.get(metric))
     recorded = base[base["benchmark"].isin(common) & (base["metric"] == metric)]
@@ -371,8 +385,8 @@ def _metric_rows(
     for name in common:
         mine = recorded[recorded["benchmark"] == name]
         for stage in metric_stages(mine, metric):
-            base_samples = pooled(metric_samples(base, name, metric, stage))
-            cur_samples = pooled(metric_samples(cur, name, metric, stage))
+            base_samples = pooled(metric_samples(base, name, metric, stage, unit))
+            cur_samples = pooled(metric_samples(cur, name, metric, stage, unit))
             verdict, change, p, detail = compare_samples(
                 base_samples, cur_samples, threshold, alpha
             )
@@ -406,6 +420,7 @@ def _ratio_row(
     thresholds: dict[str, float],
     alpha: float,
     baseline_dir: Path,
+    unit: str = "repeats",
 ) -> GateRow:
     threshold = Threshold(
         thresholds.get(spec.name, DEFAULT_RATIO_THRESHOLD), DIRECTIONS[spec.metric]
@@ -432,7 +447,7 @@ def _ratio_row(
             higher_is_better=threshold.higher_is_better,
             detail=f"{where}: {', '.join(absent)} not in current run",
         )
-    base_samples, cur_samples = ratio_samples(base, spec), ratio_samples(cur, spec)
+    base_samples, cur_samples = ratio_samples(base, spec, unit), ratio_samples(cur, spec, unit)
     verdict, change, p, detail = compare_samples(base_samples, cur_samples, threshold, alpha)
     return GateRow(
         "ratio",

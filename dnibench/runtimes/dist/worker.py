@@ -24,7 +24,13 @@ from torch import Tensor
 
 from dnibench.bench.spec import PEER_MODES, SINGLE_MODE, BenchSpec, parse_fault
 from dnibench.data import BatchStream, load_dataset
-from dnibench.instrument import SpanRecorder, cpu_times, estimate_offset, peak_rss_bytes
+from dnibench.instrument import (
+    NvmlSampler,
+    SpanRecorder,
+    cpu_times,
+    estimate_offset,
+    peak_rss_bytes,
+)
 from dnibench.pipeline import Pipeline, build_pipeline
 from dnibench.runtimes.dist.executor import StageExecutor
 from dnibench.runtimes.dist.links import NeighbourLinks
@@ -45,6 +51,7 @@ class RankResult:
     dropped_spans: int = 0
     log: dict[str, list[float]] = field(default_factory=dict)
     parameters: dict[str, Tensor] = field(default_factory=dict)
+    nvml: dict[str, Any] = field(default_factory=dict)
 
 
 def init_group(spec: BenchSpec, rank: int, world: int, store_path: Path | None) -> None:
@@ -163,6 +170,23 @@ def fault_injector(spec: BenchSpec, rank: int):
     return on_step
 
 
+class _NoGpu:
+    """Stands in for the NVML sampler on a CPU rank, and says why nothing was sampled."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> dict[str, Any]:
+        return {"available": False, "reason": "CPU rank: no GPU to sample"}
+
+
+def _nvml_sampler(device: torch.device) -> NvmlSampler | _NoGpu:
+    """An NVML sampler for this rank's GPU; NVML missing is reported by the sampler itself."""
+    if device.type != "cuda":
+        return _NoGpu()
+    return NvmlSampler(device_index=device.index or 0)
+
+
 def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
     """Run this rank's part of ``spec`` in an initialised group; rank 0 gets all results."""
     torch.set_num_threads(spec.threads)
@@ -174,7 +198,9 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
     data = microbatch_source(spec, stream, device)
     offset, rtt = _clock_offset(rank, world)
     log: dict[str, list[float]] = {}
+    sampler = _nvml_sampler(device)
     dist.barrier()
+    sampler.start()
     cpu0, wall0 = cpu_times(), time.perf_counter()
     if spec.mode in PEER_MODES:
         from dnibench.runtimes.dist.peers import run_peer
@@ -204,8 +230,10 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
             on_step=fault_injector(spec, rank),
         )
         log = {key: list(value) for key, value in asdict(executor.log).items()}
+    nvml = sampler.stop()
     result = RankResult(
         rank=rank,
+        nvml=nvml,
         spans=recorder.spans(),
         offset_ns=offset,
         rtt_ns=rtt,

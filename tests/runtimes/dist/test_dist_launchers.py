@@ -56,8 +56,8 @@ def test_ctrl_c_keeps_results_and_leaves_no_rank(tmp_path: Path) -> None:
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [
-        sys.executable, "-m", "dnibench", "bench", "--only", "*gpipe-m8*", "--steps", "12",
-        "--warmup", "2", "--out", str(out),
+        sys.executable, "-m", "dnibench", "run", "pipeline", "--only", "*gpipe-m8*",
+        "--repeats", "1", "--out", str(out),
     ]  # fmt: skip
     parent = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
@@ -67,7 +67,7 @@ def test_ctrl_c_keeps_results_and_leaves_no_rank(tmp_path: Path) -> None:
     deadline = time.monotonic() + 180
     for line in parent.stdout:
         seen.append(line)
-        if line.startswith("[1/3"):
+        if line.startswith("[1/"):
             break
         assert time.monotonic() < deadline, "".join(seen)
     time.sleep(2.0)  # the second benchmark's ranks are up
