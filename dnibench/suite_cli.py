@@ -178,7 +178,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             out,
             repeats=args.repeats,
             on_result=_progress(total),
-            extra_config={"suites": [s.name for s in suites], "ratios": ratios},
+            extra_config={
+                "suites": [s.name for s in suites],
+                "ratios": ratios,
+                "command": command,
+            },
         )
     except KeyboardInterrupt:
         print(f"\ninterrupted: results so far are kept in {out}", file=sys.stderr)
@@ -214,9 +218,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_dir: Path = args.run_dir
     if not (run_dir / "results.csv").exists():
         raise UserError(f"{run_dir} holds no results.csv; give a directory written by dnibench run")
-    markdown, html = finish_run(
-        run_dir, f"dnibench run: {run_dir.name}", f"dnibench report {run_dir}"
-    )
+    config = _read_config(run_dir)
+    command = config.get("command") or f"dnibench report {run_dir}"
+    label = "+".join(config.get("suites", [])) or "run"
+    markdown, html = finish_run(run_dir, f"dnibench {label}: {run_dir.name}", command)
     print(f"report: {html}\n        {markdown}")
     return 0
 
@@ -232,16 +237,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.json as a dict ({} when absent or from an older layout)."""
+    path = run_dir / "config.json"
+    if not path.exists():
+        return {}
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path} is not valid JSON ({err}); the run directory is damaged") from None
+    return config if isinstance(config, dict) else {}
+
+
 def _ratios_of(run_dir: Path) -> list[Any]:
     from dnibench.gate import RatioSpec
 
-    path = run_dir / "config.json"
-    if not path.exists():
-        return []
-    config = json.loads(path.read_text())
-    if not isinstance(config, dict):
-        return []
-    return [RatioSpec(**entry) for entry in config.get("ratios", [])]
+    return [RatioSpec(**entry) for entry in _read_config(run_dir).get("ratios", [])]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

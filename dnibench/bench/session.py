@@ -119,7 +119,7 @@ def span_cost_ns(count: int = 20000) -> float:
     return (time.perf_counter_ns() - started) / count
 
 
-def _run_one(item: ItemLike, repeat: int, out: Path, deadline_s: float | None) -> Any:
+def _run_one(item: ItemLike, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> Any:
     if item.kind == "train":
         from dnibench.bench.train_bench import run_training, train_rows
 
@@ -135,7 +135,7 @@ def _run_one(item: ItemLike, repeat: int, out: Path, deadline_s: float | None) -
         spec = spec.with_(name=item.name)
     result = run_benchmark(spec, deadline_s=deadline_s)
     append_csv(out / "results.csv", RESULT_FIELDS, result.rows(repeat))
-    name = item.name if repeat == 0 else f"{item.name}-r{repeat}"
+    name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
     (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
     return result
 
@@ -172,7 +172,7 @@ def run_session(
     for index, (item, repeat) in enumerate(pending):
         started = time.perf_counter()
         try:
-            result = _run_one(item, repeat, out, deadline_s)
+            result = _run_one(item, repeat, repeats or item.repeats, out, deadline_s)
         except KeyboardInterrupt:
             rows = [{"benchmark": i.name, "status": "interrupted", "seconds": 0, "message": ""}
                     for i, _ in pending[index:]]  # fmt: skip

@@ -29,7 +29,7 @@ CURVE_FIELDS = [
 PIPELINES = ("gpipe-m8", "dni-m8")
 TRAININGS = ("train-backprop", "train-dni")
 HOSTILE = "<script>alert(1)</script>"
-COMMITTED_RUN = Path(__file__).resolve().parents[2] / "reports" / "pipeline-cpu2-2026-11-22"
+COMMITTED_RUN = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline-run"
 
 
 def _write_csv(path: Path, fields: list[str], rows: Sequence[dict]) -> None:
