@@ -1,9 +1,9 @@
-"""The Markdown report of a pipeline run: side-by-side table and target checks.
+"""The runtime targets, checked on a run of the ``pipeline`` suite.
 
-Everything is read back from the run directory (``results.csv``,
-``status.csv``, ``fingerprint.json``), so a report can be rebuilt from a
-committed run without running anything. Ratios are taken between benchmarks
-of the same run, measured side by side.
+``dnibench run`` / ``report`` put this table into the report of any run that
+holds the pipeline grid's benchmarks. Everything is read back from the run
+directory, so targets can be re-checked on a committed run without running
+anything; ratios are taken between benchmarks measured side by side in it.
 """
 
 from __future__ import annotations
@@ -153,38 +153,6 @@ def _stages(frame: pd.DataFrame, bench: str) -> list[int]:
     return sorted(int(s) for s in frame[frame.benchmark == bench].stage.unique() if s >= 0)
 
 
-def benchmark_table(frame: pd.DataFrame) -> str:
-    """One row per benchmark: throughput, efficiency, and per-stage idle, busy and memory."""
-    columns = [
-        "benchmark", "throughput (samples/s)", "IQR", "efficiency", "stage", "busy", "wait act",
-        "wait grad", "comm", "other", "peak RSS MiB", "CPU cores",
-    ]  # fmt: skip
-    lines = ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
-    for bench in frame.benchmark.drop_duplicates():
-        if bench == "calibration":
-            continue
-        thr = _value(frame, bench, "throughput")
-        iqr = _value(frame, bench, "throughput_iqr")
-        eff = _value(frame, bench, "pipeline_efficiency")
-        stages = sorted(s for s in frame[frame.benchmark == bench].stage.unique() if s >= 0)
-        for i, stage in enumerate(stages):
-            head = f"| {bench} | {thr:.0f} | {iqr:.0f} | {eff:.3f} " if i == 0 else "| | | | "
-            metrics = (
-                "busy_fraction", "wait_activation_fraction", "wait_gradient_fraction",
-                "comm_fraction", "unattributed_fraction",
-            )  # fmt: skip
-            cells = [_value(frame, bench, metric, stage) for metric in metrics]
-            rss = _value(frame, bench, "peak_rss", stage)
-            cpu = _value(frame, bench, "cpu_utilisation", stage)
-            lines.append(
-                head
-                + f"| {stage} | "
-                + " | ".join(f"{c:.3f}" for c in cells)
-                + f" | {rss:.0f} | {cpu:.2f} |"
-            )
-    return "\n".join(lines)
-
-
 def batch_sizes(run_dir: Path) -> dict[str, int]:
     """Samples per step of every benchmark, read from the run's config.json."""
     config = json.loads((run_dir / "config.json").read_text())
@@ -195,47 +163,3 @@ def batch_sizes(run_dir: Path) -> dict[str, int]:
         if "batch_size" in spec:
             sizes[entry["name"]] = int(spec["batch_size"])
     return sizes
-
-
-def write_report(run_dir: Path, title: str, command: str, notes: str = "") -> Path:
-    """Write ``report.md`` for ``run_dir``; returns its path."""
-    frame = load_results(run_dir)
-    sizes = batch_sizes(run_dir)
-    status_path = run_dir / "status.csv"
-    status = pd.read_csv(status_path) if status_path.exists() else pd.DataFrame()
-    finger = json.loads((run_dir / "fingerprint.json").read_text())
-    parts = [
-        f"# {title}",
-        "",
-        f"Command: `{command}`",
-        "",
-        "## Targets",
-        "",
-        "| target | measured | goal | verdict | detail |",
-        "|---|---:|---:|---|---|",
-        *(t.row() for t in targets(frame, sizes)),
-        "",
-        notes,
-        "",
-        "## Benchmarks",
-        "",
-        "Throughput is the median over 1-step windows after warm-up; efficiency is mean",
-        "throughput over ideal (microbatch samples / the slowest stage's busy time per",
-        "microbatch). Fractions are of the measured window per stage: busy (compute spans),",
-        "wait act (forward lock), wait grad (update/backward lock or the staleness bound),",
-        "comm (send calls), other (the rest: scheduling, Python; for torch peers their",
-        "internal waits, which PyTorch does not expose).",
-        "",
-        benchmark_table(frame),
-        "",
-    ]
-    if len(status):
-        bad = status[status.status != "ok"]
-        if len(bad):
-            parts += ["## Not measured", "", "| benchmark | status | message |", "|---|---|---|"]
-            parts += [f"| {r.benchmark} | {r.status} | {r.message} |" for r in bad.itertuples()]
-            parts.append("")
-    parts += ["## Machine", "", "```json", json.dumps(finger, indent=2), "```", ""]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(parts))
-    return path
