@@ -393,23 +393,11 @@ def _metric_rows(
             if cur_samples.size == 0:
                 detail = "not recorded in the current run"
             rows.append(
-                GateRow(
-                    "benchmark",
-                    name,
-                    metric,
-                    verdict,
-                    stage,
-                    _median(base_samples),
-                    _median(cur_samples),
-                    change,
-                    p,
-                    base_samples.size,
-                    cur_samples.size,
-                    threshold.relative,
-                    threshold.higher_is_better,
-                    detail,
+                _compared_row(
+                    "benchmark", name, metric, stage, base_samples, cur_samples, threshold,
+                    (verdict, change, p, detail),
                 )
-            )
+            )  # fmt: skip
     return rows
 
 
@@ -449,12 +437,30 @@ def _ratio_row(
         )
     base_samples, cur_samples = ratio_samples(base, spec, unit), ratio_samples(cur, spec, unit)
     verdict, change, p, detail = compare_samples(base_samples, cur_samples, threshold, alpha)
+    return _compared_row(
+        "ratio", spec.name, label, PIPELINE, base_samples, cur_samples, threshold,
+        (verdict, change, p, f"{where}: {detail}"),
+    )  # fmt: skip
+
+
+def _compared_row(
+    kind: str,
+    name: str,
+    metric: str,
+    stage: int,
+    base_samples: np.ndarray,
+    cur_samples: np.ndarray,
+    threshold: Threshold,
+    outcome: tuple[Verdict, float, float, str],
+) -> GateRow:
+    """The row of one baseline-vs-current comparison (a benchmark metric or a ratio)."""
+    verdict, change, p, detail = outcome
     return GateRow(
-        "ratio",
-        spec.name,
-        label,
+        kind,
+        name,
+        metric,
         verdict,
-        PIPELINE,
+        stage,
         _median(base_samples),
         _median(cur_samples),
         change,
@@ -463,7 +469,7 @@ def _ratio_row(
         cur_samples.size,
         threshold.relative,
         threshold.higher_is_better,
-        f"{where}: {detail}",
+        detail,
     )
 
 

@@ -97,7 +97,7 @@ class _Span:
         t1 = time.perf_counter_ns()
         recorder = self._recorder
         recorder._depth -= 1
-        # SpanRecorder._write inlined: a method call is a large share of the cost here.
+        # SpanRecorder.record inlined: a method call is a large share of the cost here.
         n = recorder._n
         if n >= recorder._capacity:
             recorder.dropped += 1
@@ -173,20 +173,6 @@ class SpanRecorder:
         """Store one span measured by the caller (times in ``perf_counter_ns``)."""
         if not self.enabled and kind != _STEP:
             return
-        # _write inlined: this is the hot path.
-        n = self._n
-        if n >= self._capacity:
-            self.dropped += 1
-            return
-        flat = self._flat
-        i = 4 * n
-        flat[i] = kind
-        flat[i + 1] = mb
-        flat[i + 2] = t0
-        flat[i + 3] = t1
-        self._n = n + 1
-
-    def _write(self, kind: int, mb: int, t0: int, t1: int) -> None:
         n = self._n
         if n >= self._capacity:
             self.dropped += 1
@@ -222,9 +208,7 @@ class SpanRecorder:
 
     def end(self, kind: SpanKind, mb: int, t0: int) -> None:
         """Record a span from ``t0`` (from :meth:`begin`) to now."""
-        if not self.enabled and kind != _STEP:
-            return
-        self._write(kind, mb, t0, time.perf_counter_ns())
+        self.record(kind, mb, t0, time.perf_counter_ns())
 
     def spans(self) -> np.ndarray:
         """Copy of the filled rows, shape (n, 4): kind, microbatch, t0_ns, t1_ns.
