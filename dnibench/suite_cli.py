@@ -128,21 +128,17 @@ def _progress(total: int):
 
 def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
     """Write pytest-benchmark.json and the reports of a (possibly partial) run."""
-    from dnibench.bench.pipeline_report import batch_sizes, load_results, targets
     from dnibench.gate import write_pytest_benchmark_json
     from dnibench.report import write_reports
+    from dnibench.report.sections import extra_sections
 
     write_pytest_benchmark_json(run_dir)
-    frame = load_results(run_dir)
-    extra = ""
-    wanted = {"gpipe-m8", "dni-m1", "sequential-m1"}
-    if wanted <= set(frame.benchmark):
-        rows = [t.row() for t in targets(frame, batch_sizes(run_dir))]
-        extra = "\n".join(
-            ["## Targets", "", "| target | measured | goal | verdict | detail |",
-             "|---|---:|---:|---|---|", *rows, ""]
-        )  # fmt: skip
-    return write_reports(run_dir, title=title, command=command, extra_markdown=extra)
+    sections = extra_sections(run_dir)
+    extra = "\n".join(section.markdown for section in sections)
+    plots = {name: path for section in sections for name, path in section.plots.items()}
+    return write_reports(
+        run_dir, title=title, command=command, extra_markdown=extra, extra_plots=plots
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:

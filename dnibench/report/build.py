@@ -125,16 +125,20 @@ def write_reports(
     title: str | None = None,
     command: str | None = None,
     extra_markdown: str = "",
+    extra_plots: dict[str, Path] | None = None,
 ) -> tuple[Path, Path]:
     """Draw the figures into ``run_dir/plots`` and write ``report.md`` and ``report.html``.
 
     Both files are derived from the run's data and are rewritten on every
     call. ``extra_markdown`` (target tables, notes) goes after the summary;
-    in the HTML it is converted from Markdown. Returns (markdown, html) paths.
+    in the HTML it is converted from Markdown. ``extra_plots`` (name -> path,
+    drawn by a report section) are shown after the standard figures; a name
+    can take its heading and caption from ``PLOT_CAPTIONS``. Returns
+    (markdown, html) paths.
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    plots = make_plots(run, run_dir / "plots")
+    plots = {**make_plots(run, run_dir / "plots"), **(extra_plots or {})}
     title = title or f"dnibench report: {run_dir.name}"
     blocks = report_blocks(run, plots, title=title, command=command, extra_markdown=extra_markdown)
     md_path = run_dir / "report.md"

@@ -1,0 +1,55 @@
+"""Extra report sections contributed by the kinds of benchmark a run may hold.
+
+Each section is a function ``(run_dir) -> Section | None``: it looks at the
+run's files and returns Markdown (and any plots it drew) when the run holds
+what it is about, or ``None`` when it does not. ``finish_run`` calls every
+registered section after a suite run and whenever ``dnibench report``
+rewrites a report, so a kind of benchmark brings its own tables and figures
+without the report builder knowing about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Section:
+    """Markdown to append after the summary, and plots (name -> path) it drew."""
+
+    markdown: str
+    plots: dict[str, Path] = field(default_factory=dict)
+
+
+SectionFn = Callable[[Path], "Section | None"]
+
+
+def _pipeline_targets(run_dir: Path) -> Section | None:
+    """The runtime issue's targets, when the run holds the pipeline grid they read."""
+    from dnibench.bench.pipeline_report import batch_sizes, load_results, targets
+
+    frame = load_results(run_dir)
+    wanted = {"gpipe-m8", "dni-m1", "sequential-m1"}
+    if not wanted <= set(frame.benchmark):
+        return None
+    rows = [t.row() for t in targets(frame, batch_sizes(run_dir))]
+    lines = ["## Targets", "", "| target | measured | goal | verdict | detail |",
+             "|---|---:|---:|---|---|", *rows, ""]  # fmt: skip
+    return Section("\n".join(lines))
+
+
+def registered_sections() -> list[SectionFn]:
+    """Every section function, in report order (imports kept lazy: torch-free paths stay fast)."""
+    return [_pipeline_targets]
+
+
+def extra_sections(run_dir: Path) -> list[Section]:
+    """The sections that apply to ``run_dir``."""
+    found = []
+    for section_fn in registered_sections():
+        section = section_fn(Path(run_dir))
+        if section is not None:
+            found.append(section)
+    return found
