@@ -15,18 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from dnibench.errors import UserError
+from dnibench.bench.results_file import read_results
 from dnibench.instrument import gpipe_bubble
 
 
 def load_results(run_dir: Path) -> pd.DataFrame:
-    path = run_dir / "results.csv"
-    if not path.exists():
-        raise UserError(f"{run_dir} holds no results.csv: is it a dnibench run directory?")
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise UserError(f"{path} is corrupt ({err}); re-run the benchmarks") from None
+    """The run's tidy rows (the shared loader: its errors name the file and the fix)."""
+    return read_results(run_dir)
 
 
 def _value(frame: pd.DataFrame, bench: str, metric: str, stage: int = -1) -> float:

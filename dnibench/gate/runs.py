@@ -1,11 +1,9 @@
 """Read a finished run directory back: its tidy rows, its failures, its samples.
 
 The regression gate and the pytest-benchmark exporter both start from a run
-directory written by :mod:`dnibench.bench.session`, so loading and validating
-it lives here once. A run directory is user input (often a path typed on a
-command line or a baseline committed long ago), so every way it can be wrong
-is a :class:`~dnibench.errors.UserError` that names the directory and the fix,
-never a pandas traceback.
+directory written by :mod:`dnibench.bench.session`. Reading results.csv is
+:mod:`dnibench.bench.results_file`'s job (one loader, one wording for every
+way a run directory can be wrong); failures, samples and ratios live here.
 
 Samples are what the statistics run on. The unit of replication is the
 repeat: each repeat is a separate launch of the benchmark, and on a shared
@@ -26,68 +24,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dnibench.errors import UserError
+from dnibench.bench.results_file import read_results
 
-RESULT_COLUMNS = (
-    "benchmark",
-    "mode",
-    "stages",
-    "microbatches",
-    "metric",
-    "stage",
-    "repeat",
-    "value",
-    "unit",
-)
 PIPELINE = -1  # the stage number of whole-pipeline rows
 WINDOW_PREFIX = "throughput_window_"
 _WINDOW = re.compile(rf"^{WINDOW_PREFIX}\d+$")
-_FIX = "pass the --out directory of a finished `dnibench bench` run"
 
 
 def load_results(run_dir: Path) -> pd.DataFrame:
-    """The tidy rows of ``run_dir/results.csv``, validated and typed.
+    """The tidy rows of ``run_dir/results.csv`` (the shared loader, ``read_results``).
 
     Rows whose value is NaN (a metric that did not apply, e.g. CPU use of a
     rank that recorded no wall time) are kept; samples drop them later.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError(f"run directory {run_dir} does not exist; {_FIX}")
-    path = run_dir / "results.csv"
-    if not path.is_file():
-        raise UserError(
-            f"{run_dir} has no results.csv, so it is not a run directory or no benchmark in it "
-            f"finished (see its status.csv); {_FIX}"
-        )
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not a readable CSV ({err}); re-run the benchmarks") from None
-    missing = [column for column in RESULT_COLUMNS if column not in frame.columns]
-    if missing:
-        raise UserError(
-            f"{path} lacks the columns {', '.join(missing)}; it is not a dnibench results file "
-            f"(expected {', '.join(RESULT_COLUMNS)}); {_FIX}"
-        )
-    if frame.empty:
-        raise UserError(f"{path} holds no rows; no benchmark finished. Re-run the benchmarks")
-    frame = frame.loc[:, list(RESULT_COLUMNS)].copy()
-    for column, kind in (("stage", "integer"), ("repeat", "integer"), ("value", "number")):
-        parsed = pd.to_numeric(frame[column], errors="coerce")
-        bad = parsed.isna() & frame[column].notna()
-        if column != "value":
-            bad |= parsed.isna() | (parsed != parsed.round())
-        if bad.any():
-            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is line 1
-            raise UserError(
-                f"{path} line {line}: {column} {frame[column].iloc[line - 2]!r} is not a "
-                f"{kind}; the file is corrupt, re-run the benchmarks"
-            )
-        frame[column] = parsed.astype(int) if column != "value" else parsed.astype(float)
-    for column in ("benchmark", "mode", "metric", "unit"):
-        frame[column] = frame[column].fillna("").astype(str)
-    return frame
+    return read_results(run_dir)
 
 
 def load_failures(run_dir: Path) -> dict[str, str]:

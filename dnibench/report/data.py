@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from dnibench.bench.results_file import RERUN, RESULT_COLUMNS, check_run_dir, read_results
 from dnibench.errors import UserError
 
 __all__ = [
@@ -37,9 +38,6 @@ __all__ = [
     "machine_kind",
 ]
 
-RESULT_COLUMNS = (
-    "benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value", "unit",
-)  # fmt: skip
 STATUS_COLUMNS = ("benchmark", "status")
 CURVE_COLUMNS = (
     "benchmark", "repeat", "step", "samples", "seconds", "train_loss", "test_loss",
@@ -51,7 +49,7 @@ PIPELINE_METRICS = frozenset({"pipeline_efficiency", "busy_fraction", "ideal_thr
 #: Metrics only a training benchmark records.
 TRAINING_METRICS = frozenset({"test_accuracy", "samples_to_target", "seconds_to_target"})
 
-_FIX = "re-run the benchmarks into a fresh --out directory, or point at another run directory"
+_FIX = RERUN
 
 
 @dataclass
@@ -177,24 +175,8 @@ def _read_json(path: Path, run_dir: Path) -> Any:
 
 def load_run(run_dir: Path | str) -> RunData:
     """Load and validate a run directory; a :class:`UserError` names any problem and its fix."""
-    run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise UserError(f"run directory {run_dir} does not exist; check the path")
-    if not run_dir.is_dir():
-        raise UserError(f"{run_dir} is a file, not a run directory; give the folder holding it")
-    results_path = run_dir / "results.csv"
-    if not results_path.is_file():
-        raise UserError(
-            f"{run_dir} holds no results.csv: is it a dnibench run directory? "
-            f"Run `dnibench bench --out {run_dir}` first, or point at a finished run"
-        )
-    results = _read_csv(results_path, RESULT_COLUMNS, run_dir)
-    results = _numeric(
-        results, ("stages", "microbatches", "stage", "repeat", "value"), results_path
-    )
-    # pandas 3 keeps NaN through astype(str): fill first (the calibration row has no mode).
-    for column in ("benchmark", "metric", "mode"):
-        results[column] = results[column].fillna("").astype(str)
+    run_dir = check_run_dir(Path(run_dir))
+    results = read_results(run_dir)
 
     status = pd.DataFrame(columns=["benchmark", "status", "seconds", "message"])
     status_path = run_dir / "status.csv"

@@ -26,5 +26,8 @@ def test_missing_results_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"holds no results\.csv"):
         load_results(tmp_path)
     (tmp_path / "results.csv").write_text("")
+    with pytest.raises(UserError, match="is empty: no benchmark finished"):
+        load_results(tmp_path)
+    (tmp_path / "results.csv").write_text('benchmark,metric\n"a,b\nc,d,e,f,g\n')
     with pytest.raises(UserError, match="corrupt"):
         load_results(tmp_path)

@@ -309,11 +309,11 @@ def _corrupt(kind: str, run: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
-        ("no results.csv", "has no results.csv"),
+        ("no results.csv", "holds no results.csv"),
         ("bad csv", "not a readable CSV"),
         ("missing columns", "lacks the columns mode, stages"),
         ("not a number", "line 6: value 'fast' is not a number"),
-        ("empty", "not a readable CSV"),
+        ("empty", "is empty: no benchmark finished"),
         ("header only", "holds no rows"),
         ("not there", "does not exist"),
     ],

@@ -155,7 +155,7 @@ def test_corrupt_inputs_are_user_errors(run_dir: Path) -> None:
     with pytest.raises(UserError, match=r"fingerprint\.json is not valid JSON"):
         write_pytest_benchmark_json(run_dir)
     (run_dir / "results.csv").unlink()
-    with pytest.raises(UserError, match=r"has no results\.csv"):
+    with pytest.raises(UserError, match=r"holds no results\.csv"):
         write_pytest_benchmark_json(run_dir)
 
 

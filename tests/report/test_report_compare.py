@@ -115,7 +115,7 @@ def corrupt(run_dir: Path, how: str) -> str:
         return "does not exist"
     if how == "no-results":
         results.unlink()
-        return "holds no results.csv.*dnibench bench --out"
+        return "holds no results.csv.*finished `dnibench run`"
     if how == "empty":
         results.write_text("")
         return "results.csv is empty"
@@ -129,7 +129,7 @@ def corrupt(run_dir: Path, how: str) -> str:
         lines = results.read_text().splitlines()
         lines[1] = lines[1].rsplit(",", 2)[0] + ",fast,samples/s"
         results.write_text("\n".join(lines) + "\n")
-        return "non-numeric entries in column 'value'"
+        return "results.csv line 2: value 'fast' is not a number; the file is corrupt"
     if how == "fingerprint":
         (run_dir / "fingerprint.json").write_text("{oops")
         return "fingerprint.json is not readable JSON"

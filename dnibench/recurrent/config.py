@@ -1,0 +1,139 @@
+"""The settings of one recurrent benchmark, as plain data.
+
+Two kinds of benchmark share them: ``rnn`` (a character language model, scored
+in bits per character on held-out text) and ``copy`` (the copy and repeat-copy
+tasks, scored by the longest sequence length a curriculum solves). Both train
+one recurrent core in chunks of ``truncation`` steps under a regime:
+
+- ``tbptt``: truncated BPTT, the state carried across chunks, the gradient
+  stopped at every chunk boundary;
+- ``dni-tbptt``: the same, plus a synthetic gradient at each chunk's last
+  state (``aux`` adds the auxiliary prediction of the next one).
+
+Budgets are counted in characters (time steps times batch), so regimes with
+different per-step costs compare at equal data; seconds are measured beside.
+This module imports nothing heavy: the suite schema builds these objects for
+every benchmark of a suite before any run starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+RECURRENT_KINDS = ("rnn", "copy")
+RECURRENT_MODES = ("tbptt", "dni-tbptt")
+CORPUS_NAMES = ("ptb", "text")
+CORPUS_SPLITS = ("train", "valid", "test")
+COPY_TASKS = ("copy", "repeat-copy")
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    """One recurrent benchmark: task, regime, core, budget and SG knobs.
+
+    ``chars`` is the training budget in characters (time steps x batch);
+    ``eval_every`` the evaluation cadence in characters. For ``rnn`` the corpus
+    is ``data`` (``ptb`` from ``data_dir``, or ``text`` from ``text_path``
+    split at ``split``), trained on ``train_split`` and scored on the first
+    ``eval_chars`` characters of ``eval_split``. For ``copy`` the task is
+    ``task`` over ``symbols`` random symbols (repeat counts up to
+    ``max_repeats``), a length counting as solved once the mean error over
+    ``solve_window`` batches is below ``solve_bits`` bits per output character.
+    """
+
+    kind: str = "rnn"
+    mode: str = "tbptt"
+    truncation: int = 8
+    aux: bool = False
+    width: int = 128
+    batch_size: int = 32
+    lr: float = 2e-3
+    clip: float = 1.0
+    chars: int = 200_000
+    eval_every: int = 20_000
+    seed: int = 0
+    threads: int = 1
+    # character language model
+    data: str = "ptb"
+    data_dir: Path | None = None
+    text_path: Path | None = None
+    split: float = 0.9
+    train_split: str = "train"
+    eval_split: str = "valid"
+    eval_chars: int = 20_000
+    target_bpc: float | None = None
+    # copy tasks
+    task: str = "copy"
+    symbols: int = 8
+    max_repeats: int = 2
+    solve_bits: float = 0.15
+    solve_window: int = 5
+    # synthetic gradient
+    sg_hidden: int = 0
+    sg_width: int | None = None
+    sg_lr: float = 1e-3
+    sg_scale: float = 1.0
+    aux_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in RECURRENT_KINDS:
+            raise ValueError(f"recurrent kind must be one of {RECURRENT_KINDS}, got {self.kind!r}")
+        if self.mode not in RECURRENT_MODES:
+            raise ValueError(f"recurrent mode must be one of {RECURRENT_MODES}, got {self.mode!r}")
+        if self.aux and self.mode != "dni-tbptt":
+            raise ValueError("aux predicts a future synthetic gradient: it needs mode 'dni-tbptt'")
+        if self.truncation < 1 or self.batch_size < 1 or self.width < 1 or self.chars < 1:
+            raise ValueError("truncation, batch_size, width and chars must all be positive")
+        if self.sg_hidden not in (0, 1, 2):
+            raise ValueError(f"sg_hidden must be 0, 1 or 2, got {self.sg_hidden}")
+
+    @property
+    def regime(self) -> str:
+        """The regime's name as reports show it: ``tbptt``, ``dni-tbptt`` or ``dni-tbptt+aux``."""
+        return self.mode + ("+aux" if self.aux else "")
+
+    def seeded(self, repeat: int) -> RecurrentConfig:
+        """This configuration with its seed moved by ``repeat`` (repeats are seeds)."""
+        return replace(self, seed=self.seed + repeat)
+
+
+_PATH_FIELDS = ("data_dir", "text_path")
+
+
+def build_recurrent(kind: str, values: Mapping[str, Any]) -> RecurrentConfig:
+    """The :class:`RecurrentConfig` of one checked suite grid point.
+
+    Suite-only keys (name, repeats, runtime) are dropped; cross-key rules that
+    a single key cannot express are checked here so a suite fails at load.
+    """
+    known = {f.name for f in fields(RecurrentConfig)}
+    given = {k: v for k, v in values.items() if k in known and k != "kind"}
+    for key in _PATH_FIELDS:
+        if key in given:
+            given[key] = Path(given[key]).expanduser()
+    config = RecurrentConfig(kind=kind, **given)
+    if kind == "rnn":
+        if config.data == "ptb" and config.data_dir is None:
+            raise ValueError('data "ptb" is read from disk: set data_dir (the folder of ptb.char.*)')
+        if config.data == "text" and config.text_path is None:
+            raise ValueError('data "text" needs text_path (a plain text file to split)')
+        if config.data == "ptb" and config.train_split == config.eval_split:
+            raise ValueError(
+                f"train_split and eval_split are both {config.train_split!r}: "
+                "score on text the model did not train on"
+            )
+    return config
+
+
+__all__ = [
+    "COPY_TASKS",
+    "CORPUS_NAMES",
+    "CORPUS_SPLITS",
+    "RECURRENT_KINDS",
+    "RECURRENT_MODES",
+    "RecurrentConfig",
+    "build_recurrent",
+]
