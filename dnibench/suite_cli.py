@@ -34,7 +34,10 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("suites", nargs="*", default=["quick"], metavar="SUITE")
     run.add_argument("--out", type=Path, help="run directory (default: reports/SUITE-MACHINE-DATE)")
-    run.add_argument("--only", help="glob on benchmark names, e.g. 'dni-*'")
+    run.add_argument(
+        "--only",
+        help="globs on benchmark names, comma-separated, e.g. 'dni-*' or 'gpipe-*,1f1b-*'",
+    )
     run.add_argument("--repeats", type=int, help="override every benchmark's repeat count")
     run.add_argument("--slow-stage", type=int, help="make this stage of every pipeline slow")
     run.add_argument(
@@ -117,6 +120,14 @@ def _progress(total: int):
             print(f"{head} FAILED: {message}", flush=True)
         elif item.kind == "train":
             print(f"{head} test accuracy {result.final.test_accuracy:.4f}", flush=True)
+        elif item.kind == "rnn":
+            final = result.result.final
+            print(
+                f"{head} held-out BPC {final.test_bpc:.4f} after {final.chars:,} chars", flush=True
+            )
+        elif item.kind == "copy":
+            final = result.result.final
+            print(f"{head} longest solved length {final.longest_solved}", flush=True)
         else:
             m = result.metrics
             print(
@@ -148,7 +159,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     suites = [load_suite(name) for name in args.suites]
     items = [item for suite in suites for item in suite.items]
     if args.only:
-        items = [item for item in items if fnmatch.fnmatch(item.name, args.only)]
+        patterns = [part.strip() for part in args.only.split(",") if part.strip()]
+        items = [item for item in items if any(fnmatch.fnmatch(item.name, p) for p in patterns)]
         if not items:
             raise UserError(
                 f"--only {args.only!r} matches no benchmark of {', '.join(args.suites)}"

@@ -173,3 +173,16 @@ def test_malformed_suite_names_line_and_column(
     err = capsys.readouterr().err
     assert "bad.toml:3:12: malformed TOML" in err  # file:line:column
     assert not (tmp_path / "never").exists()
+
+
+def test_only_takes_several_globs(tmp_path: Path) -> None:
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY)
+    out = tmp_path / "run"
+    only = "digits-*, gpipe-*"
+    assert main(["run", str(suite), "--out", str(out), "--only", only, "--repeats", "1"]) == 0
+    with (out / "status.csv").open() as handle:
+        ran = sorted(row["benchmark"] for row in csv.DictReader(handle))
+    assert ran == ["digits-dni", "gpipe-m2"]
+    assert main(["run", str(suite), "--out", str(tmp_path / "none"), "--only", "x-*,y-*"]) == 2
+    assert not (tmp_path / "none").exists()

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dnibench.bench.spec import BenchSpec
+from dnibench.errors import UserError
 from dnibench.instrument import PipelineMetrics, SpanKind, chrome_trace, pipeline_metrics
 from dnibench.runtimes.dist.launch import launch_local
 from dnibench.runtimes.dist.worker import RankResult
@@ -105,6 +106,9 @@ class BenchResult:
             ):
                 if nvml.get(key) is not None:
                     add(metric, float(nvml[key]), unit, rank.rank)
+            if nvml.get("energy_j") is not None:  # sampled over every step, warm-up included
+                per_sample = float(nvml["energy_j"]) / (spec.steps * spec.batch_size)
+                add("gpu_energy_per_sample", per_sample, "J/sample", rank.rank)
         add("wall", self.wall_s, "s")
         return rows
 
@@ -134,8 +138,34 @@ def summarise(spec: BenchSpec, ranks: list[RankResult], wall_s: float) -> BenchR
     return BenchResult(spec=spec, ranks=ranks, metrics=metrics, wall_s=wall_s)
 
 
+def require_gpus(spec: BenchSpec, available: int | None = None) -> None:
+    """NCCL takes one rank per GPU: fail a dist/nccl benchmark that needs more GPUs than exist.
+
+    The :class:`UserError` is recorded as the benchmark's failure in status.csv
+    (the suite goes on), with the need and the way out named.
+    """
+    if spec.backend != "nccl":
+        return
+    if available is None:
+        import torch
+
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if spec.world_size > available:
+        raise UserError(
+            f"{spec.name}: the dist runtime on nccl runs one rank per GPU, so this "
+            f"{spec.world_size}-stage benchmark needs {spec.world_size} GPUs; this machine has "
+            f"{available}. Run it where {spec.world_size} GPUs are visible, or use "
+            'runtime = "streams" (one CUDA stream per stage on one GPU)'
+        )
+
+
 def run_benchmark(spec: BenchSpec, *, deadline_s: float | None = None) -> BenchResult:
-    """Run ``spec`` on local processes (one per stage) and summarise it."""
+    """Run ``spec`` on its runtime: local processes (dist) or CUDA streams in this process."""
+    if spec.runtime == "streams":
+        from dnibench.runtimes.streams.runner import run_streams
+
+        return run_streams(spec, deadline_s=deadline_s)
+    require_gpus(spec)
     started = time.perf_counter()
     ranks = launch_local(spec, deadline_s=deadline_s)
     return summarise(spec, ranks, time.perf_counter() - started)

@@ -6,6 +6,7 @@ Layout of a run directory::
     fingerprint.json   the machine (see :mod:`fingerprint`)
     results.csv        tidy rows, appended as each benchmark ends
     curves.csv         learning curves of training benchmarks
+    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.recurrent.rows)
     status.csv         one row per benchmark run: ok / failed / skipped / interrupted
     traces/NAME.json   merged Chrome trace of each pipeline benchmark (opens in Perfetto)
 
@@ -64,6 +65,7 @@ class BenchItem:
     spec: BenchSpec | None = None
     train: TrainConfig | None = None
     target_accuracy: float | None = None
+    recurrent: Any = None  # a dnibench.recurrent RecurrentConfig for kinds "rnn" and "copy"
 
     @classmethod
     def of(cls, spec: BenchSpec) -> BenchItem:
@@ -83,6 +85,8 @@ def append_csv(path: Path, fields: list[str], rows: Sequence[dict]) -> None:
 
 def _config_entry(item: ItemLike) -> dict[str, Any]:
     body = item.spec if item.kind == "pipeline" else item.train
+    if item.kind in ("rnn", "copy"):
+        body = getattr(item, "recurrent", None)
     return {
         "name": item.name,
         "kind": item.kind,
@@ -120,6 +124,14 @@ def span_cost_ns(count: int = 20000) -> float:
 
 
 def _run_one(item: ItemLike, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> Any:
+    if item.kind in ("rnn", "copy"):
+        from dnibench.recurrent.bench import CURVE_FIELDS as RNN_CURVE_FIELDS
+        from dnibench.recurrent.bench import run_recurrent
+
+        result = run_recurrent(item.name, getattr(item, "recurrent", None), repeat)
+        append_csv(out / "results.csv", RESULT_FIELDS, result.rows())
+        append_csv(out / "rnn_curves.csv", RNN_CURVE_FIELDS, result.curve_rows())
+        return result
     if item.kind == "train":
         from dnibench.bench.train_bench import run_training, train_rows
 

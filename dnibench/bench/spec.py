@@ -21,6 +21,9 @@ OWN_MODES = ("sequential", "gpipe", "1f1b", "dni", "cdni", "unlock")
 PEER_MODES = ("torch-gpipe", "torch-1f1b")
 SINGLE_MODE = "single"
 BENCH_MODES = (*OWN_MODES, *PEER_MODES, SINGLE_MODE)
+# One process per stage over torch.distributed, or one CUDA stream per stage.
+RUNTIMES = ("dist", "streams")
+STREAMS_DEVICES = ("auto", "cuda", "cpu")
 
 _REGIME_OF = {"dni": "dni", "cdni": "cdni", "unlock": "unlock"}
 
@@ -39,6 +42,10 @@ class BenchSpec:
     every microbatch (the paper's DNI) instead of once per step (GPipe's
     optimiser work). ``keep_parameters`` returns each stage's final parameters (for tests that
     compare runtimes).
+    ``runtime`` is ``dist`` (one process per stage) or ``streams`` (one CUDA
+    stream per stage in one process); ``device`` picks the streams runtime's
+    device: ``cuda`` (required), ``cpu`` (the CPU stand-in) or ``auto``.
+    ``nvml`` off skips GPU telemetry, to measure what sampling costs.
     """
 
     name: str
@@ -68,10 +75,19 @@ class BenchSpec:
     fault: str | None = None
     keep_parameters: bool = False
     update_per_microbatch: bool = False
+    runtime: str = "dist"
+    device: str = "auto"
+    nvml: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in BENCH_MODES:
             raise unknown_name("mode", self.mode, BENCH_MODES)
+        if self.runtime not in RUNTIMES:
+            raise unknown_name("runtime", self.runtime, RUNTIMES)
+        if self.device not in STREAMS_DEVICES:
+            raise unknown_name("device", self.device, STREAMS_DEVICES)
+        if self.runtime == "streams":
+            _check_streams(self)
         if self.microbatches < 1 or self.batch_size % self.microbatches:
             raise UserError(
                 f"{self.name}: batch size {self.batch_size} must split evenly into "
@@ -125,6 +141,21 @@ class BenchSpec:
     def with_(self, **changes: object) -> BenchSpec:
         """A copy with ``changes`` applied (validated again)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _check_streams(spec: BenchSpec) -> None:
+    """What the streams runtime cannot do, said before anything runs."""
+    if spec.mode in PEER_MODES:
+        raise UserError(
+            f"{spec.name}: {spec.mode} runs torch.distributed.pipelining, which needs one "
+            'process per stage: use runtime = "dist" for it (streams runs '
+            f"{', '.join((*OWN_MODES, SINGLE_MODE))})"
+        )
+    if spec.fault is not None and not spec.fault.startswith("raise:"):
+        raise UserError(
+            f"{spec.name}: the streams runtime runs every stage in one process, so it can only "
+            f"inject 'raise' faults, not {spec.fault!r}; use runtime = \"dist\" for hang/kill"
+        )
 
 
 FAULT_KINDS = ("raise", "hang", "kill")

@@ -117,7 +117,9 @@ def build_recurrent(kind: str, values: Mapping[str, Any]) -> RecurrentConfig:
     config = RecurrentConfig(kind=kind, **given)
     if kind == "rnn":
         if config.data == "ptb" and config.data_dir is None:
-            raise ValueError('data "ptb" is read from disk: set data_dir (the folder of ptb.char.*)')
+            raise ValueError(
+                'data "ptb" is read from disk: set data_dir (the folder of ptb.char.*)'
+            )
         if config.data == "text" and config.text_path is None:
             raise ValueError('data "text" needs text_path (a plain text file to split)')
         if config.data == "ptb" and config.train_split == config.eval_split:

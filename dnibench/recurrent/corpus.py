@@ -94,7 +94,9 @@ def _split_tokens(folder: Path, split: str) -> list[str] | None:
     char_file = folder / f"ptb.char.{split}.txt"
     word_file = folder / f"ptb.{split}.txt"
     if char_file.is_file():
-        return [t for line in _read(char_file).splitlines() if line.strip() for t in char_tokens(line)]
+        return [
+            t for line in _read(char_file).splitlines() if line.strip() for t in char_tokens(line)
+        ]
     if word_file.is_file():
         lines = _read(word_file).splitlines()
         return [t for line in lines if line.strip() for t in word_line_tokens(line)]
@@ -112,9 +114,12 @@ def load_ptb(folder: Path, train_split: str = "train") -> CharCorpus:
     if not folder.is_dir():
         raise UserError(
             f"PTB folder {folder} does not exist: set data_dir to the folder holding "
-            "ptb.char.train.txt, ptb.char.valid.txt, ptb.char.test.txt (or the word files ptb.*.txt)"
+            "ptb.char.train.txt, ptb.char.valid.txt, ptb.char.test.txt "
+            "(or the word files ptb.*.txt)"
         )
-    texts = {s: t for s in ("train", "valid", "test") if (t := _split_tokens(folder, s)) is not None}
+    texts = {
+        s: t for s in ("train", "valid", "test") if (t := _split_tokens(folder, s)) is not None
+    }
     if train_split not in texts:
         raise UserError(
             f"no training text: neither {folder / f'ptb.char.{train_split}.txt'} nor "

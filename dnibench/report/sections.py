@@ -40,9 +40,32 @@ def _pipeline_targets(run_dir: Path) -> Section | None:
     return Section("\n".join(lines))
 
 
+def _recurrent(run_dir: Path) -> Section | None:
+    """Truncated BPTT against DNI: BPC curves, ratios, targets, copy lengths (rnn/copy kinds)."""
+    from dnibench.recurrent.report import rnn_section
+
+    return rnn_section(run_dir)
+
+
+def _gpu(run_dir: Path) -> Section | None:
+    """Streams / nccl benchmarks next to their NVML telemetry, and the GPU targets."""
+    from dnibench.report.gpu import gpu_section
+
+    markdown = gpu_section(run_dir)
+    return Section(markdown) if markdown is not None else None
+
+
+def _simulated(run_dir: Path) -> Section | None:
+    """The simulator calibrated from each pipeline benchmark's spans, next to its measurement."""
+    from dnibench.simulate.validate import validation_section
+
+    markdown = validation_section(run_dir)
+    return Section(markdown) if markdown is not None else None
+
+
 def registered_sections() -> list[SectionFn]:
     """Every section function, in report order (imports kept lazy: torch-free paths stay fast)."""
-    return [_pipeline_targets]
+    return [_pipeline_targets, _recurrent, _gpu, _simulated]
 
 
 def extra_sections(run_dir: Path) -> list[Section]:

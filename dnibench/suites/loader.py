@@ -20,6 +20,7 @@ from typing import Any
 import dnibench
 from dnibench.bench.spec import BenchSpec
 from dnibench.errors import UserError
+from dnibench.recurrent.config import RecurrentConfig
 from dnibench.suites.schema import (
     ALL_KEYS,
     DEFAULT_METRIC,
@@ -35,6 +36,7 @@ from dnibench.suites.schema import (
     Suite,
     SuiteError,
     SuiteItem,
+    allowed_runtimes,
     build_item,
     display_path,
     key_for,
@@ -414,10 +416,10 @@ class _Benchmark:
         kind = self.kind()
         merged, fixed, axes = self.checked(KEYS[kind])
         runtime = merged.get("runtime", RUNTIME_OF[kind])
-        if runtime != RUNTIME_OF[kind]:
+        if runtime not in allowed_runtimes(kind):
             raise self.fail(
                 f"key 'runtime': {runtime!r} is not available for {kind} benchmarks; "
-                f"allowed: {RUNTIME_OF[kind]!r}",
+                f"allowed: {', '.join(repr(r) for r in allowed_runtimes(kind))}",
                 "runtime",
             )
         template = merged["name"]
@@ -452,6 +454,7 @@ class _Benchmark:
                     runtime=runtime,
                     spec=built if isinstance(built, BenchSpec) else None,
                     train=built if isinstance(built, TrainConfig) else None,
+                    recurrent=built if isinstance(built, RecurrentConfig) else None,
                     target_accuracy=values.get("target_accuracy"),
                     point={k: v[1] for k, v in point.items()},
                     line=self.reader.where.line("benchmark", self.index),

@@ -19,12 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.spec import BENCH_MODES, SINGLE_MODE, BenchSpec
+from dnibench.bench.spec import BENCH_MODES, SINGLE_MODE, STREAMS_DEVICES, BenchSpec
 from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError
 from dnibench.models import DEFAULT_DEPTH, MODEL_NAMES
 from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
 from dnibench.pipeline import PipelineConfig
+from dnibench.recurrent.config import (
+    COPY_TASKS,
+    CORPUS_NAMES,
+    CORPUS_SPLITS,
+    RECURRENT_KINDS,
+    RECURRENT_MODES,
+    RecurrentConfig,
+    build_recurrent,
+)
 from dnibench.regimes.regime import REGIME_NAMES
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
@@ -211,8 +220,16 @@ def _describe(value: object) -> str:
     return f"{kind} {text}"
 
 
-KINDS = ("pipeline", "train")
-RUNTIME_OF = {"pipeline": "dist", "train": "reference"}
+KINDS = ("pipeline", "train", *RECURRENT_KINDS)
+RUNTIME_OF = {"pipeline": "dist", "train": "reference", "rnn": "reference", "copy": "reference"}
+# Every runtime a kind may name (its default first); kinds not listed take only their default.
+RUNTIMES_OF: Mapping[str, tuple[str, ...]] = {"pipeline": ("dist", "streams")}
+
+
+def allowed_runtimes(kind: str) -> tuple[str, ...]:
+    """The runtimes a benchmark of ``kind`` may set with ``runtime = ...``."""
+    return RUNTIMES_OF.get(kind, (RUNTIME_OF[kind],))
+
 
 # Pipeline ranks load their data without a directory, so only embedded or generated data.
 PIPELINE_DATA = tuple(d for d in DATA_NAMES if d not in ("mnist", "cifar10"))
@@ -281,6 +298,8 @@ PIPELINE_KEYS = (
     Key("timeout_s", "float", above=0),
     Key("backend", "str", choices=("gloo", "nccl")),
     Key("update_per_microbatch", "bool"),
+    Key("device", "str", choices=STREAMS_DEVICES, note="the streams runtime's device"),
+    Key("nvml", "bool"),
     *_KNOB_KEYS,
 )
 
@@ -294,9 +313,54 @@ TRAIN_KEYS = (
     *_KNOB_KEYS,
 )
 
+# Recurrent benchmarks (dnibench.recurrent): "rnn" is character language modelling,
+# "copy" the copy / repeat-copy curriculum; both train in chunks of `truncation` steps.
+_RECURRENT_KEYS = (
+    Key("mode", "str", choices=RECURRENT_MODES),
+    Key("truncation", "int", minimum=1, maximum=10_000),
+    Key("aux", "bool"),
+    Key("width", "int", minimum=1),
+    Key("batch_size", "int", minimum=1),
+    Key("lr", "float", above=0),
+    Key("clip", "float", minimum=0),
+    Key("chars", "int", minimum=1),
+    Key("eval_every", "int", minimum=1),
+    Key("seed", "int"),
+    Key("threads", "threads", minimum=1),
+    Key("sg_hidden", "int", minimum=0, maximum=2),
+    Key("sg_width", "int", minimum=1),
+    Key("sg_lr", "float", above=0),
+    Key("sg_scale", "float", minimum=0),
+    Key("aux_weight", "float", minimum=0),
+)
+RNN_KEYS = (
+    *_RECURRENT_KEYS,
+    Key("data", "str", choices=CORPUS_NAMES, note="ptb reads data_dir, text reads text_path"),
+    Key("data_dir", "str"),
+    Key("text_path", "str"),
+    Key("split", "float", above=0, maximum=0.99),
+    Key("train_split", "str", choices=CORPUS_SPLITS),
+    Key("eval_split", "str", choices=CORPUS_SPLITS),
+    Key("eval_chars", "int", minimum=100),
+    Key("target_bpc", "float", above=0),
+)
+COPY_KEYS = (
+    *_RECURRENT_KEYS,
+    Key("task", "str", choices=COPY_TASKS),
+    Key("symbols", "int", minimum=2, maximum=64),
+    Key("max_repeats", "int", minimum=1, maximum=10),
+    Key("solve_bits", "float", above=0),
+    Key("solve_window", "int", minimum=1),
+)
+
 KEYS: Mapping[str, Mapping[str, Key]] = {
     kind: {key.name: key for key in (*COMMON_KEYS, *keys)}
-    for kind, keys in (("pipeline", PIPELINE_KEYS), ("train", TRAIN_KEYS))
+    for kind, keys in (
+        ("pipeline", PIPELINE_KEYS),
+        ("train", TRAIN_KEYS),
+        ("rnn", RNN_KEYS),
+        ("copy", COPY_KEYS),
+    )
 }
 
 # Every key any benchmark kind accepts: what [defaults] may hold.
@@ -330,7 +394,8 @@ class SuiteItem:
 
     A ``pipeline`` item carries ``spec`` (run on the dist runtime); a ``train``
     item carries ``train`` and ``target_accuracy`` (run on the reference
-    runtime). ``point`` holds the grid-axis values that produced this item, so
+    runtime); an ``rnn`` or ``copy`` item carries ``recurrent`` (reference
+    runtime too). ``point`` holds the grid-axis values that produced this item, so
     reports can group results by axis; ``line`` is its ``[[benchmark]]`` line.
     """
 
@@ -341,6 +406,7 @@ class SuiteItem:
     spec: BenchSpec | None = None
     train: TrainConfig | None = None
     target_accuracy: float | None = None
+    recurrent: RecurrentConfig | None = None
     point: Mapping[str, object] = field(default_factory=dict)
     line: int | None = None
 
@@ -413,17 +479,22 @@ def _check_split(values: Mapping[str, Any], default_model: str, default_stages: 
         )
 
 
-def build_item(kind: str, name: str, values: Mapping[str, Any]) -> BenchSpec | TrainConfig:
+def build_item(
+    kind: str, name: str, values: Mapping[str, Any]
+) -> BenchSpec | TrainConfig | RecurrentConfig:
     """The BenchSpec or TrainConfig of one grid point, from its checked values.
 
     The objects' own validation runs too; cross-key checks (split against
     model depth, batch against microbatches) run here so a suite fails at load.
     """
+    if kind in RECURRENT_KINDS:
+        return build_recurrent(kind, values)
     configs = _configs(values)
     if kind == "pipeline":
         skip = {*KNOB_FIELDS, "kind", "name", "repeats", "runtime"}
         fields = {k: v for k, v in values.items() if k not in skip}
-        spec = BenchSpec(name=name, **fields, **configs)
+        runtime = values.get("runtime", RUNTIME_OF[kind])
+        spec = BenchSpec(name=name, runtime=runtime, **fields, **configs)
         if spec.mode != SINGLE_MODE:
             _check_split(values, spec.model, spec.stages)
         return spec

@@ -34,8 +34,12 @@ def test_every_shipped_suite_loads(path: Path) -> None:
     assert suite.name == path.stem and suite.description
     assert suite.items and len(set(suite.names)) == len(suite.names)
     for item in suite.items:
-        assert (item.spec is None) != (item.train is None)
-        assert item.runtime == {"pipeline": "dist", "train": "reference"}[item.kind]
+        if item.kind == "pipeline":
+            assert item.spec is not None and item.train is None
+            assert item.runtime == item.spec.runtime and item.runtime in ("dist", "streams")
+        elif item.kind == "train":
+            assert item.train is not None and item.spec is None
+            assert item.runtime == "reference"
     for ratio in suite.ratios:
         assert {ratio.numerator, ratio.denominator} <= set(suite.names)
 

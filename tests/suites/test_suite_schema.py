@@ -16,6 +16,7 @@ from dnibench.bench.spec import BENCH_MODES, BenchSpec
 from dnibench.errors import UserError
 from dnibench.regimes.regime import REGIME_NAMES
 from dnibench.suites import KEYS, SuiteError, find_suite, list_suites, load_suite
+from dnibench.suites.schema import key_for
 from dnibench.train import TrainConfig
 
 HEAD = '[suite]\ndescription = "test suite"\n\n'
@@ -336,7 +337,7 @@ def test_schema_covers_benchspec_and_trainconfig() -> None:
     assert fields <= set(KEYS["pipeline"])
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"pipeline"}
     assert train_fields <= set(KEYS["train"])
-    for kind, keys in KEYS.items():
-        shared = set(keys) & set(KEYS["train" if kind == "pipeline" else "pipeline"])
-        for name in shared:  # [defaults] type-checks with either kind's key
-            assert keys[name].type == KEYS["train"][name].type
+    for keys in KEYS.values():
+        for name in keys:  # [defaults] type-checks with the first kind's key of that name
+            found = key_for(name)
+            assert found is not None and keys[name].type == found.type

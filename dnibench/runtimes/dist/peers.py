@@ -26,14 +26,21 @@ from dnibench.pipeline import Pipeline
 PEER_SCHEDULES = {"torch-gpipe": "ScheduleGPipe", "torch-1f1b": "Schedule1F1B"}
 
 
-def _timed(recorder: SpanRecorder, kind: SpanKind, method: Callable[..., Any]) -> Callable:
+def _timed(
+    recorder: SpanRecorder | None, kind: SpanKind, method: Callable[..., Any], slow_factor: float
+) -> Callable:
+    """``method`` recorded as a ``kind`` span (when ``recorder``) and slowed by ``slow_factor``."""
+
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter_ns()
         try:
             return method(*args, **kwargs)
         finally:
-            recorder.record(kind, -1, t0, time.perf_counter_ns())
+            if slow_factor > 1.0:
+                time.sleep((slow_factor - 1.0) * (time.perf_counter_ns() - t0) / 1e9)
+            if recorder is not None:
+                recorder.record(kind, -1, t0, time.perf_counter_ns())
 
     return wrapper
 
@@ -48,6 +55,7 @@ def run_peer(
     device: torch.device,
 ) -> dict[str, list[float]]:
     """Train ``spec.steps`` steps of this rank's stage under a torch schedule."""
+    slow_factor = spec.slow_factor if spec.slow_stage == rank else 1.0
     from torch.distributed import pipelining
 
     stage = pipeline.stages[rank]
@@ -57,8 +65,9 @@ def run_peer(
     wrapped = (("forward_one_chunk", SpanKind.FORWARD), ("backward_one_chunk", SpanKind.BACKWARD))
     for name, kind in wrapped:
         method = getattr(peer_stage, name, None)
-        if method is not None and spec.spans:
-            setattr(peer_stage, name, _timed(recorder, kind, method))
+        if method is not None and (spec.spans or slow_factor > 1.0):
+            timed_by = recorder if spec.spans else None
+            setattr(peer_stage, name, _timed(timed_by, kind, method, slow_factor))
     schedule_class = getattr(pipelining, PEER_SCHEDULES[spec.mode])
     schedule = schedule_class(
         peer_stage, n_microbatches=spec.microbatches, loss_fn=pipeline.model.loss

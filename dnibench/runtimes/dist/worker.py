@@ -74,10 +74,16 @@ def _device(spec: BenchSpec, rank: int) -> torch.device:
     return torch.device("cpu")
 
 
+#: Rows of real input that size the stages and price the split at build time:
+#: enough for per-example shapes and FLOP ratios, without pushing a GPU-sized
+#: batch through the whole model on one CPU thread before the run starts.
+PROBE_ROWS = 64
+
+
 def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
     """The whole pipeline (same seed on every rank) and the shared batch stream."""
     dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
-    sample = dataset.x_train[: spec.batch_size]
+    sample = dataset.x_train[: min(spec.batch_size, PROBE_ROWS)]
     pipeline = build_pipeline(
         spec.pipeline_config, spec.regime, dataset.input_shape, dataset.num_classes, sample
     )
@@ -125,11 +131,14 @@ def microbatch_source(spec: BenchSpec, stream: BatchStream, device: torch.device
     return data
 
 
-def _clock_offset(rank: int, world: int) -> tuple[int, int]:
-    """Offset of this rank's perf_counter clock to rank 0's, by ping-pong."""
+def _clock_offset(rank: int, world: int, device: torch.device) -> tuple[int, int]:
+    """Offset of this rank's perf_counter clock to rank 0's, by ping-pong.
+
+    The stamp lives on the rank's device: nccl sends only CUDA tensors.
+    """
     if world == 1:
         return 0, 0
-    stamp = torch.zeros(1, dtype=torch.int64)
+    stamp = torch.zeros(1, dtype=torch.int64, device=device)
     result = (0, 0)
     for peer in range(1, world):
         if rank == 0:
@@ -173,11 +182,14 @@ def fault_injector(spec: BenchSpec, rank: int):
 class _NoGpu:
     """Stands in for the NVML sampler on a CPU rank, and says why nothing was sampled."""
 
+    def __init__(self, reason: str = "CPU rank: no GPU to sample") -> None:
+        self.reason = reason
+
     def start(self) -> None:
         pass
 
     def stop(self) -> dict[str, Any]:
-        return {"available": False, "reason": "CPU rank: no GPU to sample"}
+        return {"available": False, "reason": self.reason}
 
 
 def _nvml_sampler(device: torch.device) -> NvmlSampler | _NoGpu:
@@ -193,12 +205,14 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
     device = _device(spec, rank)
     pipeline, stream = build_for_rank(spec)
     stage = pipeline.stages[rank]
-    stage.module.to(device)
+    for module in (stage.module, stage.sg, stage.si):  # SG / SI too, or nccl DNI mixes devices
+        if module is not None:
+            module.to(device)
     recorder = SpanRecorder(capacity=64 * spec.steps * spec.microbatches + 1024, enabled=spec.spans)
     data = microbatch_source(spec, stream, device)
-    offset, rtt = _clock_offset(rank, world)
+    offset, rtt = _clock_offset(rank, world, device)
     log: dict[str, list[float]] = {}
-    sampler = _nvml_sampler(device)
+    sampler = _nvml_sampler(device) if spec.nvml else _NoGpu("NVML sampling switched off")
     dist.barrier()
     sampler.start()
     cpu0, wall0 = cpu_times(), time.perf_counter()

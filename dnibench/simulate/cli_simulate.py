@@ -1,0 +1,227 @@
+"""``dnibench simulate``: predict every regime at scale from a measured run.
+
+Reads a run directory, calibrates the simulator from its spans, checks the
+calibration against the run's own measured throughput, sweeps K, m and the
+SG's relative cost, and writes a new run directory with results.csv,
+config.json, report.md/html and plots. Bad input (a missing or corrupt run
+directory, a malformed list, a straggler outside the pipeline, an output
+directory that already holds files) is a UserError: exit 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from dnibench.errors import UserError, unknown_name
+from dnibench.simulate.calibrate import STATISTICS
+from dnibench.simulate.scaling import (
+    REGIMES,
+    SCALINGS,
+    SweepSettings,
+    model_costs_from_run,
+    sweep,
+)
+from dnibench.simulate.validate import load_specs, validate_run, validation_markdown
+
+__all__ = ["add_simulate_parser", "cmd_simulate"]
+
+DEFAULT_STAGES = "2,4,8,16,32,64,128,256,512,1024"
+DEFAULT_MICROBATCHES = "1,4,8,32"
+DEFAULT_SG_RELATIVE = "0.05,0.1,0.5"
+
+
+def _numbers(text: str, what: str, kind: type = int) -> list:
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(
+            f"--{what} {text!r}: expected comma-separated numbers, e.g. 1,4,8"
+        ) from None
+    if not values or any(v <= 0 for v in values):
+        raise UserError(f"--{what} {text!r}: every value must be > 0")
+    return sorted(set(values))
+
+
+def _straggler(text: str | None) -> tuple[int, float] | None:
+    if text is None:
+        return None
+    stage, _, factor = text.partition(":")
+    try:
+        parsed = int(stage), float(factor)
+    except ValueError:
+        raise UserError(f"--straggler {text!r}: expected STAGE:FACTOR, e.g. 1:1.5") from None
+    if parsed[0] < 0 or not parsed[1] > 0:
+        raise UserError(f"--straggler {text!r}: the stage must be >= 0 and the factor > 0")
+    return parsed
+
+
+def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "simulate",
+        help="predict every regime at K stages from a measured run (scaling report)",
+        description="Calibrate the pipeline simulator from a run directory's spans, check it "
+        "against the run's measured throughput, and predict throughput, efficiency, idle and "
+        "activation memory for K stages and m microbatches.",
+    )
+    parser.add_argument("--from", dest="source", type=Path, required=True, metavar="RUN_DIR")
+    parser.add_argument("--stages", default=DEFAULT_STAGES, help=f"K values ({DEFAULT_STAGES})")
+    parser.add_argument(
+        "--microbatches", default=DEFAULT_MICROBATCHES, help=f"m values ({DEFAULT_MICROBATCHES})"
+    )
+    parser.add_argument("--modes", default=",".join(REGIMES), help="regimes to simulate")
+    parser.add_argument(
+        "--straggler",
+        metavar="STAGE:FACTOR",
+        help="slow one stage's forwards and backwards by FACTOR",
+    )
+    parser.add_argument(
+        "--p-update", type=float, default=1.0, help="DNI update probability of unlocked stages (1)"
+    )
+    parser.add_argument(
+        "--staleness", type=int, help="staleness bound of unlocked regimes (default: the run's)"
+    )
+    parser.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        default="weak",
+        help="weak: per-stage cost kept (default); strong: model split over K",
+    )
+    parser.add_argument(
+        "--sg-relative",
+        default=DEFAULT_SG_RELATIVE,
+        help="extra SG costs (fraction of a measured stage's F+B) for the overtake map; "
+        "the measured one is always included",
+    )
+    parser.add_argument(
+        "--statistic",
+        choices=STATISTICS,
+        default="mean",
+        help="span summary per kind (mean: expected step time)",
+    )
+    parser.add_argument("--steps", type=int, default=5, help="simulated steps (5)")
+    parser.add_argument("--warmup", type=int, default=2, help="of which warm-up (2)")
+    parser.add_argument("--out", type=Path, help="output directory (default reports/simulate-RUN)")
+    parser.set_defaults(handler=cmd_simulate)
+
+
+def _check_source(source: Path) -> None:
+    if not source.is_dir():
+        raise UserError(f"--from {source}: no such run directory; point at a `dnibench run` output")
+    if not (source / "traces").is_dir():
+        raise UserError(f"--from {source}: no traces/ directory; run the suite with spans on")
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out} already exists and is not empty; choose a new directory")
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Validate the inputs, simulate, and write the output directory in one move."""
+    started = time.perf_counter()
+    source = Path(args.source)
+    _check_source(source)
+    stages = _numbers(args.stages, "stages")
+    microbatches = _numbers(args.microbatches, "microbatches")
+    relatives = _numbers(args.sg_relative, "sg-relative", float) if args.sg_relative else []
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for mode in modes:
+        if mode not in REGIMES:
+            raise unknown_name("mode", mode, REGIMES)
+    straggler = _straggler(args.straggler)
+    if straggler is not None and straggler[0] >= min(stages):
+        raise UserError(
+            f"--straggler stage {straggler[0]} is not a stage of the smallest "
+            f"pipeline (K = {min(stages)}); use a stage below {min(stages)}"
+        )
+    if not 0 < args.p_update <= 1:
+        raise UserError(f"--p-update {args.p_update}: must be in (0, 1]")
+    if not 0 <= args.warmup < args.steps:
+        raise UserError(f"--warmup {args.warmup} must be >= 0 and below --steps {args.steps}")
+    out = args.out or Path("reports") / f"simulate-{source.resolve().name}"
+    _check_out(out)
+    specs = load_specs(source)
+    staleness = args.staleness
+    if staleness is None:
+        unlocked = [s for s in specs.values() if s.get("mode") in ("dni", "cdni", "unlock")]
+        staleness = int(unlocked[0].get("staleness", 0)) if unlocked else 0
+    if staleness < 0:
+        raise UserError(f"--staleness {staleness}: must be >= 0")
+
+    rows = validate_run(source, args.statistic)
+    model = model_costs_from_run(source, args.statistic)
+    settings = SweepSettings(
+        scaling=args.scaling,
+        straggler=straggler,
+        p_update=args.p_update,
+        staleness=staleness,
+        steps=args.steps,
+        warmup=args.warmup,
+    )
+    rels = [None, *(r for r in relatives if r != model.sg_relative)] if "dni" in modes else [None]
+    points = sweep(model, modes, stages, microbatches, settings, rels)
+    if "dni" in modes and "1f1b" not in modes:
+        points += sweep(model, ["1f1b"], stages, microbatches, settings)
+
+    from dnibench.simulate.report import write_simulation
+
+    flags = [
+        "--from",
+        str(source),
+        "--stages",
+        ",".join(map(str, stages)),
+        "--microbatches",
+        ",".join(map(str, microbatches)),
+        "--modes",
+        ",".join(modes),
+        "--scaling",
+        args.scaling,
+        "--sg-relative",
+        ",".join(f"{r:g}" for r in relatives),
+        "--statistic",
+        args.statistic,
+        "--staleness",
+        str(staleness),
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--out",
+        str(out),
+    ]
+    if args.straggler:
+        flags += ["--straggler", args.straggler]
+    if args.p_update != 1:
+        flags += ["--p-update", f"{args.p_update:g}"]
+    command = "dnibench simulate " + shlex.join(flags)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        report = write_simulation(
+            staging,
+            title=out.name,
+            model=model,
+            points=points,
+            settings={
+                **vars(settings),
+                "modes": modes,
+                "statistic": args.statistic,
+                "source": str(source),
+            },
+            command=command,
+            validation_markdown=validation_markdown(rows),
+        )
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    print(f"simulated {len(points)} configurations in {time.perf_counter() - started:.1f} s")
+    print(f"report: {out / report.name}")
+    return 0

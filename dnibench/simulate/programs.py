@@ -1,0 +1,131 @@
+"""Each stage's actions for a whole simulated run, compact and shared between stages.
+
+The dist runtime repeats a backprop schedule's one-step list every step and
+builds an unlocked schedule over all ``steps * m`` microbatches (so deltas
+may stay outstanding across a step boundary); :func:`run_programs` does the
+same, from :func:`dnibench.schedules.build_schedule`, so the simulator runs
+exactly the lists the runtime runs.
+
+Building every stage's list for K = 1024 would cost more than simulating
+it. Most stages share a list: every stage of ``sequential`` and ``gpipe``;
+all but the first and last of an unlocked schedule; every 1F1B stage whose
+warm-up is the full m. So a small schedule with one stage per distinct list
+is built and each stage points at its list; the tests check the mapping
+against the full schedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dnibench.errors import unknown_name
+from dnibench.schedules import SCHEDULE_NAMES, Op, Schedule, build_schedule
+
+__all__ = ["OP_B", "OP_F", "OP_G", "OP_I", "OP_S", "OP_U", "RunPrograms", "run_programs"]
+
+OP_F, OP_B, OP_S, OP_G, OP_I, OP_U = range(6)
+_CODE = {
+    Op.FORWARD: OP_F,
+    Op.BACKWARD: OP_B,
+    Op.SYNTH_BACKWARD: OP_S,
+    Op.SG_UPDATE: OP_G,
+    Op.SI_UPDATE: OP_I,
+    Op.UPDATE: OP_U,
+}
+_UNLOCKED = frozenset({"dni", "cdni", "unlock"})
+
+
+@dataclass(frozen=True)
+class RunPrograms:
+    """Per-stage action streams of a run, as (op codes, microbatches) pairs of lists.
+
+    ``lists[stage_list[k]]`` is stage k's stream; the op codes are
+    ``OP_F`` .. ``OP_U``; microbatch ids are global across steps (-1 for U).
+    """
+
+    name: str
+    num_stages: int
+    microbatches: int
+    steps: int
+    forward_locked: bool
+    unlocked: bool
+    lists: tuple[tuple[list[int], list[int]], ...]
+    stage_list: tuple[int, ...]
+
+    def stream(self, k: int) -> list[tuple[int, int]]:
+        """Stage ``k``'s (op, mb) pairs (for tests and small runs)."""
+        ops, mbs = self.lists[self.stage_list[k]]
+        return list(zip(ops, mbs, strict=True))
+
+
+def _encode(actions: tuple, offset: int = 0) -> tuple[list[int], list[int]]:
+    ops = [_CODE[a.op] for a in actions]
+    mbs = [-1 if a.mb is None else a.mb + offset for a in actions]
+    return ops, mbs
+
+
+def _repeat(one_step: tuple, microbatches: int, steps: int) -> tuple[list[int], list[int]]:
+    """A backprop step's list repeated ``steps`` times, microbatch ids made global."""
+    ops: list[int] = []
+    mbs: list[int] = []
+    for step in range(steps):
+        step_ops, step_mbs = _encode(one_step, step * microbatches)
+        ops += step_ops
+        mbs += step_mbs
+    return ops, mbs
+
+
+def _representative(
+    name: str, num_stages: int, microbatches: int, steps: int, staleness: int, update_every: int
+) -> tuple[Schedule, list[int]]:
+    """A small schedule holding every distinct stage list, and each stage's index into it."""
+    K, m = num_stages, microbatches
+    if name in _UNLOCKED:
+        small = min(K, 3)
+        schedule = build_schedule(name, small, steps * m, staleness, update_every)
+        mapping = [0 if k == 0 else small - 1 if k == K - 1 else 1 for k in range(K)]
+        return schedule, mapping
+    if name == "1f1b":
+        # Stage k warms up with min(m, K-k-1) forwards: stages far from the end share m.
+        small = min(K, m + 1)
+        return build_schedule(name, small, m), [max(0, k - (K - small)) for k in range(K)]
+    return build_schedule(name, 1, m), [0] * K
+
+
+def run_programs(
+    name: str,
+    num_stages: int,
+    microbatches: int,
+    steps: int,
+    *,
+    staleness: int = 0,
+    update_every: int | None = None,
+) -> RunPrograms:
+    """The action streams the dist runtime would execute for this run.
+
+    ``update_every`` (unlocked schedules) defaults to ``microbatches``: one
+    optimiser step per training step, the runtime's default.
+    """
+    if name not in SCHEDULE_NAMES:
+        raise unknown_name("schedule", name, SCHEDULE_NAMES)
+    if steps < 1:
+        raise ValueError(f"a run needs at least one step, got {steps}")
+    every = microbatches if update_every is None else update_every
+    schedule, mapping = _representative(name, num_stages, microbatches, steps, staleness, every)
+    if name in _UNLOCKED:
+        lists = tuple(_encode(schedule.stage_actions(j)) for j in range(schedule.num_stages))
+    else:
+        lists = tuple(
+            _repeat(schedule.stage_actions(j), microbatches, steps)
+            for j in range(schedule.num_stages)
+        )
+    return RunPrograms(
+        name=name,
+        num_stages=num_stages,
+        microbatches=microbatches,
+        steps=steps,
+        forward_locked=schedule.forward_locked,
+        unlocked=name in _UNLOCKED,
+        lists=lists,
+        stage_list=tuple(mapping),
+    )

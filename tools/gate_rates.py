@@ -1,0 +1,116 @@
+"""False-alarm and detection rates of `dnibench check`, from gate studies on disk.
+
+`tools/gate_study.sh OUT N` leaves N+1 plain runs and N slowed runs of the
+`gate` suite in OUT. This script re-evaluates their pairs offline (A/A pair i:
+plain-i against plain-(i+1); slowed pair i: plain-i against slow-i) for a grid
+of significance levels and thresholds, for the absolute gate and for the
+same-run ratio gate, so alpha and threshold are chosen from measured rates.
+
+Several study directories can be given: run i of each is merged into one run
+with more launches (repeats renumbered), to learn what more launches per side
+buy without re-measuring the launches already taken.
+
+Usage: python tools/gate_rates.py STUDY_DIR [STUDY_DIR ...] [--alphas 0.01,0.05]
+       [--thresholds 0.05,0.10] [--launches N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from dnibench.bench.results_file import read_results
+from dnibench.gate import check_runs
+from dnibench.gate.check import RatioSpec
+
+
+def merge_runs(sources: list[Path], out: Path, launches: int | None) -> Path:
+    """One run directory holding every launch of ``sources`` (at most ``launches`` of each)."""
+    out.mkdir(parents=True)
+    frames = []
+    offset = 0
+    for source in sources:
+        frame = read_results(source)
+        frame = frame[frame.benchmark != "calibration"]
+        if launches is not None:
+            frame = frame[frame.repeat < launches]
+        frame = frame.assign(repeat=frame.repeat + offset)
+        offset = int(frame.repeat.max()) + 1
+        frames.append(frame)
+    pd.concat(frames).to_csv(out / "results.csv", index=False)
+    shutil.copy(sources[0] / "config.json", out / "config.json")
+    return out
+
+
+def ratios_of(run: Path) -> list[RatioSpec]:
+    """The same-run ratios a run's suite declared (config.json)."""
+    config = json.loads((run / "config.json").read_text())
+    return [RatioSpec(**entry) for entry in config.get("ratios", [])]
+
+
+def evaluate(
+    studies: list[Path], alphas: list[float], thresholds: list[float], launches: int | None
+) -> pd.DataFrame:
+    """One row per (pair kind, gate, alpha, threshold): flagged pairs out of all pairs."""
+    count = len(list(studies[0].glob("slow-*[0-9]")))
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+
+        def run(name: str) -> Path:
+            merged = root / name
+            if not merged.exists():
+                merge_runs([study / name for study in studies], merged, launches)
+            return merged
+
+        ratios = ratios_of(studies[0] / "plain-0")
+        for i in range(count):
+            base = run(f"plain-{i}")
+            pairs = {"aa": run(f"plain-{i + 1}"), "slowed": run(f"slow-{i}")}
+            for kind, current in pairs.items():
+                for alpha in alphas:
+                    for threshold in thresholds:
+                        gates = {"absolute": (True, []), "ratios": (False, ratios)}
+                        for gate, (absolute, gated) in gates.items():
+                            limits = {"throughput": threshold}
+                            limits.update({ratio.name: threshold for ratio in gated})
+                            report = check_runs(
+                                base,
+                                current,
+                                alpha=alpha,
+                                thresholds=limits,
+                                absolute=absolute,
+                                ratios=gated,
+                            )
+                            rows.append(
+                                {"pair": i, "kind": kind, "gate": gate, "alpha": alpha,
+                                 "threshold": threshold, "flagged": report.failed}
+                            )  # fmt: skip
+    frame = pd.DataFrame(rows)
+    return (
+        frame.groupby(["kind", "gate", "alpha", "threshold"])
+        .flagged.agg(flagged="sum", pairs="count")
+        .reset_index()
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("studies", nargs="+", type=Path)
+    parser.add_argument("--alphas", default="0.01,0.05")
+    parser.add_argument("--thresholds", default="0.05,0.10")
+    parser.add_argument("--launches", type=int, help="use only the first N launches of each run")
+    args = parser.parse_args()
+    alphas = [float(a) for a in args.alphas.split(",")]
+    thresholds = [float(t) for t in args.thresholds.split(",")]
+    table = evaluate(args.studies, alphas, thresholds, args.launches)
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
