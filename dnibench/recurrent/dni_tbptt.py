@@ -105,7 +105,7 @@ class DNITBPTT(TBPTT):
             reached = [f.grad if f.grad is not None else torch.zeros_like(f) for f in first]
             target = self.core.join(tuple(reached)) * chunk.positions
             batch = target.shape[0]
-            sg_loss = self.sg.regress(self.core.join(first).detach(), None, target / batch)
+            sg_loss = float(self.sg.regress(self.core.join(first).detach(), None, target / batch))
         self.update()
         if self.aux_weight is not None:
             kept = (detach_state(before_last), chunk.inputs[:, -1:])

@@ -36,11 +36,20 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 
 @dataclass
 class SGStats:
-    """How one synthetic gradient compared with the delta that came back."""
+    """How one synthetic gradient compared with the delta that came back.
 
-    loss: float
-    cosine: float
-    relative_error: float
+    Detached 0-d tensors, left on the stage's device: converting them per
+    microbatch would make every SG update wait for the GPU stream to drain.
+    Runtimes call :meth:`floats` (or ``float()``) once the run is over.
+    """
+
+    loss: Tensor
+    cosine: Tensor
+    relative_error: Tensor
+
+    def floats(self) -> tuple[float, float, float]:
+        """(loss, cosine, relative error) as Python floats (synchronises)."""
+        return float(self.loss), float(self.cosine), float(self.relative_error)
 
 
 @dataclass
@@ -178,8 +187,8 @@ class Stage:
         loss = self.sg.regress(state.out, state.context, delta)
         predicted = state.synthetic.flatten()
         true = delta.flatten()
-        cosine = float(F.cosine_similarity(predicted, true, dim=0, eps=1e-12))
-        relative = float((predicted - true).norm() / true.norm().clamp_min(1e-12))
+        cosine = F.cosine_similarity(predicted, true, dim=0, eps=1e-12).detach()
+        relative = ((predicted - true).norm() / true.norm().clamp_min(1e-12)).detach()
         return SGStats(loss=loss, cosine=cosine, relative_error=relative)
 
     def synthetic_input(self, mb: int, x: Tensor) -> Tensor:
@@ -189,8 +198,8 @@ class Stage:
         self._si_inputs[mb] = x
         return self.si.predict(x)
 
-    def update_synthetic_input(self, mb: int, h_real: Tensor) -> float:
-        """Regress I_k(x(mb)) onto the real h_{k-1}(mb); returns the L2 loss."""
+    def update_synthetic_input(self, mb: int, h_real: Tensor) -> Tensor:
+        """Regress I_k(x(mb)) onto the real h_{k-1}(mb); returns the L2 loss (a 0-d tensor)."""
         if self.si is None:
             raise RuntimeError(f"stage {self.index} has no synthetic input module")
         x = self._si_inputs.pop(mb, None)

@@ -100,14 +100,17 @@ class SyntheticGradient(nn.Module):
         with torch.no_grad():
             return self.config.scale * self._per_example(h, context) / h.shape[0]
 
-    def regress(self, h: Tensor, context: Tensor | None, delta: Tensor) -> float:
+    def regress(self, h: Tensor, context: Tensor | None, delta: Tensor) -> Tensor:
         """One L2 step of M(h) towards the gradient ``delta`` that came back.
 
-        Returns the regression loss before the step.
+        Returns the regression loss before the step as a detached 0-d tensor,
+        not a float: reading it back to the host would synchronise a GPU
+        stream once per microbatch, so runtimes convert their logs when the
+        run ends.
         """
         target = delta.detach() * h.shape[0]
         loss = F.mse_loss(self._per_example(h.detach(), context), target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach())
+        return loss.detach()

@@ -57,10 +57,13 @@ class SyntheticInput(nn.Module):
         with torch.no_grad():
             return self._predict(x)
 
-    def regress(self, x: Tensor, h_real: Tensor) -> float:
-        """One L2 step of I(x) towards the real activation; returns the loss before it."""
+    def regress(self, x: Tensor, h_real: Tensor) -> Tensor:
+        """One L2 step of I(x) towards the real activation; returns the loss before it.
+
+        The loss stays a detached tensor (no host synchronisation per microbatch).
+        """
         loss = F.mse_loss(self._predict(x), h_real.detach())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach())
+        return loss.detach()

@@ -106,7 +106,7 @@ class ReferenceRuntime:
         scale = 1.0 / self.update_every
         losses: list[float] = []
         sg_stats: list[list[SGStats]] = [[] for _ in range(num - 1)]
-        si_losses: list[list[float]] = [[] for _ in range(num - 1)]
+        si_losses: list[list[Tensor]] = [[] for _ in range(num - 1)]
         for offset, (xi, yi) in enumerate(chunks):
             mb = first + offset
             real = xi
@@ -127,9 +127,11 @@ class ReferenceRuntime:
             losses.append(float(real) / scale)
         return StepMetrics(
             loss=_mean(losses),
-            sg_loss=[_mean([s.loss for s in stats]) for stats in sg_stats],
-            sg_cosine=[_mean([s.cosine for s in stats]) for stats in sg_stats],
-            si_loss=[_mean(values) for values in si_losses] if self.regime.synthetic_inputs else [],
+            sg_loss=[_mean([float(s.loss) for s in stats]) for stats in sg_stats],
+            sg_cosine=[_mean([float(s.cosine) for s in stats]) for stats in sg_stats],
+            si_loss=[_mean([float(v) for v in values]) for values in si_losses]
+            if self.regime.synthetic_inputs
+            else [],
         )
 
     def evaluate(self, x: Tensor, y: Tensor, batch_size: int = 512) -> tuple[float, float]:

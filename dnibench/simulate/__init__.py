@@ -4,6 +4,7 @@ A discrete-event simulator (:mod:`engine`) runs each stage's schedule
 actions the way the dist runtime does, driven by per-stage costs and a link
 model (:mod:`costs`); :mod:`calibrate` measures those costs from a run's
 spans, :mod:`validate` puts predictions next to the run's measurements,
+:mod:`crosscheck` predicts another run (a straggler) out of sample,
 :mod:`scaling` re-splits a measured model over K stages and sweeps K, m and
 the SG's cost, and :mod:`report` writes the ``dnibench simulate`` output.
 """

@@ -6,6 +6,8 @@ SG's relative cost, and writes a new run directory with results.csv,
 config.json, report.md/html and plots. Bad input (a missing or corrupt run
 directory, a malformed list, a straggler outside the pipeline, an output
 directory that already holds files) is a UserError: exit 2, nothing written.
+With ``--predict TARGET_RUN`` it instead predicts another run out of sample
+(:mod:`cli_crosscheck`).
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
         "activation memory for K stages and m microbatches.",
     )
     parser.add_argument("--from", dest="source", type=Path, required=True, metavar="RUN_DIR")
+    parser.add_argument(
+        "--predict",
+        type=Path,
+        metavar="TARGET_RUN",
+        help="out-of-sample check instead of the sweep: predict every benchmark of TARGET_RUN "
+        "(with the straggler its config names) from --from's spans, against its measured "
+        "throughput",
+    )
     parser.add_argument("--stages", default=DEFAULT_STAGES, help=f"K values ({DEFAULT_STAGES})")
     parser.add_argument(
         "--microbatches", default=DEFAULT_MICROBATCHES, help=f"m values ({DEFAULT_MICROBATCHES})"
@@ -109,23 +119,27 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=cmd_simulate)
 
 
-def _check_source(source: Path) -> None:
+def check_source(source: Path) -> None:
     if not source.is_dir():
         raise UserError(f"--from {source}: no such run directory; point at a `dnibench run` output")
     if not (source / "traces").is_dir():
         raise UserError(f"--from {source}: no traces/ directory; run the suite with spans on")
 
 
-def _check_out(out: Path) -> None:
+def check_out(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {out} already exists and is not empty; choose a new directory")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Validate the inputs, simulate, and write the output directory in one move."""
+    if args.predict is not None:
+        from dnibench.simulate.cli_crosscheck import cmd_crosscheck
+
+        return cmd_crosscheck(args)
     started = time.perf_counter()
     source = Path(args.source)
-    _check_source(source)
+    check_source(source)
     stages = _numbers(args.stages, "stages")
     microbatches = _numbers(args.microbatches, "microbatches")
     relatives = _numbers(args.sg_relative, "sg-relative", float) if args.sg_relative else []
@@ -144,7 +158,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if not 0 <= args.warmup < args.steps:
         raise UserError(f"--warmup {args.warmup} must be >= 0 and below --steps {args.steps}")
     out = args.out or Path("reports") / f"simulate-{source.resolve().name}"
-    _check_out(out)
+    check_out(out)
     specs = load_specs(source)
     staleness = args.staleness
     if staleness is None:

@@ -36,7 +36,15 @@ from dnibench.simulate.calibrate import (
 from dnibench.simulate.engine import SimConfig, simulate
 from dnibench.simulate.predict import predict
 
-__all__ = ["TARGET", "TARGET_STRAGGLER", "ValidationRow", "load_specs", "validate_run"]
+__all__ = [
+    "TARGET",
+    "TARGET_STRAGGLER",
+    "ValidationRow",
+    "calibrate_benchmark",
+    "load_specs",
+    "read_results",
+    "validate_run",
+]
 
 TARGET = 0.10
 """Largest relative throughput error accepted for a balanced pipeline."""
@@ -123,6 +131,19 @@ def load_specs(run_dir: Path) -> dict[str, dict[str, Any]]:
     return specs
 
 
+def read_results(run_dir: Path) -> pd.DataFrame:
+    """The run's tidy results.csv, checked for the columns a throughput lookup needs."""
+    path = Path(run_dir) / "results.csv"
+    try:
+        results = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise UserError(f"{path} is missing or not a readable CSV ({err}); re-run") from None
+    missing = {"benchmark", "metric", "stage", "value"} - set(results.columns)
+    if missing:
+        raise UserError(f"{path} lacks columns {', '.join(sorted(missing))}; was dnibench used?")
+    return results
+
+
 def measured_throughput(results: pd.DataFrame, name: str) -> tuple[float, int]:
     """Median over launches of a benchmark's ``throughput`` (stage -1), and the launch count."""
     rows = results[
@@ -182,8 +203,8 @@ class RunCalibrations:
         return self._cache[name]
 
 
-def _calibrate(name: str, cal: RunCalibrations) -> tuple[list[Calibration], str, str]:
-    """(calibrations, how they were made, reason to skip or '')."""
+def calibrate_benchmark(name: str, cal: RunCalibrations) -> tuple[list[Calibration], str, str]:
+    """(calibrations, how they were made, reason to skip or '') of benchmark ``name``."""
     spec = cal.specs[name]
     mode = str(spec["mode"])
     own = cal.of(name)
@@ -214,14 +235,7 @@ def validate_run(run_dir: Path | str, statistic: str = "mean") -> list[Validatio
     """
     run_dir = Path(run_dir)
     specs = load_specs(run_dir)
-    path = run_dir / "results.csv"
-    try:
-        results = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise UserError(f"{path} is missing or not a readable CSV ({err}); re-run") from None
-    missing = {"benchmark", "metric", "stage", "value"} - set(results.columns)
-    if missing:
-        raise UserError(f"{path} lacks columns {', '.join(sorted(missing))}; was dnibench used?")
+    results = read_results(run_dir)
     cal = RunCalibrations(run_dir, specs, statistic)
     rows: list[ValidationRow] = []
     for name, spec in specs.items():
@@ -240,7 +254,7 @@ def validate_run(run_dir: Path | str, statistic: str = "mean") -> list[Validatio
             reason = "single-process baseline: not a pipeline, nothing to simulate"
             rows.append(ValidationRow(predicted=math.nan, calibration="", skipped=reason, **base))
             continue
-        calibrations, note, reason = _calibrate(name, cal)
+        calibrations, note, reason = calibrate_benchmark(name, cal)
         if reason:
             rows.append(ValidationRow(predicted=math.nan, calibration="", skipped=reason, **base))
             continue

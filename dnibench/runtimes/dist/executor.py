@@ -36,9 +36,9 @@ class StageRunLog:
     """What a stage observed besides its spans: losses and SG/SI quality."""
 
     losses: list[float] = field(default_factory=list)
-    sg_loss: list[float] = field(default_factory=list)
-    sg_cosine: list[float] = field(default_factory=list)
-    si_loss: list[float] = field(default_factory=list)
+    sg_loss: list[Tensor] = field(default_factory=list)  # 0-d, converted after the run
+    sg_cosine: list[Tensor] = field(default_factory=list)  # 0-d, converted after the run
+    si_loss: list[Tensor] = field(default_factory=list)  # 0-d, converted after the run
 
 
 class StageExecutor:

@@ -243,7 +243,8 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
             spec.steps * spec.microbatches,
             on_step=fault_injector(spec, rank),
         )
-        log = {key: list(value) for key, value in asdict(executor.log).items()}
+        # SG/SI statistics are kept as tensors during the run (no per-microbatch sync).
+        log = {key: [float(v) for v in value] for key, value in asdict(executor.log).items()}
     nvml = sampler.stop()
     result = RankResult(
         rank=rank,

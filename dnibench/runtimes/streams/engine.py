@@ -208,8 +208,8 @@ class StreamEngine:
             spans=spans,
             log={
                 "losses": losses,
-                "sg_loss": list(log.sg_loss),
-                "sg_cosine": list(log.sg_cosine),
-                "si_loss": list(log.si_loss),
+                "sg_loss": [float(v) for v in log.sg_loss],
+                "sg_cosine": [float(v) for v in log.sg_cosine],
+                "si_loss": [float(v) for v in log.si_loss],
             },
         )

@@ -41,9 +41,9 @@ class StreamStageLog:
     so reading them never stalls the stream mid-run."""
 
     loss_tensors: list[Tensor] = field(default_factory=list)
-    sg_loss: list[float] = field(default_factory=list)
-    sg_cosine: list[float] = field(default_factory=list)
-    si_loss: list[float] = field(default_factory=list)
+    sg_loss: list[Tensor] = field(default_factory=list)  # 0-d, converted after the run
+    sg_cosine: list[Tensor] = field(default_factory=list)  # 0-d, converted after the run
+    si_loss: list[Tensor] = field(default_factory=list)  # 0-d, converted after the run
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,11 @@ def test_metrics_come_from_the_event_spans(spec_of: SpecOf) -> None:
     assert metrics.efficiency > 0 and metrics.throughput > 0
     for stage in metrics.stages:
         assert 0 < stage.busy_fraction <= 1
-        assert stage.microbatches == spec.microbatches * (spec.steps - spec.warmup)
+        # The window starts where the slowest stage ended its warm-up, so a stage that ran
+        # ahead may have started up to one step's forwards before it (threads race here).
+        measured_steps = spec.steps - spec.warmup
+        low, high = spec.microbatches * (measured_steps - 1), spec.microbatches * measured_steps
+        assert low <= stage.microbatches <= high
 
 
 def test_a_run_past_its_deadline_stops_every_stage(spec_of: SpecOf) -> None:
