@@ -26,6 +26,7 @@ from dnibench.simulate.cli_simulate import (
 )
 from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
 from dnibench.simulate.crosscheck_report import write_crosscheck
+from dnibench.simulate.provenance import Provenance
 from dnibench.simulate.scaling import REGIMES
 from dnibench.simulate.validate import load_specs
 
@@ -92,6 +93,9 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
             stragglers=stragglers,
             settings={"statistic": args.statistic},
             command=command,
+            provenance=Provenance.collect(
+                [("calibration run (baseline)", baseline), ("target run (measured)", target)]
+            ),
         )
         if out.exists():
             out.rmdir()

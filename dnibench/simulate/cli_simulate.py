@@ -3,7 +3,8 @@
 Reads a run directory, calibrates the simulator from its spans, checks the
 calibration against the run's own measured throughput, sweeps K, m and the
 SG's relative cost, and writes a new run directory with results.csv,
-config.json, report.md/html and plots. Bad input (a missing or corrupt run
+config.json (with the source run's fingerprint), fingerprint.json (this
+machine), report.md/html and plots. Bad input (a missing or corrupt run
 directory, a malformed list, a straggler outside the pipeline, an output
 directory that already holds files) is a UserError: exit 2, nothing written.
 With ``--predict TARGET_RUN`` it instead predicts another run out of sample
@@ -28,7 +29,7 @@ from dnibench.simulate.scaling import (
     model_costs_from_run,
     sweep,
 )
-from dnibench.simulate.validate import load_specs, validate_run, validation_markdown
+from dnibench.simulate.validate import load_specs, validate_run
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
 
@@ -182,6 +183,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if "dni" in modes and "1f1b" not in modes:
         points += sweep(model, ["1f1b"], stages, microbatches, settings)
 
+    from dnibench.simulate.provenance import Provenance
     from dnibench.simulate.report import write_simulation
 
     flags = [
@@ -228,7 +230,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 "source": str(source),
             },
             command=command,
-            validation_markdown=validation_markdown(rows),
+            validation=rows,
+            provenance=Provenance.collect([("calibration run", source)]),
         )
         if out.exists():
             out.rmdir()

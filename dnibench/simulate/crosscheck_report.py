@@ -3,8 +3,10 @@
 Written into a directory that did not exist (or was empty): ``results.csv``
 (per compared benchmark: predicted and measured throughput, their relative
 error and the target), ``config.json`` (the command, both runs, the
-straggler, what was skipped and why) and ``report.md``/``report.html`` with
-the table and a sentence counting the benchmarks within target.
+straggler, what was skipped and why, both runs' own fingerprints),
+``fingerprint.json`` (the simulating machine),
+``plots/predicted_vs_measured.png`` and ``report.md``/``report.html`` with
+the table, the figure and a sentence counting the benchmarks within target.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 
 import pandas as pd
 
-from dnibench.report.document import Block, Heading, Markdown, Paragraph, Preformatted
+from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
 from dnibench.report.html import render_html
 from dnibench.report.markdown import render_markdown
+from dnibench.simulate.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
 from dnibench.simulate.crosscheck import Straggler
+from dnibench.simulate.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.simulate.validate import TARGET, TARGET_STRAGGLER, ValidationRow, validation_markdown
 
 __all__ = ["crosscheck_frame", "write_crosscheck"]
@@ -94,6 +98,7 @@ def write_crosscheck(
     stragglers: Sequence[Straggler],
     settings: dict[str, Any],
     command: str,
+    provenance: Provenance,
 ) -> Path:
     """Write the crosscheck run directory ``out``; returns its report.md."""
     crosscheck_frame(rows).to_csv(out / "results.csv", index=False)
@@ -102,8 +107,12 @@ def write_crosscheck(
         "settings": {**settings, "baseline": str(baseline), "target": str(target)},
         "stragglers": [s.describe() for s in stragglers],
         "skipped": {r.benchmark: r.skipped for r in rows if r.skipped},
+        "source_fingerprints": provenance.source_fingerprints(),
     }
     (out / "config.json").write_text(json.dumps(config, indent=2))
+    provenance.write(out)
+    title_of_plot = f"Predicted from {baseline.name}\nagainst measured on {target.name}"
+    agreement = plot_predicted_vs_measured(rows, out / PLOT_FILE, title_of_plot)
     blocks: list[Block] = [
         Heading(f"dnibench simulate: {title}", 1),
         Paragraph(
@@ -118,9 +127,21 @@ def write_crosscheck(
         ),
         Heading("Command to reproduce"),
         Preformatted(command),
+        Heading("Environment"),
+        Paragraph(ENVIRONMENT_NOTE),
+        provenance.table(),
         Heading("Predicted from the baseline against measured on the target"),
         Markdown(validation_markdown(list(rows))),
     ]
+    if agreement is not None:
+        blocks.append(
+            Image(
+                PLOT_FILE,
+                "predicted against measured throughput",
+                "One point per compared benchmark of the target run, coloured by regime; "
+                "dashed: y = x; shaded: the accepted error; circled and named: outside the target.",
+            )
+        )
     md = out / "report.md"
     md.write_text(render_markdown(blocks), encoding="utf-8")
     (out / "report.html").write_text(

@@ -6,6 +6,9 @@ plus per-stage rows for K <= 16), ``config.json`` (what was simulated and the
 calibrated costs), ``plots/scaling.png`` (efficiency and throughput against K
 per regime, one column per m), ``plots/overtake.png`` (DNI over 1F1B
 throughput on K x m, one panel per SG relative cost) and
+``plots/predicted_vs_measured.png`` (the calibration run's benchmarks,
+simulated against measured), ``fingerprint.json`` (the simulating machine;
+the calibration run's own fingerprint is copied into config.json) and
 ``report.md``/``report.html`` stating where each regime's efficiency falls
 below 0.5 and where DNI overtakes 1F1B.
 """
@@ -27,7 +30,10 @@ from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph,
 from dnibench.report.html import render_html
 from dnibench.report.markdown import render_markdown
 from dnibench.report.style import figure, palette, save, styled
+from dnibench.simulate.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
+from dnibench.simulate.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.simulate.scaling import ModelCosts, SweepPoint, first_below, overtake
+from dnibench.simulate.validate import ValidationRow, validation_markdown
 
 __all__ = ["results_frame", "write_simulation"]
 
@@ -245,15 +251,25 @@ def write_simulation(
     points: Sequence[SweepPoint],
     settings: dict[str, Any],
     command: str,
-    validation_markdown: str,
+    validation: Sequence[ValidationRow],
+    provenance: Provenance,
 ) -> Path:
     """Write the simulate run directory ``out`` (report titled ``title``); returns report.md."""
     plots = out / "plots"
     results_frame(points).to_csv(out / "results.csv", index=False)
-    config = {"command": command, "settings": settings, "model_costs": asdict(model)}
+    config = {
+        "command": command,
+        "settings": settings,
+        "model_costs": asdict(model),
+        "source_fingerprints": provenance.source_fingerprints(),
+    }
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    provenance.write(out)
     measured = _at_measured_sg(points, model)
     plot_scaling(measured, plots / "scaling.png")
+    agreement = plot_predicted_vs_measured(
+        validation, out / PLOT_FILE, "Simulated against measured (calibration run)"
+    )
     maps = overtake_table(points)
     blocks: list[Block] = [
         Heading(f"dnibench simulate: {title}", 1),
@@ -265,10 +281,24 @@ def write_simulation(
         ),
         Heading("Command to reproduce"),
         Preformatted(command),
+        Heading("Environment"),
+        Paragraph(ENVIRONMENT_NOTE),
+        provenance.table(),
         Heading("Calibrated costs"),
         Markdown(_costs_table(model)),
         Heading("Simulated against measured (the calibration run)"),
-        Markdown(validation_markdown),
+        Markdown(validation_markdown(list(validation))),
+    ]
+    if agreement is not None:
+        blocks.append(
+            Image(
+                PLOT_FILE,
+                "simulated against measured throughput",
+                "One point per benchmark of the calibration run, coloured by regime; dashed: "
+                "y = x; shaded: the accepted error; circled and named: outside the target.",
+            )
+        )
+    blocks += [
         Heading("Where efficiency falls below 0.5"),
         Paragraph(
             "Pipeline efficiency is the design's: throughput over the ideal set by the "
