@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.recurrent.report_plots import plot_bpc, plot_copy
-from dnibench.recurrent.targets import Target, copy_targets, lm_targets
+from dnibench.recurrent.targets import Target, copy_targets, lm_targets, reach_targets
 from dnibench.report.data import load_run
 from dnibench.report.sections import Section
 from dnibench.report.tables import MISSING, fmt
@@ -230,7 +230,8 @@ def rnn_section(run_dir: Path) -> Section | None:
         if drawn is not None:
             plots[COPY_FIGURE] = drawn
     names = [_name(_find(lm, regime, t)) for regime, t in DNI_TBPTT_BASE]
-    targets = lm_targets(results, *names) + copy_targets(copy)
+    targets = lm_targets(results, *names)
+    targets += reach_targets(curves, names[0], names[2]) + copy_targets(copy)
     if targets:
         lines += ["### Recurrent targets", "", *_targets_table(targets), ""]
     return Section("\n".join(lines), plots)

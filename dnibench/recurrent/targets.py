@@ -7,7 +7,11 @@ Character LM (Jaderberg et al. 2017's claim, scaled to this run):
 - dni-8 better than tbptt-8 by more than the seed spread (tbptt-8 minus
   dni-8, goal > the larger of the two ranges over seeds);
 - dni-8 reaching the target BPC in at most 0.6 times tbptt-40's characters,
-  and in at most 0.6 times its seconds (ratios of medians over seeds).
+  and in at most 0.6 times its seconds (ratios of medians over seeds). Two
+  targets are judged: the suite's fixed ``target_bpc``, and the paper's own
+  framing, "the 40-step model's BPC": the worst final BPC over tbptt-40's
+  seeds (so every tbptt-40 seed reaches it), found on the learning curves
+  (:func:`reach_targets`).
 
 Copy tasks: at every T and task, dni-tbptt solves a longer length than tbptt
 (medians over repeats). "missed by" says how far the measured value is from
@@ -131,7 +135,7 @@ def lm_targets(
             ratio = _median(_values(results, dni, metric)) / _median(_values(results, base, metric))
             targets.append(
                 Target(
-                    f"{label} to target BPC: {dni} / {base}",
+                    f"{label} to the suite's target_bpc: {dni} / {base}",
                     ratio,
                     TO_TARGET_RATIO,
                     "<=",
@@ -150,6 +154,55 @@ def lm_targets(
                 ">",
                 _HINTS["spread"],
                 "+.3f",
+            )
+        )
+    return targets
+
+
+def first_reach(curve: pd.DataFrame, target: float) -> tuple[float, float]:
+    """(characters, seconds) at the first evaluation with BPC <= ``target`` (NaN: never)."""
+    reached = curve[curve["test_bpc"] <= target].sort_values("chars")
+    if reached.empty:
+        return math.nan, math.nan
+    return float(reached["chars"].iloc[0]), float(reached["seconds"].iloc[0])
+
+
+def reach_targets(curves: pd.DataFrame, dni: str | None, base: str | None) -> list[Target]:
+    """Characters and seconds for dni-8 to reach tbptt-40's final BPC, over tbptt-40's own.
+
+    ``curves`` are rnn_curves.csv rows. The target is the worst final BPC over
+    the base's seeds; per seed the first evaluation at or below it gives
+    characters and training seconds; the ratio is of medians over seeds (a
+    seed that never reaches it counts as NaN and is left out of its median).
+    """
+    if dni is None or base is None:
+        return []
+    lm = curves[curves["test_bpc"].notna()]
+    base_curves = lm[lm["benchmark"] == base]
+    if base_curves.empty or lm[lm["benchmark"] == dni].empty:
+        return []
+    finals = base_curves.sort_values("chars").groupby("repeat")["test_bpc"].last()
+    target = float(finals.max())
+    reach = {
+        name: np.array(
+            [
+                first_reach(group, target)
+                for _, group in lm[lm["benchmark"] == name].groupby("repeat")
+            ]
+        )
+        for name in (dni, base)
+    }
+    targets = []
+    for column, label, hint in ((0, "characters", "chars"), (1, "seconds", "seconds")):
+        ratio = _median(reach[dni][:, column]) / _median(reach[base][:, column])
+        targets.append(
+            Target(
+                f"{label} to {base}'s final BPC ({target:.3f}): {dni} / {base}",
+                ratio,
+                TO_TARGET_RATIO,
+                "<=",
+                _HINTS[hint],
+                ".2f",
             )
         )
     return targets
@@ -175,4 +228,7 @@ def copy_targets(copy: pd.DataFrame) -> list[Target]:
     return targets
 
 
-__all__ = ["BPC_TOLERANCE", "TO_TARGET_RATIO", "Target", "copy_targets", "lm_targets"]
+__all__ = [
+    "BPC_TOLERANCE", "TO_TARGET_RATIO", "Target", "copy_targets", "first_reach", "lm_targets",
+    "reach_targets",
+]  # fmt: skip

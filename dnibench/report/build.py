@@ -95,7 +95,7 @@ def report_blocks(
         blocks += [Heading("Pipeline benchmarks", 3), Paragraph(_PIPELINE_NOTE), pipeline]
     if training is not None:
         blocks += [Heading("Training benchmarks", 3), Paragraph(_TRAINING_NOTE), training]
-    if pipeline is None and training is None:
+    if pipeline is None and training is None and not run.recurrent_benchmarks():
         blocks.append(Paragraph("results.csv holds no pipeline or training metrics yet."))
     if extra_markdown.strip():
         blocks.append(Markdown(extra_markdown))

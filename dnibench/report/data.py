@@ -48,6 +48,9 @@ CURVE_COLUMNS = (
 PIPELINE_METRICS = frozenset({"pipeline_efficiency", "busy_fraction", "ideal_throughput"})
 #: Metrics only a training benchmark records.
 TRAINING_METRICS = frozenset({"test_accuracy", "samples_to_target", "seconds_to_target"})
+#: Metrics only a recurrent benchmark (rnn / copy kinds) records: its own report section
+#: (dnibench.recurrent.report) shows it, so the generic tables and plots leave it out.
+RECURRENT_METRICS = frozenset({"bpc", "longest_solved"})
 
 _FIX = RERUN
 
@@ -87,8 +90,13 @@ class RunData:
         return self._with_metrics(PIPELINE_METRICS)
 
     def training_benchmarks(self) -> list[str]:
-        """Benchmarks with training metrics (test accuracy, time to target)."""
-        return self._with_metrics(TRAINING_METRICS)
+        """Feed-forward training benchmarks (test accuracy, time to target), not recurrent ones."""
+        recurrent = set(self.recurrent_benchmarks())
+        return [b for b in self._with_metrics(TRAINING_METRICS) if b not in recurrent]
+
+    def recurrent_benchmarks(self) -> list[str]:
+        """Recurrent benchmarks (BPC, longest solved copy length): reported by their own section."""
+        return self._with_metrics(RECURRENT_METRICS)
 
     def rows(self, metric: str, stage: int | None = -1) -> pd.DataFrame:
         """Rows of one metric; ``stage=None`` keeps every stage."""

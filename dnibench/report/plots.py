@@ -61,6 +61,7 @@ def plot_throughput(run: RunData | Path | str, out_dir: Path | None = None) -> P
     """
     run = _as_run(run)
     thr = run.rows("throughput").dropna(subset=["value"])
+    thr = thr[~thr["benchmark"].isin(run.recurrent_benchmarks())]  # chars/s: their own section
     if thr.empty:
         return None
     order = [b for b in run.benchmarks() if b in set(thr["benchmark"])]

@@ -100,9 +100,9 @@ def test_lm_targets_read_the_flagship_comparison() -> None:
     targets = {t.name.split(":")[0]: t for t in lm_targets(frame(rows), "d8", "t8", "t40")}
     close = next(t for t in lm_targets(frame(rows), "d8", "t8", "t40") if "minus t40" in t.name)
     assert close.measured == pytest.approx(0.01) and close.met
-    chars = targets["characters to target BPC"]
+    chars = targets["characters to the suite's target_bpc"]
     assert chars.measured == pytest.approx(101 / 201) and chars.met
-    seconds = targets["seconds to target BPC"]
+    seconds = targets["seconds to the suite's target_bpc"]
     assert seconds.measured == pytest.approx(10 / 12) and seconds.met is False
     assert seconds.missed_by == pytest.approx(10 / 12 - 0.6)
     assert "| missed |" in seconds.row() and "cheaper SG" in seconds.row()
@@ -143,3 +143,28 @@ def test_target_comparators() -> None:
     assert Target("a", 0.5, 0.6, "<=", "").met
     assert Target("a", 0.6, 0.6, "<", "").met is False
     assert Target("a", math.nan, 0.6, "<=", "").met is None
+
+
+def _curve(name: str, repeat: int, bpcs: list[float], seconds_per_point: float) -> list[dict]:
+    return [
+        {"benchmark": name, "repeat": repeat, "chars": 100 * i, "seconds": seconds_per_point * i,
+         "test_bpc": bpc}
+        for i, bpc in enumerate(bpcs)
+    ]  # fmt: skip
+
+
+def test_reach_targets_use_the_worst_final_bpc_of_the_base() -> None:
+    from dnibench.recurrent.targets import reach_targets
+
+    rows = [
+        *_curve("t40", 0, [3.0, 2.5, 2.2, 2.0], 1.0),  # final 2.0
+        *_curve("t40", 1, [3.0, 2.6, 2.3, 2.1], 1.0),  # final 2.1: the target
+        *_curve("d8", 0, [3.0, 2.05, 1.9, 1.8], 4.0),  # reaches 2.1 at 100 chars, 4 s
+        *_curve("d8", 1, [3.0, 2.4, 2.1, 1.9], 4.0),  # at 200 chars, 8 s
+    ]
+    chars, seconds = reach_targets(pd.DataFrame(rows), "d8", "t40")
+    assert "2.100" in chars.name
+    # base reaches 2.1 at 300 chars (seed 0) and 300 chars (seed 1): median 300, 3 s
+    assert chars.measured == pytest.approx(150 / 300) and chars.met
+    assert seconds.measured == pytest.approx(6.0 / 3.0) and not seconds.met
+    assert reach_targets(pd.DataFrame(rows), None, "t40") == []
