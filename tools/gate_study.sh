@@ -3,15 +3,20 @@
 # 20% straggler? Runs the `gate` suite N+1 times as it is and N times with
 # stage 1 slowed 1.2x (the runtime's real delay knob),
 # then checks N A/A pairs (run i against run i+1) and N slowed pairs (run i
-# against slowed run i). Usage: tools/gate_study.sh OUT_DIR [N]
+# against slowed run i). Usage: tools/gate_study.sh OUT_DIR [N] [LAUNCHES]
+# (LAUNCHES defaults to the suite's repeats). gate.toml's figures come from two
+# studies run as `tools/gate_study.sh DIR 10 6`, merged by
+# `python tools/gate_rates.py DIR_A DIR_B` into 12 launches a side.
 set -euo pipefail
-out=${1:?usage: tools/gate_study.sh OUT_DIR [N]}
+out=${1:?usage: tools/gate_study.sh OUT_DIR [N] [LAUNCHES]}
 n=${2:-10}
+launches=()
+if [ -n "${3:-}" ]; then launches=(--repeats "$3"); fi
 mkdir -p "$out"
 for i in $(seq 0 "$n"); do
-    dnibench run gate --out "$out/plain-$i" > "$out/plain-$i.log"
+    dnibench run gate "${launches[@]}" --out "$out/plain-$i" > "$out/plain-$i.log"
     if [ "$i" -lt "$n" ]; then
-        dnibench run gate --slow-stage 1 --slow-factor 1.2 \
+        dnibench run gate "${launches[@]}" --slow-stage 1 --slow-factor 1.2 \
             --out "$out/slow-$i" > "$out/slow-$i.log"
     fi
 done
