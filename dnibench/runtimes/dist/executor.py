@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from torch import Tensor
 
+from dnibench.runtimes.straggler import straggle
 from dnibench.instrument import SpanKind, SpanRecorder
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.dist.links import NeighbourLinks, PendingRecv
@@ -107,8 +108,7 @@ class StageExecutor:
         with self.recorder.span(kind, mb):
             started = time.perf_counter()
             result = work()
-            if self.slow_factor > 1.0:
-                time.sleep((self.slow_factor - 1.0) * (time.perf_counter() - started))
+            straggle(self.slow_factor, started)
         return result
 
     # -- actions ----------------------------------------------------------

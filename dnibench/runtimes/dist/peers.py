@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from dnibench.runtimes.straggler import straggle
 from dnibench.bench.spec import BenchSpec
 from dnibench.instrument import SpanKind, SpanRecorder
 from dnibench.pipeline import Pipeline
@@ -37,8 +38,7 @@ def _timed(
         try:
             return method(*args, **kwargs)
         finally:
-            if slow_factor > 1.0:
-                time.sleep((slow_factor - 1.0) * (time.perf_counter_ns() - t0) / 1e9)
+            straggle(slow_factor, t0 / 1e9)  # perf_counter_ns is perf_counter's clock in ns
             if recorder is not None:
                 recorder.record(kind, -1, t0, time.perf_counter_ns())
 

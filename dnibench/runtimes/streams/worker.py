@@ -27,6 +27,7 @@ from torch import Tensor
 
 from dnibench.instrument import SpanKind
 from dnibench.regimes.stage import Stage
+from dnibench.runtimes.straggler import straggle
 from dnibench.runtimes.streams.handoff import Abort, Handoff, Inbox, StageAborted, What
 from dnibench.runtimes.streams.stream import StageStream
 from dnibench.runtimes.streams.timeline import EventTimeline
@@ -117,8 +118,7 @@ class StreamStageWorker:
         with self.timeline.span(kind, mb):
             started = time.perf_counter()
             result = work()
-            if self.slow_factor > 1.0:
-                time.sleep((self.slow_factor - 1.0) * (time.perf_counter() - started))
+            straggle(self.slow_factor, started)
         return result
 
     # -- actions ----------------------------------------------------------
