@@ -23,7 +23,7 @@ from dnibench.report.tables import (
     training_table,
 )
 
-__all__ = ["PLOT_CAPTIONS", "report_blocks", "write_reports"]
+__all__ = ["PLOT_CAPTIONS", "report_blocks", "write_documents", "write_reports"]
 
 #: Title and caption of each run figure.
 PLOT_CAPTIONS = {
@@ -141,8 +141,17 @@ def write_reports(
     plots = {**make_plots(run, run_dir / "plots"), **(extra_plots or {})}
     title = title or f"dnibench report: {run_dir.name}"
     blocks = report_blocks(run, plots, title=title, command=command, extra_markdown=extra_markdown)
-    md_path = run_dir / "report.md"
-    html_path = run_dir / "report.html"
+    return write_documents(run_dir, blocks, title)
+
+
+def write_documents(out_dir: Path, blocks: list[Block], title: str) -> tuple[Path, Path]:
+    """Render ``blocks`` as ``out_dir/report.md`` and ``out_dir/report.html``; their paths.
+
+    Every report dnibench writes (runs, simulations, cross-checks) ends here,
+    so the two formats always carry the same content.
+    """
+    md_path = out_dir / "report.md"
+    html_path = out_dir / "report.html"
     md_path.write_text(render_markdown(blocks), encoding="utf-8")
     html_path.write_text(render_html(blocks, title), encoding="utf-8")
     return md_path, html_path

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import shutil
-import tempfile
 from pathlib import Path
 
 from dnibench.errors import UserError
@@ -23,6 +21,7 @@ from dnibench.simulate.cli_simulate import (
     DEFAULT_STAGES,
     check_out,
     check_source,
+    write_new_dir,
 )
 from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
 from dnibench.simulate.crosscheck_report import write_crosscheck
@@ -81,10 +80,9 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
     if args.statistic != "mean":
         flags += ["--statistic", args.statistic]
     command = "dnibench simulate " + shlex.join([*flags, "--out", str(out)])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        report = write_crosscheck(
+    report = write_new_dir(
+        out,
+        lambda staging: write_crosscheck(
             staging,
             title=out.name,
             baseline=baseline,
@@ -96,13 +94,8 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
             provenance=Provenance.collect(
                 [("calibration run (baseline)", baseline), ("target run (measured)", target)]
             ),
-        )
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        ),
+    )
     if not any(s.active for s in stragglers):
         print(f"note: {target} has no straggler; this compares two runs of the same benchmarks")
     within = sum(r.verdict == "within" for r in compared)

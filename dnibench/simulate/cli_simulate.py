@@ -18,7 +18,9 @@ import shlex
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from dnibench.errors import UserError, unknown_name
 from dnibench.simulate.calibrate import STATISTICS
@@ -30,6 +32,8 @@ from dnibench.simulate.scaling import (
     sweep,
 )
 from dnibench.simulate.validate import load_specs, validate_run
+
+T = TypeVar("T")
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
 
@@ -132,6 +136,25 @@ def check_out(out: Path) -> None:
         raise UserError(f"--out {out} already exists and is not empty; choose a new directory")
 
 
+def write_new_dir(out: Path, write: Callable[[Path], T]) -> T:
+    """Run ``write`` on a hidden staging directory beside ``out``, then rename it to ``out``.
+
+    Either the whole output directory appears or none of it: a failure or
+    Ctrl-C part-way removes the staging directory and leaves ``out`` as it was.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result = write(staging)
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Validate the inputs, simulate, and write the output directory in one move."""
     if args.predict is not None:
@@ -215,10 +238,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.p_update != 1:
         flags += ["--p-update", f"{args.p_update:g}"]
     command = "dnibench simulate " + shlex.join(flags)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        report = write_simulation(
+    report = write_new_dir(
+        out,
+        lambda staging: write_simulation(
             staging,
             title=out.name,
             model=model,
@@ -232,13 +254,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             command=command,
             validation=rows,
             provenance=Provenance.collect([("calibration run", source)]),
-        )
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        ),
+    )
     print(f"simulated {len(points)} configurations in {time.perf_counter() - started:.1f} s")
     print(f"report: {out / report.name}")
     return 0

@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from dnibench.bench.results_file import RESULT_COLUMNS
+from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
-from dnibench.report.html import render_html
-from dnibench.report.markdown import render_markdown
 from dnibench.simulate.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
 from dnibench.simulate.crosscheck import Straggler
 from dnibench.simulate.provenance import ENVIRONMENT_NOTE, Provenance
@@ -58,20 +58,7 @@ def crosscheck_frame(rows: Sequence[ValidationRow]) -> pd.DataFrame:
                     "unit": unit,
                 }
             )
-    return pd.DataFrame.from_records(
-        records,
-        columns=[
-            "benchmark",
-            "mode",
-            "stages",
-            "microbatches",
-            "metric",
-            "stage",
-            "repeat",
-            "value",
-            "unit",
-        ],
-    )
+    return pd.DataFrame.from_records(records, columns=list(RESULT_COLUMNS))
 
 
 def straggler_sentence(stragglers: Sequence[Straggler], target: Path) -> str:
@@ -142,9 +129,5 @@ def write_crosscheck(
                 "dashed: y = x; shaded: the accepted error; circled and named: outside the target.",
             )
         )
-    md = out / "report.md"
-    md.write_text(render_markdown(blocks), encoding="utf-8")
-    (out / "report.html").write_text(
-        render_html(blocks, f"dnibench simulate: {title}"), encoding="utf-8"
-    )
+    md, _ = write_documents(out, blocks, f"dnibench simulate: {title}")
     return md

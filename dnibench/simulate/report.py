@@ -26,9 +26,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
-from dnibench.report.html import render_html
-from dnibench.report.markdown import render_markdown
 from dnibench.report.style import figure, palette, save, styled
 from dnibench.simulate.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
 from dnibench.simulate.provenance import ENVIRONMENT_NOTE, Provenance
@@ -329,11 +328,7 @@ def write_simulation(
                 "log2 of DNI over 1F1B throughput; blue: DNI faster; black line: parity.",
             ),
         ]
-    md = out / "report.md"
-    md.write_text(render_markdown(blocks), encoding="utf-8")
-    (out / "report.html").write_text(
-        render_html(blocks, f"dnibench simulate: {title}"), encoding="utf-8"
-    )
+    md, _ = write_documents(out, blocks, f"dnibench simulate: {title}")
     return md
 
 
