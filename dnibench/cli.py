@@ -2,7 +2,8 @@
 
 User mistakes (unknown names, impossible splits, missing or malformed data
 files) print one clear message and exit with status 2, without a traceback;
-argparse does the same for malformed flags.
+argparse does the same for malformed flags. The exit statuses (0, 1, 2, 3,
+130) are listed in ``--help`` (:data:`dnibench.suite_cli.EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -108,9 +109,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per job."""
+    from dnibench.suite_cli import EXIT_CODES
+
     parser = argparse.ArgumentParser(
         prog="dnibench",
         description="Benchmark pipeline-parallel training under backprop, DNI and complete unlock.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)

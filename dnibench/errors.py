@@ -16,6 +16,13 @@ class UserError(Exception):
     """A mistake in the user's input, reported as a message and exit status 2."""
 
 
+class NotApplicable(UserError):
+    """A benchmark this machine cannot run (e.g. it needs more GPUs than there are).
+
+    A suite run records it as ``not_applicable``, not as a failure, so it does
+    not make ``dnibench run`` exit 3; the message says what is missing."""
+
+
 def unknown_name(kind: str, name: str, valid: Iterable[str]) -> UserError:
     """Build the error for an unknown ``kind`` name, listing the valid ones.
 

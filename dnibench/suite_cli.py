@@ -3,7 +3,8 @@
 ``run`` is the main job: it expands suites from ``suites/*.toml``, runs every
 benchmark into a run directory (results kept as each one lands), then writes
 ``pytest-benchmark.json``, ``report.md``, ``report.html`` and the plots.
-``check`` is the CI gate: exit 0 pass, 1 regression, 2 usage error.
+``check`` is the CI gate: exit 0 pass, 1 regression, 2 usage error; ``run``
+exits 3 when a benchmark failed (:data:`EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ from typing import Any
 from dnibench.errors import UserError
 
 EXIT_REGRESSION = 1
+EXIT_FAILED = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES = """exit status:
+  0    success
+  1    check found a regression
+  2    usage error: a bad flag, suite, name or path (the message names it and the fix)
+  3    run: a benchmark failed (every result and the report are still written);
+       --allow-failures exits 0 instead. Benchmarks this machine cannot run (too few
+       GPUs) are recorded as not_applicable and are not failures
+  130  interrupted (Ctrl-C): results so far are kept"""
 
 
 def add_suite_commands(commands: argparse._SubParsersAction) -> None:
@@ -31,6 +42,8 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
         help="run suites (default: quick) into a run directory and report them",
         description="Run one or more suites from suites/*.toml (default: quick) and write a "
         "report. Results are written as each benchmark ends.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("suites", nargs="*", default=["quick"], metavar="SUITE")
     run.add_argument("--out", type=Path, help="run directory (default: reports/SUITE-MACHINE-DATE)")
@@ -39,12 +52,36 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
         help="globs on benchmark names, comma-separated, e.g. 'dni-*' or 'gpipe-*,1f1b-*'",
     )
     run.add_argument("--repeats", type=int, help="override every benchmark's repeat count")
+    run.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="exit 0 even when a benchmark failed (default: exit 3 after writing the report)",
+    )
+    run.add_argument("--profile", help="apply the suite's [profile.NAME] overrides, e.g. cpu")
+    run.add_argument("--fault", help="NAME=KIND:STAGE:STEP: make one benchmark fail (rehearsals)")
     run.add_argument("--slow-stage", type=int, help="make this stage of every pipeline slow")
     run.add_argument(
         "--slow-factor",
         type=float,
         default=1.2,
         help="with --slow-stage: its forwards and backwards take this many times as long",
+    )
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        help="Penn Treebank folder for every rnn benchmark (ptb.char.{train,valid,test}.txt; "
+        "default: $DNIBENCH_PTB_DIR where a suite asks for ptb)",
+    )
+    run.add_argument(
+        "--text-path",
+        type=Path,
+        help="a plain text file for every rnn benchmark (90%% train, 5%% valid, 5%% test)",
+    )
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="run this many one-thread rnn/copy runs side by side (seconds stay per-run CPU time)",
     )
     run.set_defaults(handler=cmd_run)
 
@@ -102,6 +139,8 @@ def default_run_dir(label: str) -> Path:
 
 
 def _progress(total: int):
+    from dnibench.bench.kinds import benchmark_kind
+
     done = 0
     started = time.perf_counter()
     said_nvml = False
@@ -109,37 +148,27 @@ def _progress(total: int):
     def report(item: Any, result: Any, message: str) -> None:
         nonlocal done, said_nvml
         done += 1
-        if result is not None and item.kind == "pipeline" and not said_nvml:
+        kind = benchmark_kind(item.kind)
+        if result is not None and kind.pipeline and not said_nvml:
             note = result.nvml_note()
             print(f"GPU telemetry: {'NVML sampled' if not note else 'none (' + note + ')'}")
             said_nvml = True
         elapsed = time.perf_counter() - started
         left = elapsed / done * (total - done)
         head = f"[{done}/{total} {elapsed:5.0f} s, ~{left:.0f} s left] {item.name:<24}"
-        if result is None:
+        if result is None and message.startswith("not_applicable"):
+            print(f"{head} not applicable here: {message.split(': ', 1)[-1]}", flush=True)
+        elif result is None:
             print(f"{head} FAILED: {message}", flush=True)
-        elif item.kind == "train":
-            print(f"{head} test accuracy {result.final.test_accuracy:.4f}", flush=True)
-        elif item.kind == "rnn":
-            final = result.result.final
-            print(
-                f"{head} held-out BPC {final.test_bpc:.4f} after {final.chars:,} chars", flush=True
-            )
-        elif item.kind == "copy":
-            final = result.result.final
-            print(f"{head} longest solved length {final.longest_solved}", flush=True)
         else:
-            m = result.metrics
-            print(
-                f"{head} {m.throughput:8.0f} samples/s  efficiency {m.efficiency:.3f}", flush=True
-            )
+            print(f"{head} {kind.progress(result)}", flush=True)
 
     return report
 
 
 def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
     """Write pytest-benchmark.json and the reports of a (possibly partial) run."""
-    from dnibench.gate import write_pytest_benchmark_json
+    from dnibench.export import write_pytest_benchmark_json
     from dnibench.report import write_reports
     from dnibench.report.sections import extra_sections
 
@@ -154,9 +183,9 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from dnibench.bench.session import run_session
-    from dnibench.suites import load_suite
+    from dnibench.suites.profiles import load_suite_profile, with_fault
 
-    suites = [load_suite(name) for name in args.suites]
+    suites = [load_suite_profile(name, args.profile) for name in args.suites]
     items = [item for suite in suites for item in suite.items]
     if args.only:
         patterns = [part.strip() for part in args.only.split(",") if part.strip()]
@@ -171,6 +200,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.slow_factor < 1:
             raise UserError(f"--slow-factor must be >= 1, got {args.slow_factor}")
         items = [_slowed(item, args.slow_stage, args.slow_factor) for item in items]
+    if args.fault:
+        items = with_fault(items, args.fault)
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    items = _with_data(items, args.data_dir, args.text_path)
     names = [item.name for item in items]
     if len(set(names)) != len(names):
         raise UserError("two suites define benchmarks of the same name; run them separately")
@@ -186,6 +220,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             out,
             repeats=args.repeats,
             on_result=_progress(total),
+            jobs=args.jobs,
             extra_config={
                 "suites": [s.name for s in suites],
                 "ratios": ratios,
@@ -196,26 +231,62 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\ninterrupted: results so far are kept in {out}", file=sys.stderr)
         if (out / "results.csv").exists():
             finish_run(out, f"dnibench {label} (interrupted)", command)
-        return 130
+        return EXIT_INTERRUPTED
     markdown, html = finish_run(out, f"dnibench {label}: {out.name}", command)
     print(f"report: {html}\n        {markdown}")
-    return 0
+    return _exit_status(out, args.allow_failures)
+
+
+def _exit_status(out: Path, allow_failures: bool) -> int:
+    """0, or 3 when a benchmark failed (a CI job must see it) unless failures are allowed."""
+    from dnibench.bench.session import failed_benchmarks
+
+    failed = sorted(set(failed_benchmarks(out)))
+    if not failed:
+        return 0
+    where = f"see {out / 'status.csv'}"
+    if allow_failures:
+        print(f"{len(failed)} benchmark(s) failed ({where}); --allow-failures: exit 0")
+        return 0
+    print(f"dnibench: {len(failed)} benchmark(s) failed: {', '.join(failed)} ({where}); "
+          "exit 3 (--allow-failures exits 0)", file=sys.stderr)  # fmt: skip
+    return EXIT_FAILED
+
+
+def _with_data(items: list[Any], data_dir: Path | None, text_path: Path | None) -> list[Any]:
+    """Items with the command line's corpus applied, every rnn corpus checked before running."""
+    from dataclasses import replace
+
+    from dnibench.recurrent.data_options import check_data, with_data
+
+    changed = []
+    for item in items:
+        config = getattr(item, "recurrent", None)
+        if config is not None:
+            config = with_data(config, data_dir, text_path)
+            check_data(item.name, config)
+            item = replace(item, recurrent=config)
+        changed.append(item)
+    return changed
 
 
 def _slowed(item: Any, stage: int, factor: float) -> Any:
     """``item`` with one stage made a straggler (pipeline benchmarks only)."""
-    if item.kind != "pipeline" or item.spec is None or stage >= item.spec.world_size:
+    from dnibench.bench.kinds import benchmark_kind
+
+    spec = item.spec
+    if not benchmark_kind(item.kind).pipeline or spec is None or stage >= spec.world_size:
         return item
-    return replace(item, spec=item.spec.with_(slow_stage=stage, slow_factor=factor))
+    return replace(item, spec=spec.with_(slow_stage=stage, slow_factor=factor))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from dnibench.suites import list_suites
+    from dnibench.suites import list_suites, suite_origin
 
     for suite in list_suites():
         runs = sum(item.repeats for item in suite.items)
         size = f"{len(suite.items):>3} benchmarks, {runs:>3} runs"
-        print(f"{suite.name:<10} {size}  {suite.description}")
+        print(f"{suite.name:<10} {size}  {suite_origin(suite.path):<9} {suite.description}")
         if args.verbose:
             for item in suite.items:
                 print(f"    {item.name:<28} {item.kind:<8} x{item.repeats}")

@@ -3,7 +3,20 @@
 This is what ``dnibench train`` runs and what the accuracy tests call: a
 fixed budget of steps on the reference runtime, evaluated on the test split
 every few steps, with samples seen and seconds spent kept next to each point
-so that data efficiency and wall-clock can be read off the same curve.
+so that data efficiency and training time can be read off the same curve.
+
+Seconds are CPU seconds spent in training steps (evaluation excluded): with
+one torch thread (the default, ``threads = 1``) the training thread's own
+(``time.thread_time``), so a run on a machine shared with other jobs still
+counts only its own work; with more threads the whole process's
+(``time.process_time``), which also counts idle pool threads spinning. Wall
+seconds are kept beside them (``wall_seconds``), and inflate when the machine
+is shared.
+
+``frozen_stages`` keeps the first n stages at their initial weights (their
+learning rate is 0; BatchNorm statistics still follow the data): with n = K-1
+only the last stage learns, on random features. That is the no-backprop
+baseline a regime's accuracy is judged against.
 """
 
 from __future__ import annotations
@@ -33,6 +46,17 @@ class TrainConfig:
     steps: int = 600
     eval_every: int = 100
     data_dir: Path | None = None
+    frozen_stages: int = 0
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.frozen_stages < self.pipeline.stages:
+            raise ValueError(
+                f"frozen_stages must be from 0 to stages - 1 = {self.pipeline.stages - 1} "
+                f"(the last stage always trains), got {self.frozen_stages}"
+            )
+        if self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
 
 
 @dataclass
@@ -48,6 +72,7 @@ class CurvePoint:
     sg_loss: float = math.nan
     sg_cosine: float = math.nan
     si_loss: float = math.nan
+    wall_seconds: float = math.nan
 
 
 @dataclass
@@ -80,11 +105,32 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None) -> tuple[Datase
     return dataset, pipeline
 
 
+def freeze(pipeline: Pipeline, count: int) -> None:
+    """Learning rate 0 for the first ``count`` stages: they keep their initial weights."""
+    for stage in pipeline.stages[:count]:
+        for group in stage.optimizer.param_groups:
+            group["lr"] = 0.0
+
+
 def train(
     config: TrainConfig, dataset: Dataset | None = None, *, verbose: bool = False
 ) -> TrainResult:
-    """Train ``config`` on the reference runtime; evaluate every ``eval_every`` steps."""
+    """Train ``config`` on the reference runtime; evaluate every ``eval_every`` steps.
+
+    Torch runs with ``config.threads`` threads for the run (restored after).
+    """
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _train(config, dataset, verbose=verbose)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(config: TrainConfig, dataset: Dataset | None, *, verbose: bool) -> TrainResult:
     dataset, pipeline = prepare(config, dataset)
+    freeze(pipeline, config.frozen_stages)
+    cpu_clock = time.thread_time if config.threads == 1 else time.process_time
     regime = get_regime(config.mode)
     runtime = ReferenceRuntime(pipeline.stages, regime, config.microbatches)
     stream = BatchStream(
@@ -93,12 +139,13 @@ def train(
     torch.manual_seed(config.pipeline.seed + 2)
     curve: list[CurvePoint] = []
     window: list[tuple[float, float, float, float]] = []
-    seconds = 0.0
+    seconds, wall = 0.0, 0.0
     for step in range(1, config.steps + 1):
         x, y = stream.batch(step - 1)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_clock()
         metrics = runtime.train_step(x, y)
-        seconds += time.perf_counter() - started
+        seconds += cpu_clock() - cpu_started
+        wall += time.perf_counter() - started
         window.append(
             (
                 metrics.loss,
@@ -120,6 +167,7 @@ def train(
                 sg_loss=_nanmean(list(columns[1])),
                 sg_cosine=_nanmean(list(columns[2])),
                 si_loss=_nanmean(list(columns[3])),
+                wall_seconds=wall,
             )
             curve.append(point)
             window.clear()

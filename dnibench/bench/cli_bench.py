@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from dnibench.bench.grids import PIPELINE_BASE
-from dnibench.bench.spec import BENCH_MODES, BenchSpec
 from dnibench.errors import UserError
+from dnibench.runtimes.spec import BENCH_MODES, BenchSpec
 
 
 def add_bench_parser(commands: argparse._SubParsersAction) -> None:
@@ -87,10 +87,11 @@ def _print_result(result) -> None:
 def _keep(result, out: Path | None) -> None:
     if out is None:
         return
-    from dnibench.bench.session import RESULT_FIELDS, append_csv, prepare_run_dir
+    from dnibench.bench.results_file import RESULT_COLUMNS
+    from dnibench.bench.session import append_csv, prepare_run_dir
 
     prepare_run_dir(out, [result.spec])
-    append_csv(out / "results.csv", RESULT_FIELDS, result.rows())
+    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows())
     print(f"results written to {out}")
 
 
@@ -98,7 +99,7 @@ def _run_torchrun(spec: BenchSpec, out: Path | None) -> int:
     import torch.distributed as dist
 
     from dnibench.bench.run import summarise
-    from dnibench.runtimes.dist.worker import init_group, run_rank
+    from dnibench.runtimes.distributed.worker import init_group, run_rank
 
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     if world != spec.world_size:

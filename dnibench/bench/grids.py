@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 
-from dnibench.bench.spec import PEER_MODES, SINGLE_MODE, BenchSpec
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
+from dnibench.runtimes.spec import PEER_MODES, SINGLE_MODE, BenchSpec
 
 # A model whose two stages cost the same: four 1024-wide hidden layers and a
 # cheap classifier, split 2 | 2+classifier; batch 256 so 8 microbatches of 32

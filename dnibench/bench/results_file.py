@@ -28,7 +28,7 @@ RESULT_COLUMNS = (
     "value",
     "unit",
 )
-"""The tidy columns the session writes (``dnibench.bench.session.RESULT_FIELDS``)."""
+"""The tidy columns of ``results.csv``, defined once: written by the session, checked here."""
 
 RERUN = "re-run the benchmarks into a fresh --out directory, or point at another run directory"
 _WHICH = "pass the --out directory of a finished `dnibench run` or `dnibench bench`"

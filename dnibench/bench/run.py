@@ -1,148 +1,27 @@
-"""Run one benchmark and turn what its ranks recorded into metrics.
+"""Run one pipeline benchmark on its runtime.
 
-Spans from every rank are put on rank 0's clock, summarised by
-:func:`~dnibench.instrument.pipeline_metrics`, and flattened into tidy rows
-(benchmark, metric, stage, value, unit) that results files and reports share.
+``dist`` spawns one process per stage on this machine; ``streams`` runs
+every stage on its own stream in this process. Both return a
+:class:`~dnibench.runtimes.pipeline_result.BenchResult` (re-exported here
+with :func:`summarise`, its constructor from per-stage results).
 """
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from dnibench.bench.spec import BenchSpec
-from dnibench.errors import UserError
-from dnibench.instrument import PipelineMetrics, SpanKind, chrome_trace, pipeline_metrics
-from dnibench.runtimes.dist.launch import launch_local
-from dnibench.runtimes.dist.worker import RankResult
-
-T0, T1 = 2, 3  # span columns: kind, microbatch, t0, t1
-
-
-@dataclass
-class BenchResult:
-    """A finished benchmark: its spec, per-rank results and derived metrics."""
-
-    spec: BenchSpec
-    ranks: list[RankResult]
-    metrics: PipelineMetrics
-    wall_s: float
-
-    def aligned_spans(self) -> list[np.ndarray]:
-        return align_spans(self.ranks)
-
-    def trace(self) -> dict[str, Any]:
-        labels = [f"stage {r.rank}" for r in self.ranks]
-        return chrome_trace(self.aligned_spans(), labels=labels)
-
-    def rows(self, repeat: int = 0) -> list[dict[str, Any]]:
-        """Tidy long-form rows: one per metric and stage (stage -1: the whole pipeline)."""
-        m = self.metrics
-        spec = self.spec
-        rows: list[dict[str, Any]] = []
-
-        def add(metric: str, value: float, unit: str, stage: int = -1) -> None:
-            rows.append(
-                {
-                    "benchmark": spec.name,
-                    "mode": spec.mode,
-                    "stages": spec.world_size,
-                    "microbatches": spec.microbatches,
-                    "metric": metric,
-                    "stage": stage,
-                    "repeat": repeat,
-                    "value": float(value),
-                    "unit": unit,
-                }
-            )
-
-        add("throughput", m.throughput, "samples/s")
-        add("throughput_iqr", m.throughput_iqr, "samples/s")
-        add("throughput_mean", m.throughput_mean, "samples/s")
-        add("ideal_throughput", m.ideal_throughput, "samples/s")
-        add("pipeline_efficiency", m.efficiency, "ratio")
-        for index, value in enumerate(m.throughput_windows):
-            add(f"throughput_window_{index}", value, "samples/s")
-        for stage in m.stages:
-            add("busy_fraction", stage.busy_fraction, "ratio", stage.stage)
-            add("wait_activation_fraction", stage.wait_activation_fraction, "ratio", stage.stage)
-            add("wait_gradient_fraction", stage.wait_gradient_fraction, "ratio", stage.stage)
-            add("comm_fraction", stage.comm_fraction, "ratio", stage.stage)
-            other = 1 - stage.busy_fraction - stage.comm_fraction
-            other -= stage.wait_activation_fraction + stage.wait_gradient_fraction
-            add("unattributed_fraction", max(0.0, other), "ratio", stage.stage)
-            add("busy_per_microbatch", stage.busy_per_microbatch_s * 1e3, "ms", stage.stage)
-        for rank in self.ranks:
-            recorded = int((rank.spans[:, 0] != int(SpanKind.STEP)).sum()) if len(rank.spans) else 0
-            add("spans_per_step", recorded / spec.steps, "spans", rank.rank)
-            add("peak_rss", rank.peak_rss_bytes / 2**20, "MiB", rank.rank)
-            add(
-                "cpu_utilisation",
-                rank.cpu_s / rank.wall_s if rank.wall_s else math.nan,
-                "cores",
-                rank.rank,
-            )
-            losses = rank.log.get("losses") or []
-            if losses:
-                add("final_loss", float(np.mean(losses[-spec.microbatches :])), "nats", rank.rank)
-            cosines = rank.log.get("sg_cosine") or []
-            if cosines:
-                add("sg_cosine", float(np.mean(cosines[len(cosines) // 2 :])), "ratio", rank.rank)
-        for rank in self.ranks:
-            nvml = rank.nvml or {}
-            if not nvml.get("available"):
-                continue
-            for key, metric, unit in (
-                ("util_mean_pct", "gpu_utilisation", "%"),
-                ("memory_used_max_bytes", "gpu_memory_peak", "bytes"),
-                ("power_mean_w", "gpu_power", "W"),
-                ("sm_clock_mean_mhz", "gpu_sm_clock", "MHz"),
-                ("energy_j", "gpu_energy", "J"),
-                ("overhead_fraction", "nvml_overhead", "ratio"),
-            ):
-                if nvml.get(key) is not None:
-                    add(metric, float(nvml[key]), unit, rank.rank)
-            if nvml.get("energy_j") is not None:  # sampled over every step, warm-up included
-                per_sample = float(nvml["energy_j"]) / (spec.steps * spec.batch_size)
-                add("gpu_energy_per_sample", per_sample, "J/sample", rank.rank)
-        add("wall", self.wall_s, "s")
-        return rows
-
-    def nvml_note(self) -> str:
-        """Why no GPU telemetry was recorded ('' when it was)."""
-        reasons = {
-            r.nvml.get("reason", "") for r in self.ranks if not (r.nvml or {}).get("available")
-        }
-        return "; ".join(sorted(reason for reason in reasons if reason))
-
-
-def align_spans(ranks: list[RankResult]) -> list[np.ndarray]:
-    """Each rank's spans shifted onto rank 0's clock."""
-    aligned = []
-    for rank in sorted(ranks, key=lambda r: r.rank):
-        spans = rank.spans.copy()
-        spans[:, T0] += rank.offset_ns
-        spans[:, T1] += rank.offset_ns
-        aligned.append(spans)
-    return aligned
-
-
-def summarise(spec: BenchSpec, ranks: list[RankResult], wall_s: float) -> BenchResult:
-    """Metrics of a finished run."""
-    ranks = sorted(ranks, key=lambda r: r.rank)
-    metrics = pipeline_metrics(align_spans(ranks), spec.batch_size, spec.warmup)
-    return BenchResult(spec=spec, ranks=ranks, metrics=metrics, wall_s=wall_s)
+from dnibench.errors import NotApplicable
+from dnibench.runtimes.distributed.launch import launch_local
+from dnibench.runtimes.pipeline_result import BenchResult, align_spans, summarise
+from dnibench.runtimes.spec import BenchSpec
+from dnibench.runtimes.streams.runner import run_streams
 
 
 def require_gpus(spec: BenchSpec, available: int | None = None) -> None:
     """NCCL takes one rank per GPU: fail a dist/nccl benchmark that needs more GPUs than exist.
 
-    The :class:`UserError` is recorded as the benchmark's failure in status.csv
-    (the suite goes on), with the need and the way out named.
+    The :class:`NotApplicable` is recorded as ``not_applicable`` in status.csv
+    (the suite goes on, and it is not a failure), with the need and the way out named.
     """
     if spec.backend != "nccl":
         return
@@ -151,7 +30,7 @@ def require_gpus(spec: BenchSpec, available: int | None = None) -> None:
 
         available = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if spec.world_size > available:
-        raise UserError(
+        raise NotApplicable(
             f"{spec.name}: the dist runtime on nccl runs one rank per GPU, so this "
             f"{spec.world_size}-stage benchmark needs {spec.world_size} GPUs; this machine has "
             f"{available}. Run it where {spec.world_size} GPUs are visible, or use "
@@ -162,10 +41,11 @@ def require_gpus(spec: BenchSpec, available: int | None = None) -> None:
 def run_benchmark(spec: BenchSpec, *, deadline_s: float | None = None) -> BenchResult:
     """Run ``spec`` on its runtime: local processes (dist) or CUDA streams in this process."""
     if spec.runtime == "streams":
-        from dnibench.runtimes.streams.runner import run_streams
-
         return run_streams(spec, deadline_s=deadline_s)
     require_gpus(spec)
     started = time.perf_counter()
     ranks = launch_local(spec, deadline_s=deadline_s)
     return summarise(spec, ranks, time.perf_counter() - started)
+
+
+__all__ = ["BenchResult", "align_spans", "require_gpus", "run_benchmark", "summarise"]

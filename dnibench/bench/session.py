@@ -27,21 +27,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from dnibench.bench.csv_rows import CURVE_FIELDS, STATUS_FIELDS, append_csv
 from dnibench.bench.fingerprint import fingerprint
-from dnibench.bench.run import run_benchmark
-from dnibench.bench.spec import BenchSpec
-from dnibench.errors import UserError
+from dnibench.bench.kinds import PIPELINE, benchmark_kind, record_recurrent
+from dnibench.bench.parallel import PARALLEL_KINDS, ParallelInterrupted, run_parallel
+from dnibench.bench.results_file import RESULT_COLUMNS
+from dnibench.errors import NotApplicable, UserError
 from dnibench.instrument import SpanKind, SpanRecorder
-from dnibench.runtimes.dist.launch import RankFailure
+from dnibench.runtimes.harness import RankFailure
+from dnibench.runtimes.spec import BenchSpec
 from dnibench.train import TrainConfig
 
-RESULT_FIELDS = [
-    "benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value", "unit",
-]  # fmt: skip
-CURVE_FIELDS = [
-    "benchmark", "repeat", "step", "samples", "seconds", "train_loss", "test_loss", "test_accuracy",
-]  # fmt: skip
-STATUS_FIELDS = ["benchmark", "status", "seconds", "message"]
+FAILED = "failed"
+"""Status of a benchmark that raised, hung, was killed or could not be built: ``run`` exits 3."""
+NOT_APPLICABLE = "not_applicable"
+"""Status of a benchmark this machine cannot run (too few GPUs): not a failure."""
 
 
 class ItemLike(Protocol):
@@ -69,24 +69,11 @@ class BenchItem:
 
     @classmethod
     def of(cls, spec: BenchSpec) -> BenchItem:
-        return cls(name=spec.name, kind="pipeline", spec=spec)
-
-
-def append_csv(path: Path, fields: list[str], rows: Sequence[dict]) -> None:
-    """Append ``rows`` to ``path`` (header first if new) and flush them to disk."""
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-        handle.flush()
+        return cls(name=spec.name, kind=PIPELINE, spec=spec)
 
 
 def _config_entry(item: ItemLike) -> dict[str, Any]:
-    body = item.spec if item.kind == "pipeline" else item.train
-    if item.kind in ("rnn", "copy"):
-        body = getattr(item, "recurrent", None)
+    body = benchmark_kind(item.kind).body(item)
     return {
         "name": item.name,
         "kind": item.kind,
@@ -124,32 +111,7 @@ def span_cost_ns(count: int = 20000) -> float:
 
 
 def _run_one(item: ItemLike, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> Any:
-    if item.kind in ("rnn", "copy"):
-        from dnibench.recurrent.bench import CURVE_FIELDS as RNN_CURVE_FIELDS
-        from dnibench.recurrent.bench import run_recurrent
-
-        result = run_recurrent(item.name, getattr(item, "recurrent", None), repeat)
-        append_csv(out / "results.csv", RESULT_FIELDS, result.rows())
-        append_csv(out / "rnn_curves.csv", RNN_CURVE_FIELDS, result.curve_rows())
-        return result
-    if item.kind == "train":
-        from dnibench.bench.train_bench import run_training, train_rows
-
-        assert item.train is not None
-        result = run_training(item.train, repeat)
-        rows, curve = train_rows(item.name, result, repeat, item.target_accuracy)
-        append_csv(out / "results.csv", RESULT_FIELDS, rows)
-        append_csv(out / "curves.csv", CURVE_FIELDS, curve)
-        return result
-    spec = item.spec
-    assert spec is not None
-    if spec.name != item.name:
-        spec = spec.with_(name=item.name)
-    result = run_benchmark(spec, deadline_s=deadline_s)
-    append_csv(out / "results.csv", RESULT_FIELDS, result.rows(repeat))
-    name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
-    (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
-    return result
+    return benchmark_kind(item.kind).run(item, repeat, repeats, out, deadline_s)
 
 
 def run_session(
@@ -160,19 +122,22 @@ def run_session(
     deadline_s: float | None = 600,
     on_result: Callable[[ItemLike, Any, str], None] | None = None,
     extra_config: dict | None = None,
+    jobs: int = 1,
 ) -> list[Any]:
     """Run every item (``repeats`` overrides each item's own count) into ``out``.
 
     Failures are recorded, not fatal. Ctrl-C stops the benchmark in progress
     (its ranks included), records the rest as interrupted and re-raises, so
-    the caller can report what was kept.
+    the caller can report what was kept. With ``jobs`` > 1 the one-thread
+    recurrent runs go first, ``jobs`` at a time (:mod:`dnibench.bench.parallel`);
+    everything else then runs alone.
     """
     entries: list[ItemLike] = [BenchItem.of(i) if isinstance(i, BenchSpec) else i for i in items]
     prepare_run_dir(out, entries, extra_config)
     calibration = {"benchmark": "calibration", "mode": "", "stages": 0, "microbatches": 0,
                    "metric": "span_cost", "stage": -1, "repeat": 0,
                    "value": span_cost_ns(), "unit": "ns"}  # fmt: skip
-    append_csv(out / "results.csv", RESULT_FIELDS, [calibration])
+    append_csv(out / "results.csv", RESULT_COLUMNS, [calibration])
     rounds = max((repeats or item.repeats) for item in entries) if entries else 0
     pending = [
         (item, repeat)
@@ -181,6 +146,29 @@ def run_session(
         if repeat < (repeats or item.repeats)
     ]
     results: list[Any] = []
+    if jobs > 1:
+        side_by_side = [pair for pair in pending if pair[0].kind in PARALLEL_KINDS]
+        pending = [pair for pair in pending if pair[0].kind not in PARALLEL_KINDS]
+
+        def status(item: ItemLike, state: str, seconds: float, message: str) -> None:
+            row = {"benchmark": item.name, "status": state, "seconds": f"{seconds:.1f}",
+                   "message": message}  # fmt: skip
+            append_csv(out / "status.csv", STATUS_FIELDS, [row])
+            if on_result is not None and state != "ok":
+                on_result(item, None, message)
+
+        def record(item: ItemLike, result: Any) -> None:
+            record_recurrent(out, result)
+            if on_result is not None:
+                on_result(item, result, "ok")
+
+        try:
+            results += run_parallel(side_by_side, jobs, record, status)
+        except ParallelInterrupted as stop:
+            rows = [{"benchmark": i.name, "status": "interrupted", "seconds": 0, "message": ""}
+                    for i, _ in [*stop.unfinished, *pending]]  # fmt: skip
+            append_csv(out / "status.csv", STATUS_FIELDS, rows)
+            raise
     for index, (item, repeat) in enumerate(pending):
         started = time.perf_counter()
         try:
@@ -192,11 +180,12 @@ def run_session(
             raise
         except (RankFailure, UserError) as err:
             seconds = time.perf_counter() - started
-            row = {"benchmark": item.name, "status": "failed", "seconds": f"{seconds:.1f}",
+            state = NOT_APPLICABLE if isinstance(err, NotApplicable) else FAILED
+            row = {"benchmark": item.name, "status": state, "seconds": f"{seconds:.1f}",
                    "message": str(err)}  # fmt: skip
             append_csv(out / "status.csv", STATUS_FIELDS, [row])
             if on_result is not None:
-                on_result(item, None, str(err))
+                on_result(item, None, f"{state}: {err}" if state == NOT_APPLICABLE else str(err))
             continue
         row = {"benchmark": item.name, "status": "ok",
                "seconds": f"{time.perf_counter() - started:.1f}", "message": ""}  # fmt: skip
@@ -207,7 +196,16 @@ def run_session(
     return results
 
 
+def failed_benchmarks(out: Path) -> list[str]:
+    """Names of the benchmark runs ``status.csv`` records as failed (not_applicable is not)."""
+    path = out / "status.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return [row["benchmark"] for row in csv.DictReader(handle) if row["status"] == FAILED]
+
+
 __all__ = [
-    "CURVE_FIELDS", "RESULT_FIELDS", "STATUS_FIELDS", "BenchItem", "append_csv",
-    "prepare_run_dir", "run_session", "span_cost_ns",
+    "CURVE_FIELDS", "FAILED", "NOT_APPLICABLE", "STATUS_FIELDS", "BenchItem",
+    "append_csv", "failed_benchmarks", "prepare_run_dir", "run_session", "span_cost_ns",
 ]  # fmt: skip

@@ -1,172 +1,25 @@
-"""One benchmark as plain data: what to run, how, and for how long.
+"""The benchmark spec under its old name; it lives in :mod:`dnibench.runtimes.spec`.
 
-A :class:`BenchSpec` is what every process of a benchmark receives (it is
-pickled to spawned ranks and rebuilt from flags under torchrun), so it holds
-only plain values.
+The spec is what a runtime runs, so it lives below the runtimes
+(``bench > runtimes``: a runtime never imports ``bench``); this module keeps
+the name ``dnibench.bench.spec`` working for the modules above that import it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dnibench.runtimes.spec import (
+    BENCH_MODES,
+    FAULT_KINDS,
+    OWN_MODES,
+    PEER_MODES,
+    RUNTIMES,
+    SINGLE_MODE,
+    STREAMS_DEVICES,
+    BenchSpec,
+    parse_fault,
+)
 
-from dnibench.errors import UserError, unknown_name
-from dnibench.optim import OptimConfig
-from dnibench.pipeline import PipelineConfig
-from dnibench.regimes.regime import Regime, get_regime
-from dnibench.regimes.synthetic_gradient import SGConfig
-from dnibench.regimes.synthetic_input import SIConfig
-
-# dnibench's own schedules, PyTorch's as peers, and the single-process baselines.
-OWN_MODES = ("sequential", "gpipe", "1f1b", "dni", "cdni", "unlock")
-PEER_MODES = ("torch-gpipe", "torch-1f1b")
-SINGLE_MODE = "single"
-BENCH_MODES = (*OWN_MODES, *PEER_MODES, SINGLE_MODE)
-# One process per stage over torch.distributed, or one CUDA stream per stage.
-RUNTIMES = ("dist", "streams")
-STREAMS_DEVICES = ("auto", "cuda", "cpu")
-
-_REGIME_OF = {"dni": "dni", "cdni": "cdni", "unlock": "unlock"}
-
-
-@dataclass(frozen=True)
-class BenchSpec:
-    """A pipeline benchmark: model, split, schedule, budget and knobs.
-
-    ``threads`` is the intra-op thread count of each rank (of the one process
-    for ``single``). ``warmup`` steps are run but excluded from the window.
-    ``slow_stage`` / ``slow_factor`` make one stage a real straggler.
-    ``spans`` off records only step markers (to measure instrumentation cost).
-    ``fault`` (``KIND:STAGE:STEP``) injects a failure for fault-handling tests:
-    the stage raises, hangs, or SIGKILLs itself when it reaches that step.
-    ``update_per_microbatch`` makes unlocked stages step their optimiser after
-    every microbatch (the paper's DNI) instead of once per step (GPipe's
-    optimiser work). ``keep_parameters`` returns each stage's final parameters (for tests that
-    compare runtimes).
-    ``runtime`` is ``dist`` (one process per stage) or ``streams`` (one CUDA
-    stream per stage in one process); ``device`` picks the streams runtime's
-    device: ``cuda`` (required), ``cpu`` (the CPU stand-in) or ``auto``.
-    ``nvml`` off skips GPU telemetry, to measure what sampling costs.
-    """
-
-    name: str
-    mode: str
-    model: str = "mlp"
-    width: int | None = None
-    depth: int | None = None
-    data: str = "synthetic"
-    input_shape: tuple[int, ...] = (256,)
-    stages: int = 2
-    balance: tuple[int, ...] | None = None
-    microbatches: int = 1
-    batch_size: int = 64
-    steps: int = 30
-    warmup: int = 5
-    threads: int = 1
-    staleness: int = 0
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    sg: SGConfig = field(default_factory=SGConfig)
-    si: SIConfig = field(default_factory=SIConfig)
-    spans: bool = True
-    slow_stage: int | None = None
-    slow_factor: float = 1.0
-    timeout_s: float = 30.0
-    seed: int = 0
-    backend: str = "gloo"
-    fault: str | None = None
-    keep_parameters: bool = False
-    update_per_microbatch: bool = False
-    runtime: str = "dist"
-    device: str = "auto"
-    nvml: bool = True
-
-    def __post_init__(self) -> None:
-        if self.mode not in BENCH_MODES:
-            raise unknown_name("mode", self.mode, BENCH_MODES)
-        if self.runtime not in RUNTIMES:
-            raise unknown_name("runtime", self.runtime, RUNTIMES)
-        if self.device not in STREAMS_DEVICES:
-            raise unknown_name("device", self.device, STREAMS_DEVICES)
-        if self.runtime == "streams":
-            _check_streams(self)
-        if self.microbatches < 1 or self.batch_size % self.microbatches:
-            raise UserError(
-                f"{self.name}: batch size {self.batch_size} must split evenly into "
-                f"{self.microbatches} microbatches"
-            )
-        if self.steps <= self.warmup:
-            raise UserError(f"{self.name}: steps ({self.steps}) must exceed warmup ({self.warmup})")
-        if self.mode in PEER_MODES and not 2 <= self.stages <= self.microbatches:
-            raise UserError(
-                f"{self.name}: {self.mode} needs at least 2 stages and at least as many "
-                f"microbatches as stages (torch.distributed.pipelining's rule); got "
-                f"{self.stages} stages, {self.microbatches} microbatches"
-            )
-        if self.fault is not None:
-            parse_fault(self.fault)
-        if self.slow_stage is not None and not 0 <= self.slow_stage < self.world_size:
-            raise UserError(f"{self.name}: slow_stage {self.slow_stage} is not a stage")
-
-    @property
-    def regime(self) -> Regime:
-        return get_regime(_REGIME_OF.get(self.mode, "backprop"))
-
-    @property
-    def world_size(self) -> int:
-        """Processes the benchmark runs on: one per stage, one for ``single``."""
-        return 1 if self.mode == SINGLE_MODE else self.stages
-
-    @property
-    def pipeline_config(self) -> PipelineConfig:
-        return PipelineConfig(
-            model=self.model,
-            width=self.width,
-            depth=self.depth,
-            stages=self.world_size,
-            balance=self.balance if self.mode != SINGLE_MODE else None,
-            optim=self.optim,
-            sg=self.sg,
-            si=self.si,
-            seed=self.seed,
-        )
-
-    @property
-    def update_every(self) -> int:
-        """Microbatches per optimiser step of an unlocked stage."""
-        return 1 if self.update_per_microbatch else self.microbatches
-
-    @property
-    def microbatch_size(self) -> int:
-        return self.batch_size // self.microbatches
-
-    def with_(self, **changes: object) -> BenchSpec:
-        """A copy with ``changes`` applied (validated again)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
-
-
-def _check_streams(spec: BenchSpec) -> None:
-    """What the streams runtime cannot do, said before anything runs."""
-    if spec.mode in PEER_MODES:
-        raise UserError(
-            f"{spec.name}: {spec.mode} runs torch.distributed.pipelining, which needs one "
-            'process per stage: use runtime = "dist" for it (streams runs '
-            f"{', '.join((*OWN_MODES, SINGLE_MODE))})"
-        )
-    if spec.fault is not None and not spec.fault.startswith("raise:"):
-        raise UserError(
-            f"{spec.name}: the streams runtime runs every stage in one process, so it can only "
-            f"inject 'raise' faults, not {spec.fault!r}; use runtime = \"dist\" for hang/kill"
-        )
-
-
-FAULT_KINDS = ("raise", "hang", "kill")
-
-
-def parse_fault(text: str) -> tuple[str, int, int]:
-    """``KIND:STAGE:STEP`` (e.g. ``kill:1:5``) -> (kind, stage, step)."""
-    parts = text.split(":")
-    if len(parts) != 3 or parts[0] not in FAULT_KINDS or not all(p.isdigit() for p in parts[1:]):
-        raise UserError(
-            f"fault {text!r} must be KIND:STAGE:STEP with KIND one of {', '.join(FAULT_KINDS)}, "
-            "e.g. kill:1:5"
-        )
-    return parts[0], int(parts[1]), int(parts[2])
+__all__ = [
+    "BENCH_MODES", "FAULT_KINDS", "OWN_MODES", "PEER_MODES", "RUNTIMES", "SINGLE_MODE",
+    "STREAMS_DEVICES", "BenchSpec", "parse_fault",
+]  # fmt: skip

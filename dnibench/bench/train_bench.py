@@ -3,7 +3,9 @@
 A training benchmark trains one :class:`~dnibench.train.TrainConfig` and
 reports its final test metrics plus samples- and seconds-to-target, with the
 whole learning curve kept for plots. Repeat r trains with seed + r, so the
-spread over repeats is the seed spread.
+spread over repeats is the seed spread. ``train_seconds`` (and the curve's
+``seconds``) are CPU seconds of the training steps, ``wall_seconds`` their
+wall-clock time (see :mod:`dnibench.train`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def train_rows(
         ("test_loss", final.test_loss, "nats"),
         ("train_loss", final.train_loss, "nats"),
         ("train_seconds", final.seconds, "s"),
+        ("wall_seconds", final.wall_seconds, "s"),
         ("samples", final.samples, "samples"),
         ("samples_to_target", samples, "samples"),
         ("seconds_to_target", seconds, "s"),

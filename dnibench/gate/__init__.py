@@ -1,10 +1,9 @@
-"""The CI regression gate and the pytest-benchmark export of a run directory.
+"""The CI regression gate.
 
 ``check_runs(baseline, current)`` compares two run directories written by
 ``dnibench bench`` and says, per benchmark and metric, whether the current
-run regressed beyond noise and beyond a relative threshold;
-``write_pytest_benchmark_json(run_dir)`` writes the run in pytest-benchmark's
-storage format so its ``compare`` command and dashboards read it.
+run regressed beyond noise and beyond a relative threshold. (The
+pytest-benchmark export of a run lives in :mod:`dnibench.export`.)
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from dnibench.gate.check import (
     compare_samples,
     ratio_samples,
 )
-from dnibench.gate.pytest_benchmark_json import write_pytest_benchmark_json
 from dnibench.gate.report import CheckReport, GateRow, Verdict
 
 __all__ = [
@@ -36,5 +34,4 @@ __all__ = [
     "check_runs",
     "compare_samples",
     "ratio_samples",
-    "write_pytest_benchmark_json",
 ]

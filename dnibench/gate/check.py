@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
+from dnibench.bench.corpus_guard import refuse_mixed_corpora
 from dnibench.errors import UserError, unknown_name
 from dnibench.gate.report import CheckReport, GateRow, Verdict
 from dnibench.gate.runs import (
@@ -298,6 +299,7 @@ def check_runs(
     machine. Benchmarks of the baseline missing from the current run fail
     the gate; new ones are listed.
     """
+    refuse_mixed_corpora([baseline, current])
     thresholds = dict(thresholds or {})
     _validate(thresholds, alpha, metrics, ratios, absolute)
     if unit not in SAMPLE_UNITS:

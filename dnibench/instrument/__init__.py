@@ -1,6 +1,6 @@
 """Instrumentation: spans, pipeline metrics, clock alignment, traces, resources.
 
-Everything a runtime needs to measure a pipelined run (design.md section 3):
+Everything a runtime needs to measure a pipelined run (docs/metrics.md):
 each rank records spans with a :class:`SpanRecorder`; spans from all ranks are
 aligned with :func:`estimate_offset`, summarised by :func:`pipeline_metrics`
 and drawn with :func:`chrome_trace` / :func:`timeline_frame`. Nothing here

@@ -1,4 +1,4 @@
-"""Pipeline metrics from span arrays (design.md section 3).
+"""Pipeline metrics from span arrays (defined in docs/metrics.md).
 
 Pure functions on the ``(n, 4)`` int64 arrays that
 :class:`~dnibench.instrument.spans.SpanRecorder` produces (columns kind,
@@ -180,7 +180,7 @@ def pipeline_metrics(
       Microbatches per step = stage 0's FORWARD count in the window / steps
       in it; microbatch samples = ``samples_per_step`` / that.
     - ``ideal_throughput`` = microbatch samples / max over stages of busy
-      time per microbatch (design.md: 1 / max busy time per microbatch, in
+      time per microbatch (docs/metrics.md: 1 / max busy time per microbatch, in
       samples); ``efficiency`` = ``throughput_mean`` / ``ideal_throughput``.
     """
     if not spans_by_stage:

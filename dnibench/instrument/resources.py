@@ -3,11 +3,16 @@
 CPU time and peak RSS come from ``getrusage`` (always available on POSIX).
 GPU utilisation, memory, power, clocks and energy come from NVML through
 ``pynvml``, imported lazily; with no GPU, no driver or no ``pynvml`` the
-sampler reports *why* it measured nothing instead of raising (design.md
-section 6: the run goes on and says what it could not measure).
+sampler reports *why* it measured nothing instead of raising (docs/metrics.md,
+"GPUs": the run goes on and says what it could not measure).
 
 NVML utilisation is the percent of time a kernel ran, so a rank spinning in
-a collective counts as busy: report it next to the span-based lock idle.
+a collective counts as busy: report it next to the span-based lock idle. Where
+the GPU offers them, SM activity counters (:mod:`sm_activity`) are sampled too:
+the share of SMs actually busy, which is what span idle should be held against.
+Every sample keeps its time on the host clock (``perf_counter``, the clock the
+spans are on), so telemetry can be cut to a benchmark's timed window afterwards
+(:mod:`timed_window`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import sys
 import threading
 import time
 from typing import Any
+
+from dnibench.instrument.sm_activity import SmActivity
 
 __all__ = ["NvmlSampler", "cpu_times", "peak_rss_bytes"]
 
@@ -41,8 +48,15 @@ def peak_rss_bytes() -> int:
     return int(maxrss) if sys.platform == "darwin" else int(maxrss) * 1024
 
 
-#: One NVML reading: (perf_counter s, util %, memory used bytes, power W, SM clock MHz).
-_Sample = tuple[float, float | None, int | None, float | None, float | None]
+#: One NVML reading: (perf_counter s, util %, memory used bytes, power W, SM clock MHz,
+#: energy counter mJ, SM busy %, SM occupancy %); the last two cover the time since the
+#: previous reading.
+_Sample = tuple[
+    float, float | None, int | None, float | None, float | None, int | None, float | None,
+    float | None,
+]  # fmt: skip
+#: The columns of the ``series`` a summary carries (see :meth:`NvmlSampler.stop`).
+SERIES_COLUMNS = ("t_s", "util_pct", "power_w", "energy_mj", "sm_active_pct")
 
 
 def _unavailable_reason(exc: BaseException) -> str:
@@ -84,6 +98,7 @@ class NvmlSampler:
         self._t_start = 0.0
         self._energy_start_mj: int | None = None
         self._initialised = False
+        self._sm: SmActivity | None = None
         try:
             import pynvml  # lazy: importing costs time and needs no GPU until used
 
@@ -128,6 +143,8 @@ class NvmlSampler:
         mem = self._query("nvmlDeviceGetMemoryInfo")
         power_mw = self._query("nvmlDeviceGetPowerUsage")
         sm_clock = self._query("nvmlDeviceGetClockInfo", getattr(self._nvml, "NVML_CLOCK_SM", 1))
+        energy_mj = self._energy_mj()
+        sm_busy, sm_occupancy = self._sm.read() if self._sm is not None else (None, None)
         t1 = time.perf_counter()
         self._sampling_s += t1 - t0
         self._samples.append(
@@ -137,6 +154,9 @@ class NvmlSampler:
                 int(mem.used) if mem is not None else None,
                 power_mw / 1e3 if power_mw is not None else None,
                 float(sm_clock) if sm_clock is not None else None,
+                energy_mj,
+                sm_busy,
+                sm_occupancy,
             )
         )
 
@@ -153,6 +173,7 @@ class NvmlSampler:
         self._samples = []
         self._sampling_s = 0.0
         self._stop_event.clear()
+        self._sm = SmActivity(self._nvml, self._handle)
         self._t_start = time.perf_counter()
         self._energy_start_mj = self._energy_mj()
         self._thread = threading.Thread(target=self._run, name="nvml-sampler", daemon=True)
@@ -164,7 +185,12 @@ class NvmlSampler:
         Keys: available, device_index, samples, wall_s, util_mean_pct,
         util_max_pct, memory_used_max_bytes, power_mean_w, sm_clock_mean_mhz,
         energy_j, energy_source ("counter" or "power_integral"),
-        overhead_fraction. A metric the GPU does not report is None.
+        overhead_fraction, sm_active_mean_pct and sm_occupancy_mean_pct (GPM
+        counters; None with sm_activity_note saying why when absent), and
+        series: one row per sample in :data:`SERIES_COLUMNS` order, host
+        times in seconds, so a caller can cut the telemetry to a window
+        (:func:`~dnibench.instrument.timed_window.window_telemetry`). A metric
+        the GPU does not report is None.
         """
         if not self.available:
             return self._unavailable()
@@ -174,6 +200,10 @@ class NvmlSampler:
         self._thread.join()
         self._thread = None
         self._sample()  # a last sample closes the power integral at stop time
+        sm_note = self._sm.reason if self._sm is not None else ""
+        if self._sm is not None:
+            self._sm.close()
+            self._sm = None
         t_stop = time.perf_counter()
         energy_end = self._energy_mj()
         wall = t_stop - self._t_start
@@ -186,6 +216,8 @@ class NvmlSampler:
         mem = [v for _, v in column(2)]
         power = column(3)
         clock = [v for _, v in column(4)]
+        sm_busy = [v for _, v in column(6)]
+        sm_occupancy = [v for _, v in column(7)]
 
         energy_j: float | None = None
         source: str | None = None
@@ -210,6 +242,10 @@ class NvmlSampler:
             "energy_j": energy_j,
             "energy_source": source,
             "overhead_fraction": self._sampling_s / wall if wall > 0 else 0.0,
+            "sm_active_mean_pct": _mean(sm_busy),
+            "sm_occupancy_mean_pct": _mean(sm_occupancy),
+            "sm_activity_note": "" if sm_busy else sm_note or "SM activity: no reading",
+            "series": [[s[0], s[1], s[3], s[5], s[6]] for s in self._samples],
         }
 
     def close(self) -> None:
@@ -217,3 +253,7 @@ class NvmlSampler:
         if self._thread is not None:
             self.stop()
         self._shutdown()
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None

@@ -6,7 +6,7 @@ allocates or syncs inside the timed loop. Times come from
 :func:`time.perf_counter_ns` (monotonic, per process); ranks are aligned later
 with :mod:`dnibench.instrument.clock` offsets.
 
-Span kinds fall into four groups (design.md section 3):
+Span kinds fall into four groups (docs/metrics.md):
 
 - compute (:attr:`SpanKind.COMPUTE`): the worker is busy;
 - waits (:attr:`SpanKind.WAITS`): lock idle, blocked on an activation (forward
@@ -151,7 +151,7 @@ class SpanRecorder:
         self.dropped = 0
         self._capacity = capacity
         self._buffer = np.zeros((capacity, 4), dtype=np.int64)
-        self._flat = memoryview(self._buffer.reshape(-1))
+        self._flat = self._buffer.reshape(-1).data  # a memoryview: fast scalar stores
         self._n = 0
         self._depth = 0
         self._pool: list[_Span] = [_Span(self) for _ in range(4)]

@@ -1,17 +1,22 @@
-"""Model registry: every architecture is built as a :class:`BlockModel`."""
+"""Model registry: every architecture is built as a :class:`BlockModel`.
+
+``conv`` is the 2-D conv net (images, or square vectors such as 8x8 digits);
+``conv1d`` convolves along a signal (MNIST-1D's 40 samples).
+"""
 
 from __future__ import annotations
 
 from dnibench.errors import UserError, unknown_name
 from dnibench.models.blocks import BlockModel, classification_loss, count_correct
 from dnibench.models.conv import build_conv
+from dnibench.models.conv1d import build_conv1d
 from dnibench.models.lstm import build_lstm
 from dnibench.models.mlp import build_mlp
 
-MODEL_NAMES = ("mlp", "conv", "lstm")
+MODEL_NAMES = ("mlp", "conv", "conv1d", "lstm")
 
-DEFAULT_WIDTH = {"mlp": 256, "conv": 32, "lstm": 128}
-DEFAULT_DEPTH = {"mlp": 3, "conv": 3, "lstm": 2}
+DEFAULT_WIDTH = {"mlp": 256, "conv": 32, "conv1d": 32, "lstm": 128}
+DEFAULT_DEPTH = {"mlp": 3, "conv": 3, "conv1d": 3, "lstm": 2}
 
 
 def build_model(
@@ -39,6 +44,8 @@ def build_model(
             return build_mlp(input_shape, num_classes, width=width, depth=depth)
         if name == "conv":
             return build_conv(input_shape, num_classes, width=width, depth=depth)
+        if name == "conv1d":
+            return build_conv1d(input_shape, num_classes, width=width, depth=depth)
         return build_lstm(input_shape, num_classes, width=width, depth=depth)
     except ValueError as err:
         raise UserError(f"model {name}: {err}") from None

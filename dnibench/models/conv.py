@@ -29,7 +29,7 @@ class ToImage(nn.Module):
 def image_shape(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     """The ``(C, H, W)`` the conv net sees for a dataset's example shape."""
     if len(input_shape) == 3:
-        return input_shape  # type: ignore[return-value]
+        return input_shape
     flat = math.prod(input_shape)
     side = math.isqrt(flat)
     if side * side != flat:

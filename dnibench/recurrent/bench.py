@@ -8,15 +8,28 @@ microbatches 1, as nothing here is pipelined. Character-LM runs record
 ``test_loss`` like the training benchmarks, so the generic training table
 lists them too; their own figures and tables come from :mod:`report`.
 
+Character-LM rows: ``bpc`` is the test BPC at the best-validation
+evaluation (the reported figure), ``final_test_bpc`` the test BPC at the end
+of the budget, ``best_valid_bpc`` and ``best_chars`` locate the checkpoint,
+``train_seconds`` are training CPU seconds and ``wall_seconds`` beside them,
+``nonfinite_loss`` is 1 when the loss left the finite range (the run ended
+there), and a DNI run adds its last SG-quality probe (``sg_cosine``,
+``sg_relative_error``, ``sg_norm_ratio``, ``sg_carried_ratio``).
+
 Curve rows go to ``rnn_curves.csv`` (:data:`CURVE_FIELDS`); a column that
 means nothing for a kind (BPC for copy, length for rnn) is left empty.
 Repeat r runs with seed + r, so the spread over repeats is the seed spread.
+The corpus each benchmark read is recorded in ``corpus.json``
+(:func:`write_provenance`) so runs on different text are never gated or
+compared as one workload.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dnibench.recurrent.config import RecurrentConfig
@@ -31,6 +44,12 @@ CURVE_FIELDS = [
     "seconds",
     "train_bpc",
     "test_bpc",
+    "valid_bpc",
+    "wall_seconds",
+    "sg_cosine",
+    "sg_relative_error",
+    "sg_norm_ratio",
+    "sg_carried_ratio",
     "length",
     "longest_solved",
     "error_bits",
@@ -73,20 +92,31 @@ class RecurrentRun:
         ]
         if isinstance(self.result, LMResult):
             chars, seconds = self.result.to_target(config.target_bpc)
+            best = self.result.best
             values += [
-                ("bpc", final.test_bpc, "bits/char"),
-                ("test_loss", final.test_bpc * LN2, "nats"),
+                ("bpc", best.test_bpc, "bits/char"),
+                ("best_valid_bpc", best.valid_bpc, "bits/char"),
+                ("best_chars", best.chars, "chars"),
+                ("final_test_bpc", final.test_bpc, "bits/char"),
+                ("test_loss", best.test_bpc * LN2, "nats"),
                 ("train_bpc", final.train_bpc, "bits/char"),
+                ("wall_seconds", final.wall_seconds, "s"),
+                ("nonfinite_loss", float(self.result.nonfinite_at is not None), "flag"),
                 ("samples_to_target", chars, "chars"),
                 ("seconds_to_target", seconds, "s"),
             ]
             if config.target_bpc is not None:
                 values.append(("target_bpc", config.target_bpc, "bits/char"))
+            if config.mode == "dni-tbptt":
+                sg = final.sg
+                values += [
+                    ("sg_cosine", sg.cosine, "ratio"),
+                    ("sg_relative_error", sg.relative_error, "ratio"),
+                    ("sg_norm_ratio", sg.norm_ratio, "ratio"),
+                    ("sg_carried_ratio", sg.carried_ratio, "ratio"),
+                ]
         else:
-            values += [
-                ("longest_solved", final.longest_solved, "symbols"),
-                ("error_bits", final.error_bits, "bits/char"),
-            ]
+            values += self.result.metric_values()
         base = {
             "benchmark": self.name,
             "mode": config.regime,
@@ -110,7 +140,19 @@ class RecurrentRun:
                 seconds=round(point.seconds, 4),
             )
             if isinstance(self.result, LMResult):
-                row.update(train_bpc=point.train_bpc, test_bpc=point.test_bpc)
+                row.update(
+                    train_bpc=point.train_bpc,
+                    test_bpc=point.test_bpc,
+                    valid_bpc=point.valid_bpc,
+                    wall_seconds=round(point.wall_seconds, 4),
+                )
+                if self.config.mode == "dni-tbptt":
+                    row.update(
+                        sg_cosine=point.sg.cosine,
+                        sg_relative_error=point.sg.relative_error,
+                        sg_norm_ratio=point.sg.norm_ratio,
+                        sg_carried_ratio=point.sg.carried_ratio,
+                    )
             else:
                 row.update(
                     length=point.length,
@@ -119,6 +161,15 @@ class RecurrentRun:
                 )
             rows.append(row)
         return rows
+
+    def write_provenance(self, out: Path) -> None:
+        """Record this benchmark's corpus in ``out/corpus.json`` (one entry per benchmark)."""
+        if not isinstance(self.result, LMResult) or not self.result.provenance:
+            return
+        path = out / "corpus.json"
+        known = json.loads(path.read_text()) if path.is_file() else {}
+        known[self.name] = self.result.provenance
+        path.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
 
 
 def run_recurrent(name: str, config: RecurrentConfig | None, repeat: int) -> RecurrentRun:

@@ -5,12 +5,22 @@ cut into chunks of T steps from a fresh state, the last chunk ending the
 episode (no synthetic gradient past it). The error of a batch is read from
 the training forward pass (bits per answer character); the curriculum
 decides from it. Characters count every step of every episode.
+
+Seconds are the training thread's CPU seconds (``time.thread_time``), as in
+:mod:`lm_bench`: every run uses one thread, so runs side by side
+(``dnibench run --jobs 2``) on a shared machine each count only their own work.
+
+A run *stalled* when its curriculum solved no length in the last
+:data:`STALL_SHARE` of its budget: it was stuck at its final length, and a
+larger budget alone would not have moved the figure. A run that did not stall
+was still growing when the budget ran out: its longest solved length is a
+bound set by the budget, not by the regime.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -20,6 +30,8 @@ from dnibench.recurrent.copy_tasks import CopyBatch, CopyTask, Curriculum, error
 from dnibench.recurrent.core import State
 from dnibench.recurrent.tbptt import TBPTT
 from dnibench.recurrent.trainer import build_regime
+
+STALL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -39,10 +51,34 @@ class CopyResult:
 
     config: RecurrentConfig
     curve: list[CopyPoint]
+    solved_at: list[int] = field(default_factory=list)  # characters when each length was solved
 
     @property
     def final(self) -> CopyPoint:
         return self.curve[-1]
+
+    @property
+    def last_solve_chars(self) -> int:
+        """Characters spent when the last length was solved (0 if none was)."""
+        return self.solved_at[-1] if self.solved_at else 0
+
+    @property
+    def stalled(self) -> bool:
+        """True when no length was solved in the last :data:`STALL_SHARE` of the budget."""
+        return self.last_solve_chars < (1 - STALL_SHARE) * self.final.chars
+
+    def metric_values(self) -> list[tuple[str, float, str]]:
+        """(metric, value, unit) of the run's final state, for the tidy result rows."""
+        final = self.final
+        task = CopyTask(self.config.task, self.config.symbols, self.config.max_repeats)
+        return [
+            ("longest_solved", final.longest_solved, "symbols"),
+            ("error_bits", final.error_bits, "bits/char"),
+            ("final_length", final.length, "symbols"),
+            ("final_repeats", task.repeat_ceiling(final.length), "repeats"),
+            ("last_solve_chars", self.last_solve_chars, "chars"),
+            ("stalled", float(self.stalled), "flag"),
+        ]
 
 
 def run_copy(config: RecurrentConfig) -> CopyResult:
@@ -53,20 +89,22 @@ def run_copy(config: RecurrentConfig) -> CopyResult:
     generator = torch.Generator().manual_seed(config.seed)
     curriculum = Curriculum(threshold=config.solve_bits, window=config.solve_window)
     curve: list[CopyPoint] = []
+    solved_at: list[int] = []
     chars, seconds, next_point = 0, 0.0, config.eval_every
     while chars < config.chars:
-        started = time.perf_counter()
+        started = time.thread_time()
         batch = task.batch(curriculum.length, config.batch_size, generator)
         error = _train_episode(regime, batch, config.truncation)
-        seconds += time.perf_counter() - started
+        seconds += time.thread_time() - started
         chars += batch.inputs.numel()
-        curriculum.record(error)
+        if curriculum.record(error):
+            solved_at.append(chars)
         if chars >= next_point or chars >= config.chars:
             curve.append(
                 CopyPoint(chars, seconds, curriculum.length, curriculum.longest_solved, error)
             )
             next_point += config.eval_every
-    return CopyResult(config, curve)
+    return CopyResult(config, curve, solved_at)
 
 
 def _train_episode(regime: TBPTT, batch: CopyBatch, truncation: int) -> float:
@@ -80,4 +118,4 @@ def _train_episode(regime: TBPTT, batch: CopyBatch, truncation: int) -> float:
     return error_bits(torch.cat(logits, dim=1), batch)
 
 
-__all__ = ["CopyPoint", "CopyResult", "run_copy"]
+__all__ = ["STALL_SHARE", "CopyPoint", "CopyResult", "run_copy"]

@@ -2,21 +2,25 @@
 
 Copy of length N: the model reads N random symbols, then a delimiter, then N
 blanks, and must emit the N symbols during the blanks. Repeat-copy also reads
-a repeat count R (one token, drawn uniformly from 1..``max_repeats`` per
-example) after the delimiter and must emit the symbols R times and then an
-end marker; examples of one batch are padded to the longest possible answer,
-the padding unscored. Only the answer positions are scored (``mask``), so a
-chunk holding only the question has zero loss and learns only from the
-gradient that reaches it from the future: exactly what truncation cuts.
+a repeat count (one token, drawn uniformly from 1..R per example, R the
+curriculum's current repeat ceiling) after the delimiter and must emit the
+symbols that many times and then an end marker; examples of one batch are
+padded to the longest answer R allows, the padding unscored. Only the answer
+positions are scored (``mask``), so a chunk holding only the question has zero
+loss and learns only from the gradient that reaches it from the future:
+exactly what truncation cuts.
 
 Token layout (inputs): symbols ``0..K-1``, delimiter ``K``, blank ``K+1``,
 repeat counts ``K+2 .. K+1+max_repeats``. Outputs: symbols ``0..K-1`` and
 end ``K``.
 
-:class:`Curriculum` follows Jaderberg et al. (2017): a length counts as
-solved once the error, averaged over the last few batches at that length, is
-below 0.15 bits per output character; the length then grows by one. The
-metric is the longest length solved within the budget.
+:class:`Curriculum` follows Jaderberg et al. (2017): a level counts as
+solved once the error, averaged over the last few batches at that level, is
+below 0.15 bits per output character; the task then grows. Copy grows the
+length N by one. Repeat-copy grows the length *and* the repeat ceiling,
+together: level N draws repeat counts from 1..min(N, max_repeats), so a
+solved repeat-copy length N means N symbols repeated up to min(N, max_repeats)
+times. The metric is the longest length solved within the budget.
 """
 
 from __future__ import annotations
@@ -79,17 +83,41 @@ class CopyTask:
         """The input token that says "repeat ``repeats`` times"."""
         return self.symbols + 1 + repeats
 
-    def sequence_length(self, length: int) -> int:
-        """Steps of one example of ``length`` symbols (the padded length for repeat-copy)."""
+    def repeat_ceiling(self, length: int) -> int:
+        """The largest repeat count drawn at ``length`` (1 for copy): min(length, max_repeats)."""
+        return 1 if self.task == "copy" else min(length, self.max_repeats)
+
+    def sequence_length(self, length: int, repeats: int | None = None) -> int:
+        """Steps of one example of ``length`` symbols (padded to ``repeats`` for repeat-copy).
+
+        ``repeats`` defaults to :meth:`repeat_ceiling` of ``length``.
+        """
         if self.task == "copy":
             return 2 * length + 1
-        return length + 2 + length * self.max_repeats + 1
+        ceiling = self.repeat_ceiling(length) if repeats is None else repeats
+        return length + 2 + length * ceiling + 1
 
-    def batch(self, length: int, batch_size: int, generator: torch.Generator) -> CopyBatch:
-        """``batch_size`` random examples of ``length`` symbols."""
+    def batch(
+        self,
+        length: int,
+        batch_size: int,
+        generator: torch.Generator,
+        repeats: int | None = None,
+    ) -> CopyBatch:
+        """``batch_size`` random examples of ``length`` symbols.
+
+        Repeat-copy draws each example's count from 1..``repeats`` (default
+        :meth:`repeat_ceiling` of ``length``, the curriculum's choice).
+        """
         if length < 1:
             raise ValueError(f"copy length must be at least 1, got {length}")
-        steps = self.sequence_length(length)
+        ceiling = self.repeat_ceiling(length) if repeats is None else repeats
+        if self.task == "repeat-copy" and not 1 <= ceiling <= self.max_repeats:
+            raise ValueError(
+                f"repeat count ceiling must be from 1 to max_repeats = {self.max_repeats}, "
+                f"got {ceiling}"
+            )
+        steps = self.sequence_length(length, ceiling)
         seq = torch.randint(self.symbols, (batch_size, length), generator=generator)
         inputs = torch.full((batch_size, steps), self.blank, dtype=torch.long)
         targets = torch.zeros((batch_size, steps), dtype=torch.long)
@@ -100,7 +128,7 @@ class CopyTask:
             targets[:, length + 1 :] = seq
             mask[:, length + 1 :] = 1.0
             return CopyBatch(inputs, targets, mask)
-        repeats = torch.randint(1, self.max_repeats + 1, (batch_size,), generator=generator)
+        repeats = torch.randint(1, ceiling + 1, (batch_size,), generator=generator)
         start = length + 2
         for row, count in enumerate(repeats.tolist()):
             inputs[row, length + 1] = self.count_token(count)

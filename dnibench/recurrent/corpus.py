@@ -1,4 +1,4 @@
-"""Character corpora for language modelling: Penn Treebank's layout, or any text file.
+"""Character corpora for language modelling: the Python library, Penn Treebank, any text file.
 
 Penn Treebank (Mikolov's preprocessing) ships as ``ptb.char.{train,valid,test}.txt``:
 one sentence a line, tokens separated by spaces, ``_`` standing for a space
@@ -7,20 +7,39 @@ files ``ptb.{train,valid,test}.txt`` hold the same sentences as words; they are
 turned into the same character tokens, so either layout gives one corpus. Every
 line ends with a newline token, which the model predicts too.
 
+Every corpus has three splits: ``train`` (trained on), ``valid`` (read for
+checkpoint selection: the best-validation evaluation) and ``test`` (reported
+at that checkpoint), so no choice is made on the text a figure is quoted on.
+
+- ``pystdlib`` (the default, :mod:`pystdlib`): split by a hash of each file's path.
+- ``ptb``: the three files; where only PTB's valid and test files are present
+  (as on the machines this project runs on), ``valid`` trains, the first half
+  of ``test`` validates and its second half tests, and :attr:`CharCorpus.note`
+  says so.
+- ``text``: one file, its first ``split`` fraction trains, the rest is halved
+  (in order) into valid and test.
+
 The vocabulary is built from the training split only, with an ``<unk>``
-entry, so held-out characters never seen in training map to it instead of
-failing. Nothing is fetched: a missing file is an error naming the path and
-what to put there.
+entry: held-out characters never seen in training, and characters seen fewer
+than ``min_count`` times there, map to it instead of failing. Nothing is
+fetched: a missing file is an error naming the path and what to put there.
+Every corpus carries :attr:`CharCorpus.provenance` (what it was read from, its
+size and a hash of its text) so runs on different text are never compared as
+if they were one workload.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from dnibench.errors import UserError
+from dnibench.recurrent.config import CORPUS_SPLITS
+from dnibench.recurrent.pystdlib import corpus_hash, read_stdlib
 
 UNKNOWN = "<unk>"
 NEWLINE = "\n"
@@ -34,14 +53,16 @@ class Vocabulary:
     tokens: tuple[str, ...]
 
     @classmethod
-    def build(cls, text: list[str]) -> Vocabulary:
-        """The vocabulary of ``text`` (sorted, so it does not depend on text order)."""
-        return cls((UNKNOWN, *sorted(set(text) - {UNKNOWN})))
+    def build(cls, text: list[str] | str, min_count: int = 1) -> Vocabulary:
+        """The tokens of ``text`` seen at least ``min_count`` times, sorted (order-independent)."""
+        counts = Counter(text)
+        kept = {token for token, count in counts.items() if count >= min_count}
+        return cls((UNKNOWN, *sorted(kept - {UNKNOWN})))
 
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def encode(self, text: list[str]) -> torch.Tensor:
+    def encode(self, text: list[str] | str) -> torch.Tensor:
         """Ids of ``text`` as a 1-D long tensor; unseen characters become ``<unk>`` (0)."""
         index = {token: i for i, token in enumerate(self.tokens)}
         return torch.tensor([index.get(token, 0) for token in text], dtype=torch.long)
@@ -53,11 +74,18 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class CharCorpus:
-    """Encoded splits of one corpus, all with the training split's vocabulary."""
+    """Encoded splits of one corpus, all with the training split's vocabulary.
+
+    ``note`` says where each split came from when that is not the obvious
+    file of the same name; ``provenance`` identifies the text (see
+    :func:`provenance_of`).
+    """
 
     vocab: Vocabulary
     splits: dict[str, torch.Tensor]
     source: str
+    note: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def split(self, name: str) -> torch.Tensor:
         """The ids of split ``name``; a UserError lists the splits there are."""
@@ -103,53 +131,111 @@ def _split_tokens(folder: Path, split: str) -> list[str] | None:
     return None
 
 
-def load_ptb(folder: Path, train_split: str = "train") -> CharCorpus:
-    """Penn Treebank characters from ``folder``; the vocabulary comes from ``train_split``.
+def provenance_of(
+    name: str, texts: dict[str, str] | dict[str, list[str]], vocab: Vocabulary, **extra: Any
+) -> dict[str, Any]:
+    """What identifies a corpus: its name, characters per split, vocabulary size and text hash."""
+    joined = {split: "".join(text) for split, text in texts.items()}
+    return {
+        "corpus": name,
+        **extra,
+        "chars": {split: len(text) for split, text in texts.items()},
+        "vocab": len(vocab),
+        "sha256": corpus_hash(joined),
+    }
+
+
+def _encoded(
+    name: str,
+    texts: dict[str, Any],
+    source: str,
+    min_count: int,
+    note: str = "",
+    **extra: Any,
+) -> CharCorpus:
+    vocab = Vocabulary.build(texts["train"], min_count)
+    splits = {split: vocab.encode(text) for split, text in texts.items()}
+    provenance = provenance_of(name, texts, vocab, min_count=min_count, **extra)
+    return CharCorpus(vocab, splits, source, note, provenance)
+
+
+def load_ptb(folder: Path, min_count: int = 1) -> CharCorpus:
+    """Penn Treebank characters from ``folder`` as train / valid / test.
 
     Splits are read from ``ptb.char.SPLIT.txt`` or, failing that, from the word
-    file ``ptb.SPLIT.txt``. Absent splits are simply absent; the training split
-    must exist.
+    file ``ptb.SPLIT.txt``. With all three present they are used as they are.
+    With no training file but valid and test present, valid trains and test
+    is halved (in order) into valid and test; the corpus's note says so.
     """
     folder = Path(folder).expanduser()
+    expected = (
+        "ptb.char.train.txt, ptb.char.valid.txt, ptb.char.test.txt (or the word files "
+        "ptb.train.txt, ptb.valid.txt, ptb.test.txt)"
+    )
     if not folder.is_dir():
         raise UserError(
-            f"PTB folder {folder} does not exist: set data_dir to the folder holding "
-            "ptb.char.train.txt, ptb.char.valid.txt, ptb.char.test.txt "
-            "(or the word files ptb.*.txt)"
+            f"PTB folder {folder} does not exist: pass --data-dir (or set DNIBENCH_PTB_DIR, "
+            f"or data_dir in the suite) to the folder holding {expected}"
         )
-    texts = {
-        s: t for s in ("train", "valid", "test") if (t := _split_tokens(folder, s)) is not None
-    }
-    if train_split not in texts:
-        raise UserError(
-            f"no training text: neither {folder / f'ptb.char.{train_split}.txt'} nor "
-            f"{folder / f'ptb.{train_split}.txt'} exists. Put the split there, or set "
-            f"train_split to one of the splits present ({', '.join(texts) or 'none'})"
+    found = {s: t for s in CORPUS_SPLITS if (t := _split_tokens(folder, s)) is not None}
+    if set(found) == set(CORPUS_SPLITS):
+        return _encoded("ptb", found, str(folder), min_count, folder=folder.name)
+    if "valid" in found and "test" in found and "train" not in found:
+        test = found["test"]
+        middle = _line_boundary(test, len(test) // 2)
+        texts = {"train": found["valid"], "valid": test[:middle], "test": test[middle:]}
+        note = (
+            "PTB's training file is absent here: trained on PTB's *valid* split, validated on "
+            "the first half of PTB's *test* split, tested on its second half"
         )
-    vocab = Vocabulary.build(texts[train_split])
-    splits = {name: vocab.encode(text) for name, text in texts.items()}
-    return CharCorpus(vocab, splits, str(folder))
+        return _encoded("ptb", texts, str(folder), min_count, note, folder=folder.name)
+    raise UserError(
+        f"PTB folder {folder} holds the splits {', '.join(found) or 'none'}: it needs "
+        f"{expected}, or at least the valid and test files"
+    )
 
 
-def load_text(path: Path, split: float = 0.9) -> CharCorpus:
-    """Any plain text file as characters: the first ``split`` fraction trains, the rest is held out.
+def _line_boundary(tokens: list[str], near: int) -> int:
+    """The first index at or after ``near`` that starts a line (a clean cut)."""
+    for index in range(max(near, 1), len(tokens)):
+        if tokens[index - 1] == NEWLINE:
+            return index
+    return near
 
-    The held-out part is called ``valid``; ``test`` is the same text, so a
-    suite written for PTB's split names runs on a plain file too.
+
+def load_text(path: Path, split: float = 0.9, min_count: int = 1) -> CharCorpus:
+    """Any plain text file as characters: the first ``split`` trains, the rest is valid | test.
+
+    The held-out remainder is halved in order: its first half validates, its
+    second half tests.
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise UserError(f"text file {path} does not exist: set text_path to a readable text file")
+        raise UserError(
+            f"text file {path} does not exist: pass --text-path (or text_path in the suite) "
+            "naming a readable UTF-8 text file"
+        )
     if not 0 < split < 1:
         raise UserError(f"split must be between 0 and 1 (exclusive), got {split}")
-    text = list(_read(path))
+    text = _read(path)
     cut = int(len(text) * split)
-    if cut < 2 or len(text) - cut < 2:
+    middle = cut + (len(text) - cut) // 2
+    if cut < 2 or middle - cut < 2 or len(text) - middle < 2:
         raise UserError(f"text file {path} is too short ({len(text)} characters) to split")
-    vocab = Vocabulary.build(text[:cut])
-    held_out = vocab.encode(text[cut:])
-    return CharCorpus(
-        vocab, {"train": vocab.encode(text[:cut]), "valid": held_out, "test": held_out}, str(path)
+    texts = {"train": text[:cut], "valid": text[cut:middle], "test": text[middle:]}
+    return _encoded("text", texts, str(path), min_count, file=path.name, split=split)
+
+
+def load_pystdlib(min_count: int = 10, root: Path | None = None) -> CharCorpus:
+    """The Python standard library's source (see :mod:`dnibench.recurrent.pystdlib`)."""
+    source = read_stdlib(root)
+    return _encoded(
+        "pystdlib",
+        source.texts,
+        f"the Python {source.python} standard library",
+        min_count,
+        python=source.python,
+        files=source.files,
     )
 
 
@@ -174,6 +260,8 @@ __all__ = [
     "batchify",
     "char_tokens",
     "load_ptb",
+    "load_pystdlib",
     "load_text",
+    "provenance_of",
     "word_line_tokens",
 ]

@@ -1,44 +1,61 @@
-"""Character language modelling: train for a character budget, score held-out BPC on a schedule.
+"""Character language modelling: train for a character budget, score valid and test on a schedule.
 
 The training text is cut into ``batch_size`` parallel streams read T
 characters at a time; when the streams run out they start again from the
 top with a fresh state (the chunk before is marked as ending its sequence).
-Every ``eval_every`` characters the model is scored on a fixed held-out
-slice (the first ``eval_chars`` characters of ``eval_split``, read as 16
-parallel streams from a zero state), so every regime is judged on the same
-text. The training clock stops while evaluating: seconds are training time.
+Every ``eval_every`` characters the model is scored on fixed held-out slices,
+the first ``eval_chars`` characters of the valid and of the test split (read
+as 16 parallel streams from a zero state), so every regime is judged on the
+same text. A run's figure is the test BPC at its best-validation evaluation:
+the checkpoint choice is made on valid, never on test.
+
+Seconds are the training thread's CPU seconds (``time.thread_time``), with
+evaluation excluded: every run uses one thread, so two runs sharing the
+machine's cores (``dnibench run --jobs 2``) each still count only their own
+work. Wall seconds are recorded beside them. A DNI run also probes its
+synthetic gradient's quality at every evaluation (:mod:`sg_quality`). A
+non-finite training loss ends the run at once and is recorded.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.nn import functional as F
 
+from dnibench.errors import UserError
 from dnibench.recurrent.chunks import Chunk
 from dnibench.recurrent.config import RecurrentConfig
 from dnibench.recurrent.core import LSTMCore, State
-from dnibench.recurrent.corpus import CharCorpus, batchify, load_ptb, load_text
+from dnibench.recurrent.corpus import CharCorpus, batchify, load_ptb, load_pystdlib, load_text
+from dnibench.recurrent.dni_tbptt import DNITBPTT
+from dnibench.recurrent.sg_quality import SGQuality, probe_length, sg_quality
+from dnibench.recurrent.tbptt import TBPTT
 from dnibench.recurrent.trainer import build_regime
 
 EVAL_STREAMS = 16
 EVAL_CHUNK = 256
 LN2 = math.log(2)
+PTB_DIR_VARIABLE = "DNIBENCH_PTB_DIR"
 
 
 @dataclass(frozen=True)
 class LMPoint:
-    """One evaluation: characters trained on, training seconds, and BPC."""
+    """One evaluation: characters trained on, training seconds, BPC, and SG quality (DNI)."""
 
     chars: int
     seconds: float
     train_bpc: float
+    valid_bpc: float
     test_bpc: float
+    wall_seconds: float = math.nan
+    sg: SGQuality = field(default_factory=SGQuality.missing)
 
 
 @dataclass(frozen=True)
@@ -48,13 +65,21 @@ class LMResult:
     config: RecurrentConfig
     curve: list[LMPoint]
     split_note: str
+    provenance: dict[str, Any] = field(default_factory=dict)
+    nonfinite_at: int | None = None
 
     @property
     def final(self) -> LMPoint:
         return self.curve[-1]
 
+    @property
+    def best(self) -> LMPoint:
+        """The trained evaluation with the lowest validation BPC (the reported checkpoint)."""
+        trained = [p for p in self.curve if p.chars > 0 and math.isfinite(p.valid_bpc)]
+        return min(trained, key=lambda p: p.valid_bpc) if trained else self.final
+
     def to_target(self, target: float | None) -> tuple[float, float]:
-        """Characters and seconds at which held-out BPC first reaches ``target`` (NaN if never).
+        """Characters and seconds at which validation BPC first reaches ``target`` (NaN if never).
 
         Interpolated linearly between the evaluation before and the one at
         the crossing, so the figure does not snap to the evaluation grid.
@@ -62,30 +87,47 @@ class LMResult:
         if target is None:
             return math.nan, math.nan
         for before, point in zip(self.curve, self.curve[1:], strict=False):
-            if point.test_bpc <= target:
-                if before.test_bpc <= target:
+            if point.valid_bpc <= target:
+                if before.valid_bpc <= target:
                     return float(before.chars), before.seconds
-                share = (before.test_bpc - target) / (before.test_bpc - point.test_bpc)
+                share = (before.valid_bpc - target) / (before.valid_bpc - point.valid_bpc)
                 chars = before.chars + share * (point.chars - before.chars)
                 return chars, before.seconds + share * (point.seconds - before.seconds)
         return math.nan, math.nan
 
 
 @lru_cache(maxsize=4)
-def load_corpus(data: str, path: Path | None, train_split: str, split: float) -> CharCorpus:
+def load_corpus(data: str, path: Path | None, split: float, min_count: int) -> CharCorpus:
     """The corpus a config names (cached: the suite's runs share it)."""
+    if data == "pystdlib":
+        return load_pystdlib(min_count)
     if data == "ptb":
-        assert path is not None
-        return load_ptb(path, train_split)
-    assert path is not None
-    return load_text(path, split)
+        return load_ptb(ptb_folder(path), min_count)
+    if path is None:
+        raise UserError('data "text" needs text_path: pass --text-path FILE')
+    return load_text(path, split, min_count)
+
+
+def ptb_folder(path: Path | None) -> Path:
+    """``path``, else the folder in $DNIBENCH_PTB_DIR; a UserError says how to give one."""
+    import os
+
+    if path is not None:
+        return path
+    named = os.environ.get(PTB_DIR_VARIABLE)
+    if not named:
+        raise UserError(
+            'data "ptb" needs the Penn Treebank folder: pass --data-dir DIR to dnibench run, '
+            f"or set {PTB_DIR_VARIABLE}=DIR, where DIR holds ptb.char.train.txt, "
+            "ptb.char.valid.txt, ptb.char.test.txt (or at least the valid and test files)"
+        )
+    return Path(named).expanduser()
 
 
 def corpus_of(config: RecurrentConfig) -> CharCorpus:
-    """The corpus of ``config``, with the training split under the name ``train``'s vocabulary."""
+    """The corpus of ``config``."""
     path = config.data_dir if config.data == "ptb" else config.text_path
-    train_split = config.train_split if config.data == "ptb" else "train"
-    return load_corpus(config.data, path, train_split, config.split)
+    return load_corpus(config.data, path, config.split, config.min_count)
 
 
 @torch.no_grad()
@@ -107,43 +149,78 @@ def held_out_bpc(core: LSTMCore, ids: torch.Tensor) -> float:
     return total / count / LN2
 
 
+def _probe(regime: TBPTT, ids: torch.Tensor, config: RecurrentConfig) -> SGQuality:
+    """SG quality of a DNI regime on held-out ``ids`` (missing for plain tbptt)."""
+    if not isinstance(regime, DNITBPTT) or ids.numel() <= probe_length(config.truncation):
+        return SGQuality.missing()  # plain tbptt, or too little held-out text for the windows
+    core = regime.core
+    assert isinstance(core, LSTMCore)
+    return sg_quality(core, regime.sg.net, ids, config.truncation, config.sg_scale)
+
+
 def run_char_lm(config: RecurrentConfig) -> LMResult:
     """Train ``config`` on its corpus for ``config.chars`` characters, evaluating on a schedule."""
     torch.set_num_threads(config.threads)
     corpus = corpus_of(config)
-    train_name = config.train_split if config.data == "ptb" else "train"
-    eval_name = config.eval_split if config.data == "ptb" else "valid"
-    streams = batchify(corpus.split(train_name), config.batch_size)
-    held_out = corpus.split(eval_name)[: config.eval_chars]
+    streams = batchify(corpus.split("train"), config.batch_size)
+    valid = corpus.split("valid")[: config.eval_chars]
+    test = corpus.split("test")[: config.eval_chars]
     vocab = len(corpus.vocab)
     regime = build_regime(config, vocab, vocab)
     core = regime.core
     assert isinstance(core, LSTMCore)
+
+    def evaluate(chars: int, seconds: float, wall: float, train_bpc: float) -> LMPoint:
+        return LMPoint(
+            chars,
+            seconds,
+            train_bpc,
+            held_out_bpc(core, valid),
+            held_out_bpc(core, test),
+            wall,
+            _probe(regime, valid, config),
+        )
+
     truncation, length = config.truncation, streams.shape[1]
-    curve = [LMPoint(0, 0.0, math.nan, held_out_bpc(core, held_out))]
-    chars, seconds, position, next_eval = 0, 0.0, 0, config.eval_every
+    curve = [evaluate(0, 0.0, 0.0, math.nan)]
+    chars, seconds, wall, position, next_eval = 0, 0.0, 0.0, 0, config.eval_every
     state: State | None = None
     loss_sum, loss_count = 0.0, 0
+    nonfinite_at = None
     while chars < config.chars:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         stop = min(position + truncation, length - 1)
         ends = stop + truncation > length - 1
         chunk = Chunk(streams[:, position:stop], streams[:, position + 1 : stop + 1], ends=ends)
         step = regime.train_chunk(chunk, state)
         state, position = step.state, 0 if ends else stop
-        seconds += time.perf_counter() - started
+        seconds += time.thread_time() - cpu_started
+        wall += time.perf_counter() - started
         chars += chunk.positions
         loss_sum, loss_count = loss_sum + step.loss * chunk.positions, loss_count + chunk.positions
-        if chars >= next_eval or chars >= config.chars:
-            train_bpc = loss_sum / loss_count / LN2
-            curve.append(LMPoint(chars, seconds, train_bpc, held_out_bpc(core, held_out)))
+        if not math.isfinite(step.loss):
+            nonfinite_at = chars
+        if chars >= next_eval or chars >= config.chars or nonfinite_at is not None:
+            curve.append(evaluate(chars, seconds, wall, loss_sum / loss_count / LN2))
             loss_sum, loss_count = 0.0, 0
             next_eval += config.eval_every
+        if nonfinite_at is not None:
+            break
     note = (
-        f"trained on {corpus.source} split {train_name!r}, scored on the first "
-        f"{held_out.numel()} characters of split {eval_name!r}"
+        f"trained on {corpus.source} (train split), checkpoint chosen on the first "
+        f"{valid.numel()} characters of valid, reported on the first {test.numel()} of test"
     )
-    return LMResult(config, curve, note)
+    if corpus.note:
+        note += f"; {corpus.note}"
+    return LMResult(config, curve, note, corpus.provenance, nonfinite_at)
 
 
-__all__ = ["LMPoint", "LMResult", "held_out_bpc", "run_char_lm"]
+__all__ = [
+    "PTB_DIR_VARIABLE",
+    "LMPoint",
+    "LMResult",
+    "corpus_of",
+    "held_out_bpc",
+    "ptb_folder",
+    "run_char_lm",
+]

@@ -1,14 +1,14 @@
-"""The rnn report section: BPC figure, summary, ratios dni-8 / tbptt-40, targets, copy lengths.
+"""The rnn report section: corpus, premise, DNI against tbptt, SG quality, targets, copy lengths.
 
-It reads only the run directory (results.csv, rnn_curves.csv, config.json),
-so ``dnibench report RUN_DIR`` rebuilds it long after the run. Benchmarks are
-recognised by their configuration (kind, regime, T), not by name: "dni-8" is
-the ``rnn`` benchmark with mode dni-tbptt, T = 8 and no aux; "tbptt-40" the
-tbptt one with T = 40. Targets whose benchmarks the run lacks are left out.
-
-Seed spread, for the "better than tbptt-8 by more than the seed spread"
-target, is the larger of the two benchmarks' ranges (max - min) of final BPC
-over seeds: with three seeds a range is the honest statement of what varied.
+It reads only the run directory (results.csv, rnn_curves.csv, config.json,
+corpus.json), so ``dnibench report RUN_DIR`` rebuilds it long after the run.
+Benchmarks are recognised by their configuration, not by name
+(:func:`roles_of`): "tbptt-8" / "tbptt-40" are the tbptt ``rnn`` benchmarks
+at T = 8 / 40; "dni-8" is dni-tbptt at T = 8 without aux at the default
+sg_scale (or the only non-zero scale the run has), "dni-8+aux" the same with
+aux, the control is dni-tbptt at T = 8 with sg_scale = 0, and other scales
+form the sg_scale comparison. Definitions and the premise rule are in
+:mod:`lm_figures` and :mod:`targets`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnibench.recurrent.report_plots import plot_bpc, plot_copy
-from dnibench.recurrent.targets import Target, copy_targets, lm_targets, reach_targets
+from dnibench.recurrent.config import RecurrentConfig
+from dnibench.recurrent.lm_figures import (
+    divergence,
+    equal_seconds,
+    gap_closed,
+    median,
+    seed_values,
+    spread,
+)
+from dnibench.recurrent.report_plots import plot_bpc, plot_copy, plot_sg_quality
+from dnibench.recurrent.targets import (
+    LMRoles,
+    Target,
+    copy_targets,
+    lm_targets,
+    premise_of,
+    seconds_premise,
+)
 from dnibench.report.data import load_run
-from dnibench.report.sections import Section
+from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 
 
@@ -47,6 +63,10 @@ class Bench:
     @property
     def truncation(self) -> int:
         return int(self.spec.get("truncation", 0))
+
+    @property
+    def sg_scale(self) -> float:
+        return float(self.spec.get("sg_scale", RecurrentConfig.sg_scale))
 
 
 def recurrent_benches(run_dir: Path) -> list[Bench]:
@@ -74,85 +94,6 @@ def values(results: pd.DataFrame, bench: str, metric: str) -> np.ndarray:
     return frame.sort_values("repeat")["value"].to_numpy(dtype=float)
 
 
-def _mean_sd(x: np.ndarray, spec: str) -> str:
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return MISSING
-    if x.size == 1:
-        return fmt(float(x[0]), spec)
-    return f"{fmt(float(x.mean()), spec)} ± {fmt(float(x.std(ddof=1)), spec)}"
-
-
-def _median_reached(x: np.ndarray, spec: str) -> str:
-    reached = x[~np.isnan(x)]
-    if x.size == 0:
-        return MISSING
-    if reached.size == 0:
-        return "not reached"
-    text = fmt(float(np.median(reached)), spec)
-    return text if reached.size == x.size else f"{text} ({reached.size}/{x.size} reached)"
-
-
-def _lm_table(results: pd.DataFrame, lm: list[Bench]) -> list[str]:
-    lines = [
-        "| benchmark | regime | T | seeds | final BPC | chars to target | seconds to target "
-        "| chars/s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for bench in lm:
-        bpc = values(results, bench.name, "bpc")
-        lines.append(
-            f"| {bench.name} | {bench.regime} | {bench.truncation} | {bpc.size} "
-            f"| {_mean_sd(bpc, '.3f')} "
-            f"| {_median_reached(values(results, bench.name, 'samples_to_target'), '.3g')} "
-            f"| {_median_reached(values(results, bench.name, 'seconds_to_target'), '.1f')} "
-            f"| {fmt(float(np.nanmedian(values(results, bench.name, 'throughput'))), '.0f')} |"
-        )
-    return lines
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
-    """Ratio of medians over the repeats that reached the target (NaN if either never did)."""
-    top, bottom = numerator[~np.isnan(numerator)], denominator[~np.isnan(denominator)]
-    if top.size == 0 or bottom.size == 0:
-        return math.nan
-    return float(np.median(top) / np.median(bottom))
-
-
-def _ratio_table(results: pd.DataFrame, dnis: list[Bench], base: Bench) -> list[str]:
-    lines = [
-        f"Ratios against {base.name} (tbptt, T = {base.truncation}); below 1 favours DNI. "
-        "Chars and seconds to target are medians over the seeds that reached the target.",
-        "",
-        "| numerator | chars to target | seconds to target | final BPC difference | chars/s |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for dni in dnis:
-        row = [dni.name]
-        for metric in ("samples_to_target", "seconds_to_target"):
-            row.append(
-                fmt(
-                    _ratio(values(results, dni.name, metric), values(results, base.name, metric)),
-                    ".2f",
-                )
-            )
-        difference = np.nanmean(values(results, dni.name, "bpc")) - np.nanmean(
-            values(results, base.name, "bpc")
-        )
-        row.append(fmt(float(difference), "+.3f"))
-        row.append(
-            fmt(
-                _ratio(
-                    values(results, dni.name, "throughput"),
-                    values(results, base.name, "throughput"),
-                ),
-                ".2f",
-            )
-        )
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
-
-
 def _copy_frame(results: pd.DataFrame, copies: list[Bench]) -> pd.DataFrame:
     rows = []
     for bench in copies:
@@ -177,83 +118,6 @@ def _targets_table(targets: list[Target]) -> list[str]:
     return lines + [target.row() for target in targets]
 
 
-def _split_note(lm: list[Bench]) -> str:
-    spec = lm[0].spec
-    if spec.get("data") == "ptb":
-        return (
-            f"Corpus: Penn Treebank characters from `{spec.get('data_dir')}`; trained on split "
-            f"**{spec.get('train_split')}**, scored on the first {spec.get('eval_chars')} "
-            f"characters of split **{spec.get('eval_split')}** (held-out BPC). Every run trains "
-            f"on {spec.get('chars')} characters (equal data), evaluating every "
-            f"{spec.get('eval_every')}."
-        )
-    return (
-        f"Corpus: `{spec.get('text_path')}`, the first {spec.get('split')} of it for training, "
-        f"scored on the first {spec.get('eval_chars')} characters of the rest."
-    )
-
-
-def rnn_section(run_dir: Path) -> Section | None:
-    """The report section of a run holding rnn or copy benchmarks (None otherwise)."""
-    run_dir = Path(run_dir)
-    benches = recurrent_benches(run_dir)
-    curves_path = run_dir / "rnn_curves.csv"
-    if not benches or not curves_path.is_file():
-        return None
-    results = load_run(run_dir).results
-    have = set(results["benchmark"])
-    lm = [b for b in benches if b.kind == "rnn" and b.name in have]
-    copies = [b for b in benches if b.kind == "copy" and b.name in have]
-    curves = pd.read_csv(curves_path)
-    plots: dict[str, Path] = {}
-    lines = ["## Recurrent networks: truncated BPTT against DNI", ""]
-    if lm:
-        lines += [_split_note(lm), "", *_lm_table(results, lm), ""]
-        drawn = plot_bpc(curves, run_dir / "plots")
-        if drawn is not None:
-            plots[BPC_FIGURE] = drawn
-        base = _find(lm, "tbptt", 40)
-        dnis = [b for b in lm if b.spec.get("mode") == "dni-tbptt" and b.truncation == 8]
-        if base is not None and dnis:
-            lines += [*_ratio_table(results, dnis, base), ""]
-    copy = _copy_frame(results, copies)
-    if copies:
-        lines += [
-            "Copy tasks: longest length solved (median over repeats, min-max in brackets "
-            "when they differ); solved = mean error below the benchmark's solve_bits over "
-            "its solve_window batches.",
-            "",
-            *_copy_table(copy),
-            "",
-        ]
-        drawn = plot_copy(copy, run_dir / "plots")
-        if drawn is not None:
-            plots[COPY_FIGURE] = drawn
-    names = [_name(_find(lm, regime, t)) for regime, t in DNI_TBPTT_BASE]
-    targets = lm_targets(results, *names)
-    targets += reach_targets(curves, names[0], names[2]) + copy_targets(copy)
-    if targets:
-        lines += ["### Recurrent targets", "", *_targets_table(targets), ""]
-    return Section("\n".join(lines), plots)
-
-
-#: Plot names double as their headings in the report's Plots section.
-BPC_FIGURE = "Recurrent: held-out BPC against characters and against seconds"
-COPY_FIGURE = "Recurrent: longest solved copy length against T"
-
-#: The flagship three: dni-8, tbptt-8, tbptt-40 (regime, T).
-DNI_TBPTT_BASE = (("dni-tbptt", 8), ("tbptt", 8), ("tbptt", 40))
-
-
-def _name(bench: Bench | None) -> str | None:
-    return None if bench is None else bench.name
-
-
-def _find(lm: list[Bench], regime: str, truncation: int) -> Bench | None:
-    """The first benchmark of ``regime`` (exactly: aux excluded) at ``truncation``."""
-    return next((b for b in lm if b.regime == regime and b.truncation == truncation), None)
-
-
 def _copy_table(copy: pd.DataFrame) -> list[str]:
     regimes = list(dict.fromkeys(copy["regime"]))
     lines = ["| task | T | " + " | ".join(regimes) + " |", "|---|---:|" + "---:|" * len(regimes)]
@@ -270,4 +134,252 @@ def _copy_table(copy: pd.DataFrame) -> list[str]:
     return lines
 
 
-__all__ = ["Bench", "recurrent_benches", "rnn_section", "values"]
+def roles_of(lm: list[Bench]) -> LMRoles:
+    """Which character-LM benchmark is tbptt-8, tbptt-40, dni-8, dni-8+aux, the control."""
+
+    def first(regime: str, truncation: int, pick: Any = None) -> Bench | None:
+        found = [b for b in lm if b.regime == regime and b.truncation == truncation]
+        found = [b for b in found if pick is None or pick(b)]
+        return found[0] if found else None
+
+    dni8 = [b for b in lm if b.regime == "dni-tbptt" and b.truncation == 8 and b.sg_scale > 0]
+    scales = sorted({b.sg_scale for b in dni8})
+    chosen: float | None = RecurrentConfig.sg_scale
+    if chosen not in scales:
+        chosen = scales[0] if len(scales) == 1 else None
+
+    def at_chosen(bench: Bench) -> bool:
+        return bench.sg_scale == chosen
+
+    dni = first("dni-tbptt", 8, at_chosen)
+    return LMRoles(
+        short=_name(first("tbptt", 8)),
+        long=_name(first("tbptt", 40)),
+        dni=_name(dni),
+        aux=_name(first("dni-tbptt+aux", 8, at_chosen)),
+        control=_name(first("dni-tbptt", 8, lambda b: b.sg_scale == 0)),
+        sweep=[b.name for b in dni8 if dni is None or b.name != dni.name],
+    )
+
+
+def _name(bench: Bench | None) -> str | None:
+    return None if bench is None else bench.name
+
+
+def _cell(x: np.ndarray, spec: str) -> str:
+    """Median [min, max] over seeds."""
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        return MISSING
+    if finite.size == 1:
+        return fmt(float(finite[0]), spec)
+    low, high = fmt(float(finite.min()), spec), fmt(float(finite.max()), spec)
+    return f"{fmt(float(np.median(finite)), spec)} [{low}, {high}]"
+
+
+def _per_seed(x: np.ndarray, spec: str) -> str:
+    return ", ".join(fmt(float(v), spec) for v in x) if x.size else MISSING
+
+
+def corpus_note(run_dir: Path, lm: list[Bench]) -> list[str]:
+    """What the runs trained and were scored on, from corpus.json (or the spec, for old runs)."""
+    path = run_dir / "corpus.json"
+    spec = lm[0].spec
+    budget = (
+        f"Every run trains on {int(spec.get('chars', 0)):,} characters (equal data), evaluating "
+        f"every {int(spec.get('eval_every', 0)):,}; seconds are the training thread's CPU seconds "
+        "(evaluation excluded), so runs sharing the machine's cores each count only their own "
+        "work; wall seconds are shown beside them."
+    )
+    if not path.is_file():
+        where = spec.get("data_dir") or spec.get("text_path") or spec.get("data")
+        return [f"Corpus: {spec.get('data')} ({Path(str(where)).name}); no corpus.json.", budget]
+    corpora = json.loads(path.read_text())
+    lines = []
+    for digest in sorted({str(entry.get("sha256", "")) for entry in corpora.values()}):
+        entry = next(e for e in corpora.values() if e.get("sha256") == digest)
+        chars, files = entry.get("chars", {}), entry.get("files")
+        described = str(entry.get("corpus"))
+        if entry.get("python"):
+            described += f" (the Python {entry['python']} standard library's .py files)"
+        sizes = ", ".join(
+            f"{split} {int(chars.get(split, 0)):,} chars"
+            + (f" in {files[split]} files" if isinstance(files, dict) else "")
+            for split in ("train", "valid", "test")
+        )
+        lines.append(
+            f"Corpus: **{described}**: {sizes}; vocabulary {entry.get('vocab')} (characters seen "
+            f"fewer than {entry.get('min_count')} times in train are `<unk>`); "
+            f"sha256 `{digest[:16]}`."
+        )
+    lines.append(
+        f"Each evaluation scores the first {int(spec.get('eval_chars', 0)):,} characters of "
+        "valid and of test; a run's BPC is its **test BPC at its best-validation evaluation**."
+    )
+    if any(e.get("corpus") == "ptb" for e in corpora.values()):
+        lines.append(
+            "PTB: where its training file is absent, valid trains, the first half of test "
+            "validates and its second half tests."
+        )
+    return [*lines, budget]
+
+
+def _diverged_cells(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) -> dict[str, str]:
+    cells = {}
+    for name in [*roles.dnis, *([roles.control] if roles.control else [])]:
+        found = divergence(results, curves, name, roles.short)
+        cells[name] = "; ".join(f"seed {i}: {r}" for i, r in enumerate(found.reasons) if r)
+        cells[name] = cells[name] or "none"
+    return cells
+
+
+def _lm_table(results: pd.DataFrame, lm: list[Bench], diverged: dict[str, str]) -> list[str]:
+    lines = [
+        "Per benchmark, median [min, max] over seeds.",
+        "",
+        "| benchmark | regime | T | sg_scale | seeds | test BPC (best valid) | seed spread "
+        "| best valid BPC | final test BPC | CPU s | wall s | chars/CPU s | diverged |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for bench in lm:
+        bpc = seed_values(results, bench.name)
+        scale = fmt(bench.sg_scale, "g") if bench.regime != "tbptt" else MISSING
+        lines.append(
+            f"| {bench.name} | {bench.regime} | {bench.truncation} | {scale} | {bpc.size} "
+            f"| {_cell(bpc, '.3f')} | {fmt(spread(bpc), '.3f')} "
+            f"| {_cell(seed_values(results, bench.name, 'best_valid_bpc'), '.3f')} "
+            f"| {_cell(seed_values(results, bench.name, 'final_test_bpc'), '.3f')} "
+            f"| {_cell(seed_values(results, bench.name, 'train_seconds'), '.0f')} "
+            f"| {_cell(seed_values(results, bench.name, 'wall_seconds'), '.0f')} "
+            f"| {_cell(seed_values(results, bench.name, 'throughput'), '.0f')} "
+            f"| {diverged.get(bench.name, MISSING)} |"
+        )
+    return lines
+
+
+def _premise_lines(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) -> list[str]:
+    premise = premise_of(results, roles)
+    if premise is None:
+        return ["Premise: not measured (the run lacks tbptt-8 or tbptt-40)."]
+    cut, timed = seconds_premise(curves, roles)
+    verdict = "**holds**" if premise.holds else f"**fails**: {premise.failure}"
+    lines = [
+        "Premise (tbptt-40 beats tbptt-8 by more than the seed spread), at equal characters: "
+        f"margin = median {roles.short} minus median {roles.long} = {premise.margin:+.3f} BPC; "
+        f"seed spreads {spread(premise.short):.3f} ({roles.short}) and "
+        f"{spread(premise.long):.3f} ({roles.long}); {verdict}."
+    ]
+    if timed is not None and math.isfinite(cut):
+        timed_verdict = "**holds**" if timed.holds else f"**fails**: {timed.failure}"
+        lines[0] += (
+            f" At equal seconds (every run cut at {cut:.0f} CPU s, the shortest run's): margin "
+            f"{timed.margin:+.3f} BPC, spread {timed.spread:.3f}; {timed_verdict}."
+        )
+    lines[0] += (
+        " Every DNI-against-tbptt-40 verdict needs this premise; where it fails the verdict "
+        'reads "not testable".'
+    )
+    return lines
+
+
+def _dni_table(
+    results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles, scales: dict[str, float]
+) -> list[str]:
+    """Gap closed per seed at equal characters and seconds, DNI minus tbptt-8, SG at the end."""
+    if roles.short is None or roles.long is None or not roles.dnis:
+        return []
+    short, long = seed_values(results, roles.short), seed_values(results, roles.long)
+    compared = [*roles.dnis, *([roles.control] if roles.control else [])]
+    cut, cut_bpc = equal_seconds(curves, [roles.short, roles.long, *compared])
+    lines = [
+        f"Gap closed = (BPC {roles.short} - BPC dni) / (BPC {roles.short} - BPC {roles.long}), "
+        "the baselines as medians; per seed, then the median. At equal seconds every run is "
+        f"cut at {cut:.0f} CPU s. SG figures are each seed's last probe: cosine and relative "
+        "error against the true gradient of the next 40 characters discounted by sg_scale per "
+        "chunk, and the SG's share (norm of the part of the boundary gradient it carries over "
+        "the within-chunk part), median [min, max].",
+        "",
+        "| benchmark | sg_scale | gap closed, chars (per seed) | median | gap closed, seconds "
+        "(per seed) | median | BPC minus tbptt-8 | SG cosine | SG rel. error | SG share |",
+        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in compared:
+        dni = seed_values(results, name)
+        by_chars = gap_closed(dni, short, long)
+        by_seconds = gap_closed(cut_bpc[name], cut_bpc[roles.short], cut_bpc[roles.long])
+        lines.append(
+            f"| {name} | {fmt(scales.get(name, math.nan), 'g')} "
+            f"| {_per_seed(by_chars, '.2f')} | {fmt(median(by_chars), '.2f')} "
+            f"| {_per_seed(by_seconds, '.2f')} | {fmt(median(by_seconds), '.2f')} "
+            f"| {fmt(median(dni) - median(short), '+.3f')} "
+            f"| {_cell(seed_values(results, name, 'sg_cosine'), '.2f')} "
+            f"| {_cell(seed_values(results, name, 'sg_relative_error'), '.2f')} "
+            f"| {_cell(seed_values(results, name, 'sg_carried_ratio'), '.2f')} |"
+        )
+    return lines
+
+
+def _lm_lines(
+    run_dir: Path, results: pd.DataFrame, curves: pd.DataFrame, lm: list[Bench]
+) -> tuple[list[str], dict[str, Path], list[Target]]:
+    roles = roles_of(lm)
+    scales = {b.name: b.sg_scale for b in lm}
+    lines = [*corpus_note(run_dir, lm), ""]
+    lines += [*_lm_table(results, lm, _diverged_cells(results, curves, roles)), ""]
+    lines += [*_premise_lines(results, curves, roles), ""]
+    lines += [*_dni_table(results, curves, roles, scales), ""]
+    plots = {}
+    for name, drawn in (
+        (BPC_FIGURE, plot_bpc(curves, run_dir / "plots")),
+        (SG_FIGURE, plot_sg_quality(curves, run_dir / "plots")),
+    ):
+        if drawn is not None:
+            plots[name] = drawn
+    return lines, plots, lm_targets(results, curves, roles)
+
+
+def rnn_section(run_dir: Path) -> Section | None:
+    """The report section of a run holding rnn or copy benchmarks (None otherwise)."""
+    run_dir = Path(run_dir)
+    benches = recurrent_benches(run_dir)
+    curves_path = run_dir / "rnn_curves.csv"
+    if not benches or not curves_path.is_file():
+        return None
+    results = load_run(run_dir).results
+    have = set(results["benchmark"])
+    lm = [b for b in benches if b.kind == "rnn" and b.name in have]
+    copies = [b for b in benches if b.kind == "copy" and b.name in have]
+    curves = pd.read_csv(curves_path)
+    if "valid_bpc" not in curves:  # runs made before validation was scored
+        curves["valid_bpc"] = curves["test_bpc"]
+    plots: dict[str, Path] = {}
+    lines = ["## Recurrent networks: truncated BPTT against DNI", ""]
+    targets: list[Target] = []
+    if lm:
+        lm_lines, plots, targets = _lm_lines(run_dir, results, curves, lm)
+        lines += lm_lines
+    copy = _copy_frame(results, copies)
+    if copies:
+        lines += [
+            "Copy tasks: longest length solved (median over repeats, min-max in brackets "
+            "when they differ); solved = mean error below the benchmark's solve_bits over "
+            "its solve_window batches.",
+            "",
+            *_copy_table(copy),
+            "",
+        ]
+        drawn = plot_copy(copy, run_dir / "plots")
+        if drawn is not None:
+            plots[COPY_FIGURE] = drawn
+    targets += copy_targets(copy)
+    if targets:
+        lines += ["### Recurrent targets", "", *_targets_table(targets), ""]
+    return Section("\n".join(lines), plots)
+
+
+#: Plot names double as their headings in the report's Plots section.
+BPC_FIGURE = "Recurrent: validation and test BPC against characters and against seconds"
+SG_FIGURE = "Recurrent: synthetic-gradient quality against characters"
+COPY_FIGURE = "Recurrent: longest solved copy length against T"
+
+__all__ = ["Bench", "corpus_note", "recurrent_benches", "rnn_section", "roles_of", "values"]

@@ -1,17 +1,20 @@
-"""The recurrent issue's targets, each measured, judged, and (when missed) sized with a remedy.
+"""The recurrent targets: each measured, judged against its goal, and first against its premise.
 
-Character LM (Jaderberg et al. 2017's claim, scaled to this run):
+A verdict is a measurement too. Every character-LM target that compares DNI
+with tbptt-40 needs tbptt-40 to beat tbptt-8 in the same run (the premise of
+:class:`~dnibench.recurrent.lm_figures.Premise`); where it does not, the
+verdict is "not testable", never "met". Targets (Jaderberg et al. 2017's
+claim that DNI at T = 8 captures what T = 40 captures with about half the
+data, scaled to this run):
 
-- dni-8's final BPC within 0.02 of tbptt-40's (equal characters; lower is
-  fine, so the measured figure is dni-8 minus tbptt-40, goal <= 0.02);
-- dni-8 better than tbptt-8 by more than the seed spread (tbptt-8 minus
-  dni-8, goal > the larger of the two ranges over seeds);
-- dni-8 reaching the target BPC in at most 0.6 times tbptt-40's characters,
-  and in at most 0.6 times its seconds (ratios of medians over seeds). Two
-  targets are judged: the suite's fixed ``target_bpc``, and the paper's own
-  framing, "the 40-step model's BPC": the worst final BPC over tbptt-40's
-  seeds (so every tbptt-40 seed reaches it), found on the learning curves
-  (:func:`reach_targets`).
+- gap closed by dni-8 (and dni-8+aux) at equal characters and at equal
+  seconds, median over seeds: goal >= 1 (it matches tbptt-40);
+- characters and seconds to reach tbptt-40's best validation BPC, dni / tbptt-40
+  (medians over seeds): goal <= 0.6 (about half);
+- dni-8 better than tbptt-8 by more than the seed spread (needs no premise);
+- the control (dni-8 with the synthetic gradient forced to zero) equals
+  tbptt-8: a check that the comparison measures the SG and nothing else;
+- no dni-8 seed diverged.
 
 Copy tasks: at every T and task, dni-tbptt solves a longer length than tbptt
 (medians over repeats). "missed by" says how far the measured value is from
@@ -21,19 +24,33 @@ the goal in the goal's own units.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from dnibench.recurrent.lm_figures import (
+    Premise,
+    best_valid_target,
+    divergence,
+    equal_seconds,
+    gap_closed,
+    median,
+    reach,
+    seed_values,
+    spread,
+)
 from dnibench.report.tables import MISSING, fmt
 
-BPC_TOLERANCE = 0.02
+GAP_GOAL = 1.0
 TO_TARGET_RATIO = 0.6
+CONTROL_TOLERANCE = 1e-6
 
 _HINTS = {
     "close": "a longer character budget (DNI's edge grows once long-range structure is learnt), "
     "tuning sg_scale / sg_lr, or aux",
+    "control": "a bug: with a zero synthetic gradient the core's update must be tbptt's",
+    "diverged": "a smaller sg_scale (a stronger discount of the bootstrapped future)",
     "spread": "more seeds (a tighter spread), a longer budget, or a larger sg_scale so the "
     "synthetic gradient carries more of the future",
     "chars": "a target BPC reached later in the budget, or a longer budget",
@@ -46,24 +63,36 @@ _HINTS = {
 
 @dataclass(frozen=True)
 class Target:
-    """One target: measured value, the goal, and whether it is met (``better`` is a comparator)."""
+    """One target: measured value, the goal, and whether it is met (``better`` is a comparator).
+
+    ``untestable`` holds the reason when the target's premise failed in this
+    run: the verdict is then "not testable", whatever the measured value.
+    """
 
     name: str
     measured: float
     goal: float
-    better: str  # "<=", "<" or ">"
+    better: str  # "<=", "<", ">" or ">="
     hint: str
     spec: str = ".3f"
+    untestable: str | None = None
 
     @property
     def met(self) -> bool | None:
-        if math.isnan(self.measured) or math.isnan(self.goal):
+        if self.untestable is not None or math.isnan(self.measured) or math.isnan(self.goal):
             return None
-        if self.better == "<=":
-            return self.measured <= self.goal
-        if self.better == "<":
-            return self.measured < self.goal
-        return self.measured > self.goal
+        return {
+            "<=": self.measured <= self.goal,
+            "<": self.measured < self.goal,
+            ">=": self.measured >= self.goal,
+            ">": self.measured > self.goal,
+        }[self.better]
+
+    @property
+    def verdict(self) -> str:
+        if self.untestable is not None:
+            return f"not testable: {self.untestable}"
+        return {True: "met", False: "missed", None: "not measured"}[self.met]
 
     @property
     def missed_by(self) -> float:
@@ -74,135 +103,142 @@ class Target:
 
     def row(self) -> str:
         """The target as one Markdown table row."""
-        verdict = {True: "met", False: "missed", None: "not measured"}[self.met]
         missed = MISSING if self.met in (True, None) else fmt(self.missed_by, self.spec)
         if self.met is False and self.missed_by == 0:
             missed = "tie (must be strictly better)"
         hint = self.hint if self.met is False else ""
         return (
             f"| {self.name} | {fmt(self.measured, self.spec)} | {self.better} "
-            f"{fmt(self.goal, self.spec)} | {verdict} | {missed} | {hint} |"
+            f"{fmt(self.goal, self.spec)} | {self.verdict} | {missed} | {hint} |"
         )
 
 
-def _values(results: pd.DataFrame, bench: str, metric: str) -> np.ndarray:
-    frame = results[(results["benchmark"] == bench) & (results["metric"] == metric)]
-    return frame["value"].to_numpy(dtype=float)
+@dataclass(frozen=True)
+class LMRoles:
+    """Which benchmark of a run plays which part (names; None where the run lacks it)."""
+
+    short: str | None = None  # tbptt, T = 8
+    long: str | None = None  # tbptt, T = 40
+    dni: str | None = None  # dni-tbptt, T = 8, the default sg_scale
+    aux: str | None = None  # dni-tbptt+aux, T = 8, the default sg_scale
+    control: str | None = None  # dni-tbptt, T = 8, sg_scale = 0
+    sweep: list[str] = field(default_factory=list)  # dni-tbptt, T = 8, other scales
+
+    @property
+    def dnis(self) -> list[str]:
+        """The DNI benchmarks judged against the baselines (not the control)."""
+        return [name for name in (self.dni, self.aux, *self.sweep) if name is not None]
 
 
-def _median(x: np.ndarray) -> float:
-    x = x[~np.isnan(x)]
-    return float(np.median(x)) if x.size else math.nan
+def _ratio_of_medians(top: np.ndarray, bottom: np.ndarray) -> float:
+    low = median(bottom)
+    return median(top) / low if low and math.isfinite(low) else math.nan
 
 
-def _mean(x: np.ndarray) -> float:
-    x = x[~np.isnan(x)]
-    return float(x.mean()) if x.size else math.nan
+def premise_of(results: pd.DataFrame, roles: LMRoles) -> Premise | None:
+    """The run's premise at equal characters (None without both baselines)."""
+    if roles.short is None or roles.long is None:
+        return None
+    return Premise(seed_values(results, roles.short), seed_values(results, roles.long))
 
 
-def _range(x: np.ndarray) -> float:
-    x = x[~np.isnan(x)]
-    return float(x.max() - x.min()) if x.size else math.nan
+def seconds_premise(curves: pd.DataFrame, roles: LMRoles) -> tuple[float, Premise | None]:
+    """The premise again with every run cut at the shortest run's seconds."""
+    if roles.short is None or roles.long is None:
+        return math.nan, None
+    cut, cut_bpc = equal_seconds(curves, [roles.short, roles.long, *roles.dnis])
+    return cut, Premise(cut_bpc[roles.short], cut_bpc[roles.long])
 
 
-def lm_targets(
-    results: pd.DataFrame, dni: str | None, short: str | None, base: str | None
-) -> list[Target]:
-    """The character-LM targets the run allows: benchmark names of dni-8, tbptt-8, tbptt-40.
-
-    A name that is None (the run lacks that benchmark) drops the targets needing it.
-    """
+def lm_targets(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) -> list[Target]:
+    """Every character-LM target the run allows, each with its premise checked."""
     targets: list[Target] = []
-    if dni is None:
-        return targets
-    dni_bpc = _values(results, dni, "bpc")
-    if base is not None:
-        base_bpc = _values(results, base, "bpc")
-        targets.append(
-            Target(
-                f"final BPC: {dni} minus {base}",
-                _mean(dni_bpc) - _mean(base_bpc),
-                BPC_TOLERANCE,
-                "<=",
-                _HINTS["close"],
-                "+.3f",
-            )
-        )
-        for metric, label, hint in (
-            ("samples_to_target", "characters", "chars"),
-            ("seconds_to_target", "seconds", "seconds"),
-        ):
-            ratio = _median(_values(results, dni, metric)) / _median(_values(results, base, metric))
+    premise = premise_of(results, roles)
+    cut, timed = seconds_premise(curves, roles)
+    judged = [name for name in (roles.dni, roles.aux) if name is not None]
+    if premise is not None and roles.short is not None and roles.long is not None:
+        why = premise.failure
+        timed_why = timed.failure if timed is not None else why
+        cut_bpc = equal_seconds(curves, [roles.short, roles.long, *roles.dnis])[1]
+        target_bpc = best_valid_target(curves, roles.long)
+        long_reach = reach(curves, roles.long, target_bpc)
+        for name in judged:
+            dni = seed_values(results, name)
             targets.append(
                 Target(
-                    f"{label} to the suite's target_bpc: {dni} / {base}",
-                    ratio,
-                    TO_TARGET_RATIO,
-                    "<=",
-                    _HINTS[hint],
+                    f"gap closed at equal characters: {name}",
+                    median(gap_closed(dni, premise.short, premise.long)),
+                    GAP_GOAL,
+                    ">=",
+                    _HINTS["close"],
                     ".2f",
+                    why,
                 )
             )
-    if short is not None:
-        short_bpc = _values(results, short, "bpc")
-        spread = max(_range(short_bpc), _range(dni_bpc))
-        targets.append(
-            Target(
-                f"final BPC: {short} minus {dni} (goal: the seed spread)",
-                _mean(short_bpc) - _mean(dni_bpc),
-                spread,
-                ">",
-                _HINTS["spread"],
-                "+.3f",
+            if timed is not None:
+                targets.append(
+                    Target(
+                        f"gap closed at equal seconds ({cut:.0f} s): {name}",
+                        median(gap_closed(cut_bpc[name], timed.short, timed.long)),
+                        GAP_GOAL,
+                        ">=",
+                        _HINTS["seconds"],
+                        ".2f",
+                        timed_why,
+                    )
+                )
+            dni_reach = reach(curves, name, target_bpc)
+            for column, label, hint in ((0, "characters", "chars"), (1, "seconds", "seconds")):
+                targets.append(
+                    Target(
+                        f"{label} to {roles.long}'s best validation BPC ({target_bpc:.3f}): "
+                        f"{name} / {roles.long}",
+                        _ratio_of_medians(dni_reach[:, column], long_reach[:, column]),
+                        TO_TARGET_RATIO,
+                        "<=",
+                        _HINTS[hint],
+                        ".2f",
+                        why,
+                    )
+                )
+    if roles.short is not None:
+        short = seed_values(results, roles.short)
+        for name in judged:
+            dni = seed_values(results, name)
+            targets.append(
+                Target(
+                    f"BPC: {roles.short} minus {name} (goal: above the seed spread)",
+                    median(short) - median(dni),
+                    max(spread(short), spread(dni)),
+                    ">",
+                    _HINTS["spread"],
+                    "+.3f",
+                )
             )
-        )
-    return targets
-
-
-def first_reach(curve: pd.DataFrame, target: float) -> tuple[float, float]:
-    """(characters, seconds) at the first evaluation with BPC <= ``target`` (NaN: never)."""
-    reached = curve[curve["test_bpc"] <= target].sort_values("chars")
-    if reached.empty:
-        return math.nan, math.nan
-    return float(reached["chars"].iloc[0]), float(reached["seconds"].iloc[0])
-
-
-def reach_targets(curves: pd.DataFrame, dni: str | None, base: str | None) -> list[Target]:
-    """Characters and seconds for dni-8 to reach tbptt-40's final BPC, over tbptt-40's own.
-
-    ``curves`` are rnn_curves.csv rows. The target is the worst final BPC over
-    the base's seeds; per seed the first evaluation at or below it gives
-    characters and training seconds; the ratio is of medians over seeds (a
-    seed that never reaches it counts as NaN and is left out of its median).
-    """
-    if dni is None or base is None:
-        return []
-    lm = curves[curves["test_bpc"].notna()]
-    base_curves = lm[lm["benchmark"] == base]
-    if base_curves.empty or lm[lm["benchmark"] == dni].empty:
-        return []
-    finals = base_curves.sort_values("chars").groupby("repeat")["test_bpc"].last()
-    target = float(finals.max())
-    reach = {
-        name: np.array(
-            [
-                first_reach(group, target)
-                for _, group in lm[lm["benchmark"] == name].groupby("repeat")
-            ]
-        )
-        for name in (dni, base)
-    }
-    targets = []
-    for column, label, hint in ((0, "characters", "chars"), (1, "seconds", "seconds")):
-        ratio = _median(reach[dni][:, column]) / _median(reach[base][:, column])
+        if roles.control is not None:
+            control = seed_values(results, roles.control)
+            count = min(control.size, short.size)
+            difference = np.abs(control[:count] - short[:count])
+            targets.append(
+                Target(
+                    f"control: |{roles.control} minus {roles.short}| per seed, largest",
+                    float(difference.max()) if count else math.nan,
+                    CONTROL_TOLERANCE,
+                    "<=",
+                    _HINTS["control"],
+                    ".2g",
+                )
+            )
+    if roles.dni is not None:
+        diverged = divergence(results, curves, roles.dni, roles.short)
         targets.append(
             Target(
-                f"{label} to {base}'s final BPC ({target:.3f}): {dni} / {base}",
-                ratio,
-                TO_TARGET_RATIO,
+                f"seeds of {roles.dni} that diverged",
+                float(diverged.count),
+                0.0,
                 "<=",
-                _HINTS[hint],
-                ".2f",
+                _HINTS["diverged"],
+                ".0f",
             )
         )
     return targets
@@ -218,7 +254,7 @@ def copy_targets(copy: pd.DataFrame) -> list[Target]:
             targets.append(
                 Target(
                     f"{task} T={truncation}: longest solved, dni minus tbptt",
-                    _median(dni) - _median(base),
+                    median(dni) - median(base),
                     0.0,
                     ">",
                     _HINTS["copy"],
@@ -229,6 +265,6 @@ def copy_targets(copy: pd.DataFrame) -> list[Target]:
 
 
 __all__ = [
-    "BPC_TOLERANCE", "TO_TARGET_RATIO", "Target", "copy_targets", "first_reach", "lm_targets",
-    "reach_targets",
+    "CONTROL_TOLERANCE", "GAP_GOAL", "TO_TARGET_RATIO", "LMRoles", "Target", "copy_targets",
+    "lm_targets", "premise_of", "seconds_premise",
 ]  # fmt: skip

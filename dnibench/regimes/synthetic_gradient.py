@@ -46,18 +46,24 @@ def _layers(
     width: int | None,
 ) -> nn.Sequential:
     """``hidden`` ReLU layers of ``width`` then a zero-initialised output layer."""
-    kwargs = {"kernel_size": 3, "padding": 1} if make is nn.Conv2d else {}
+
+    def layer(size_in: int, size_out: int) -> nn.Linear | nn.Conv2d:
+        if make is nn.Conv2d:
+            return nn.Conv2d(size_in, size_out, kernel_size=3, padding=1)  # keeps H x W
+        return nn.Linear(size_in, size_out)
+
     layers: list[nn.Module] = []
     size = in_size
     if hidden == 0 and width is not None and width < out_size:
-        layers.append(make(size, width, **kwargs))  # low-rank bottleneck, no nonlinearity
+        layers.append(layer(size, width))  # low-rank bottleneck, no nonlinearity
         size = width
     for _ in range(hidden):
         inner = width if width is not None else out_size
-        layers += [make(size, inner, **kwargs), nn.ReLU()]
+        layers += [layer(size, inner), nn.ReLU()]
         size = inner
-    last = make(size, out_size, **kwargs)
+    last = layer(size, out_size)
     nn.init.zeros_(last.weight)
+    assert last.bias is not None  # both layer types are built with a bias
     nn.init.zeros_(last.bias)
     layers.append(last)
     return nn.Sequential(*layers)

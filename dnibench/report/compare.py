@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from dnibench.bench.corpus_guard import refuse_mixed_corpora
 from dnibench.errors import UserError
 from dnibench.report.data import RunData, load_run
 from dnibench.report.document import Block, Heading, Image, Paragraph
@@ -136,6 +137,7 @@ def compare_runs(run_dirs: list[Path], out: Path) -> tuple[Path, Path]:
             raise UserError(f"run directory {run_dir} is listed twice; give each run once")
         seen[key] = run_dir
     runs = [load_run(d) for d in run_dirs]
+    refuse_mixed_corpora(run_dirs)
     _check_out(out, run_dirs)
     labels = _labels(runs)
     shared = common_benchmarks(runs)

@@ -11,19 +11,11 @@ without the report builder knowing about it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from dnibench.report.section import Section
 
-@dataclass(frozen=True)
-class Section:
-    """Markdown to append after the summary, and plots (name -> path) it drew."""
-
-    markdown: str
-    plots: dict[str, Path] = field(default_factory=dict)
-
-
-SectionFn = Callable[[Path], "Section | None"]
+SectionFn = Callable[[Path], Section | None]
 
 
 def _pipeline_targets(run_dir: Path) -> Section | None:
@@ -47,6 +39,13 @@ def _recurrent(run_dir: Path) -> Section | None:
     return rnn_section(run_dir)
 
 
+def _feed_forward(run_dir: Path) -> Section | None:
+    """Every regime against backprop and a last-stage-only baseline, with the paper's claims."""
+    from dnibench.report.ff import ff_section
+
+    return ff_section(run_dir)
+
+
 def _gpu(run_dir: Path) -> Section | None:
     """Streams / nccl benchmarks next to their NVML telemetry, and the GPU targets."""
     from dnibench.report.gpu import gpu_section
@@ -65,7 +64,7 @@ def _simulated(run_dir: Path) -> Section | None:
 
 def registered_sections() -> list[SectionFn]:
     """Every section function, in report order (imports kept lazy: torch-free paths stay fast)."""
-    return [_pipeline_targets, _recurrent, _gpu, _simulated]
+    return [_pipeline_targets, _recurrent, _feed_forward, _gpu, _simulated]
 
 
 def extra_sections(run_dir: Path) -> list[Section]:

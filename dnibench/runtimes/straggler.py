@@ -2,8 +2,8 @@
 
 A slowed stage sleeps ``slow_factor - 1`` times the duration of each forward
 and backward it has just run, inside that work's span, so its compute takes
-``slow_factor`` times as long while the other stages are untouched. The dist
-executor, the torch peers and the streams stand-in all call :func:`straggle`,
+``slow_factor`` times as long while the other stages are untouched. The stage
+driver (both runtimes) and the torch peers call :func:`straggle`,
 and the simulator's straggler model (``dnibench.simulate``) assumes exactly
 this rule.
 """

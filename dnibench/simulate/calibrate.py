@@ -155,7 +155,7 @@ def _typical(spans: np.ndarray, kind: SpanKind, statistic: str) -> float:
     return float(np.mean(durations) if statistic == "mean" else np.median(durations))
 
 
-def _sends_after(spans: np.ndarray, kinds: tuple[SpanKind, ...]) -> dict[int, float]:
+def _sends_after(spans: np.ndarray, kinds: tuple[float, ...]) -> dict[int, float]:
     """Microbatch -> end of the send that follows a span of ``kinds`` on this stage."""
     ordered = spans[np.argsort(spans[:, _T0])]
     out: dict[int, float] = {}

@@ -15,7 +15,7 @@ import shlex
 from pathlib import Path
 
 from dnibench.errors import UserError
-from dnibench.simulate.cli_simulate import (
+from dnibench.simulate.cli_output import (
     DEFAULT_MICROBATCHES,
     DEFAULT_SG_RELATIVE,
     DEFAULT_STAGES,

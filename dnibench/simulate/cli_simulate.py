@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import shutil
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from dnibench.errors import UserError, unknown_name
 from dnibench.simulate.calibrate import STATISTICS
+from dnibench.simulate.cli_crosscheck import cmd_crosscheck
+from dnibench.simulate.cli_output import (
+    DEFAULT_MICROBATCHES,
+    DEFAULT_SG_RELATIVE,
+    DEFAULT_STAGES,
+    check_out,
+    check_source,
+    write_new_dir,
+)
 from dnibench.simulate.scaling import (
     REGIMES,
     SCALINGS,
@@ -33,13 +38,7 @@ from dnibench.simulate.scaling import (
 )
 from dnibench.simulate.validate import load_specs, validate_run
 
-T = TypeVar("T")
-
 __all__ = ["add_simulate_parser", "cmd_simulate"]
-
-DEFAULT_STAGES = "2,4,8,16,32,64,128,256,512,1024"
-DEFAULT_MICROBATCHES = "1,4,8,32"
-DEFAULT_SG_RELATIVE = "0.05,0.1,0.5"
 
 
 def _numbers(text: str, what: str, kind: type = int) -> list:
@@ -124,42 +123,9 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=cmd_simulate)
 
 
-def check_source(source: Path) -> None:
-    if not source.is_dir():
-        raise UserError(f"--from {source}: no such run directory; point at a `dnibench run` output")
-    if not (source / "traces").is_dir():
-        raise UserError(f"--from {source}: no traces/ directory; run the suite with spans on")
-
-
-def check_out(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {out} already exists and is not empty; choose a new directory")
-
-
-def write_new_dir(out: Path, write: Callable[[Path], T]) -> T:
-    """Run ``write`` on a hidden staging directory beside ``out``, then rename it to ``out``.
-
-    Either the whole output directory appears or none of it: a failure or
-    Ctrl-C part-way removes the staging directory and leaves ``out`` as it was.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        result = write(staging)
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return result
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Validate the inputs, simulate, and write the output directory in one move."""
     if args.predict is not None:
-        from dnibench.simulate.cli_crosscheck import cmd_crosscheck
-
         return cmd_crosscheck(args)
     started = time.perf_counter()
     source = Path(args.source)

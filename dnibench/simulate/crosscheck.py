@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,7 @@ def crosscheck_runs(
         measured, launches = measured_throughput(results, name)
         straggler = Straggler.of_spec(spec, _num_stages(spec))
         limit = TARGET_STRAGGLER if straggler.active else TARGET
-        row = dict(spec=spec, measured=measured, launches=launches, target=limit)
+        row = partial(_row, spec, measured, launches, limit)
         reason = ""
         base = base_specs.get(name)
         if base is None:
@@ -168,12 +169,12 @@ def crosscheck_runs(
         elif differ := _differences(base, spec):
             reason = f"spec differs from the baseline's in {', '.join(differ)}"
         if reason:
-            rows.append(_row(**row, predicted=math.nan, calibration="", skipped=reason))
+            rows.append(row(predicted=math.nan, calibration="", skipped=reason))
             continue
         assert base is not None
         calibrations, note, reason = calibrate_benchmark(name, cal)
         if reason:
-            rows.append(_row(**row, predicted=math.nan, calibration="", skipped=reason))
+            rows.append(row(predicted=math.nan, calibration="", skipped=reason))
             continue
         undo = Straggler.of_spec(base, _num_stages(base))
         config = sim_config(spec)
@@ -184,7 +185,7 @@ def crosscheck_runs(
         note = f"baseline {note}; {straggler.describe()}"
         if undo.active:
             note += f" (baseline's {undo.describe()} divided out)"
-        rows.append(_row(**row, predicted=float(np.median(predictions)), calibration=note))
+        rows.append(row(predicted=float(np.median(predictions)), calibration=note))
     for name, spec in base_specs.items():
         if name not in target_specs:
             reason = f"not in the target run {target.name}"

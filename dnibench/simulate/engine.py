@@ -1,7 +1,7 @@
 """Discrete-event simulation of a pipeline run, doing what the dist runtime does.
 
 Each stage executes its action stream (:mod:`programs`) in order, as
-:class:`dnibench.runtimes.dist.executor.StageExecutor` does:
+:class:`dnibench.runtimes.driver.StageDriver` does:
 
 - every executed action first pays the stage's per-action ``overhead``;
 - a forward-locked ``F`` waits for its activation (``wait_activation``), a

@@ -300,7 +300,7 @@ def write_simulation(
     blocks += [
         Heading("Where efficiency falls below 0.5"),
         Paragraph(
-            "Pipeline efficiency is the design's: throughput over the ideal set by the "
+            "Pipeline efficiency is docs/metrics.md's: throughput over the ideal set by the "
             "busiest stage (SG/SI work counts as busy). Speedup efficiency is throughput "
             "over K times the whole model's rate on one worker, so SG/SI work and "
             "per-stage overhead count as waste."

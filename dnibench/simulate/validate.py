@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -241,28 +242,27 @@ def validate_run(run_dir: Path | str, statistic: str = "mean") -> list[Validatio
     for name, spec in specs.items():
         measured, launches = measured_throughput(results, name)
         slowed = spec.get("slow_stage") is not None and float(spec.get("slow_factor", 1)) != 1
-        base = {
-            "benchmark": name,
-            "mode": str(spec["mode"]),
-            "stages": 1 if spec["mode"] == "single" else int(spec.get("stages", 1)),
-            "microbatches": int(spec.get("microbatches", 1)),
-            "measured": measured,
-            "target": TARGET_STRAGGLER if slowed else TARGET,
-            "launches": launches,
-        }
+        row = partial(
+            ValidationRow,
+            benchmark=name,
+            mode=str(spec["mode"]),
+            stages=1 if spec["mode"] == "single" else int(spec.get("stages", 1)),
+            microbatches=int(spec.get("microbatches", 1)),
+            measured=measured,
+            target=TARGET_STRAGGLER if slowed else TARGET,
+            launches=launches,
+        )
         if spec["mode"] == "single":
             reason = "single-process baseline: not a pipeline, nothing to simulate"
-            rows.append(ValidationRow(predicted=math.nan, calibration="", skipped=reason, **base))
+            rows.append(row(predicted=math.nan, calibration="", skipped=reason))
             continue
         calibrations, note, reason = calibrate_benchmark(name, cal)
         if reason:
-            rows.append(ValidationRow(predicted=math.nan, calibration="", skipped=reason, **base))
+            rows.append(row(predicted=math.nan, calibration="", skipped=reason))
             continue
         config = sim_config(spec)
         predictions = [predict(simulate(config, c.costs)).throughput for c in calibrations]
-        rows.append(
-            ValidationRow(predicted=float(np.median(predictions)), calibration=note, **base)
-        )
+        rows.append(row(predicted=float(np.median(predictions)), calibration=note))
     return rows
 
 

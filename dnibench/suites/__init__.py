@@ -13,6 +13,7 @@ from dnibench.suites.loader import (
     load_suite,
     package_suites_dir,
     suite_dirs,
+    suite_origin,
     suite_paths,
 )
 from dnibench.suites.schema import KEYS, KINDS, Ratio, Suite, SuiteError, SuiteItem
@@ -29,5 +30,6 @@ __all__ = [
     "load_suite",
     "package_suites_dir",
     "suite_dirs",
+    "suite_origin",
     "suite_paths",
 ]

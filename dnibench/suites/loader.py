@@ -463,9 +463,26 @@ class _Benchmark:
         return items
 
 
+# Where a wheel carries the repository's suites/*.toml (copied there by
+# setup.py at build time, so the repository holds one copy only).
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+
+
+def checkout_suites_dir() -> Path | None:
+    """The repository's ``suites/`` when dnibench runs from a checkout, else ``None``.
+
+    A checkout is recognised by ``pyproject.toml`` beside the package: an
+    installed wheel sits in site-packages, where neither file is.
+    """
+    root = Path(dnibench.__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "suites").is_dir():
+        return root / "suites"
+    return None
+
+
 def package_suites_dir() -> Path:
-    """The ``suites/`` folder shipped next to the package (the repository's own)."""
-    return Path(dnibench.__file__).resolve().parent.parent / "suites"
+    """The suites that come with dnibench: the checkout's ``suites/``, else the wheel's copy."""
+    return checkout_suites_dir() or SHIPPED_DIR
 
 
 def suite_dirs() -> list[Path]:
@@ -475,6 +492,24 @@ def suite_dirs() -> list[Path]:
         if all(folder.resolve() != seen.resolve() for seen in dirs):
             dirs.append(folder)
     return dirs
+
+
+def suite_origin(path: Path) -> str:
+    """Where a suite file came from, as ``dnibench list`` shows it.
+
+    ``./suites`` (the working directory's folder, which wins a name clash),
+    ``checkout`` (the repository dnibench runs from), ``package`` (the copy
+    an installed wheel carries), or the file's own path when given directly.
+    """
+    folder = path.resolve().parent
+    if folder == (Path.cwd() / "suites").resolve():
+        return "./suites"
+    checkout = checkout_suites_dir()
+    if checkout is not None and folder == checkout.resolve():
+        return "checkout"
+    if folder == SHIPPED_DIR:
+        return "package"
+    return display_path(path)
 
 
 def suite_paths() -> dict[str, Path]:

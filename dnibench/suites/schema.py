@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.spec import BENCH_MODES, SINGLE_MODE, STREAMS_DEVICES, BenchSpec
+from dnibench.bench.kinds import KINDS as BENCHMARK_KINDS
 from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError
 from dnibench.models import DEFAULT_DEPTH, MODEL_NAMES
@@ -28,7 +28,6 @@ from dnibench.pipeline import PipelineConfig
 from dnibench.recurrent.config import (
     COPY_TASKS,
     CORPUS_NAMES,
-    CORPUS_SPLITS,
     RECURRENT_KINDS,
     RECURRENT_MODES,
     RecurrentConfig,
@@ -37,6 +36,7 @@ from dnibench.recurrent.config import (
 from dnibench.regimes.regime import REGIME_NAMES
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
+from dnibench.runtimes.spec import BENCH_MODES, SINGLE_MODE, STREAMS_DEVICES, BenchSpec
 from dnibench.train import TrainConfig
 
 
@@ -220,10 +220,12 @@ def _describe(value: object) -> str:
     return f"{kind} {text}"
 
 
-KINDS = ("pipeline", "train", *RECURRENT_KINDS)
-RUNTIME_OF = {"pipeline": "dist", "train": "reference", "rnn": "reference", "copy": "reference"}
-# Every runtime a kind may name (its default first); kinds not listed take only their default.
-RUNTIMES_OF: Mapping[str, tuple[str, ...]] = {"pipeline": ("dist", "streams")}
+KINDS = tuple(BENCHMARK_KINDS)  # the registry in dnibench.bench.kinds
+RUNTIME_OF = {name: kind.runtimes[0] for name, kind in BENCHMARK_KINDS.items()}
+# Every runtime a kind may name (its default first).
+RUNTIMES_OF: Mapping[str, tuple[str, ...]] = {
+    name: kind.runtimes for name, kind in BENCHMARK_KINDS.items()
+}
 
 
 def allowed_runtimes(kind: str) -> tuple[str, ...]:
@@ -310,6 +312,7 @@ TRAIN_KEYS = (
     Key("eval_every", "int", minimum=1),
     Key("data_dir", "str"),
     Key("target_accuracy", "float", above=0, maximum=1),
+    Key("frozen_stages", "int", minimum=0, note="the first n stages keep their initial weights"),
     *_KNOB_KEYS,
 )
 
@@ -335,12 +338,17 @@ _RECURRENT_KEYS = (
 )
 RNN_KEYS = (
     *_RECURRENT_KEYS,
-    Key("data", "str", choices=CORPUS_NAMES, note="ptb reads data_dir, text reads text_path"),
+    Key(
+        "data",
+        "str",
+        choices=CORPUS_NAMES,
+        note="pystdlib needs no file, ptb reads data_dir or $DNIBENCH_PTB_DIR, text reads "
+        "text_path (or dnibench run --data-dir / --text-path)",
+    ),
     Key("data_dir", "str"),
     Key("text_path", "str"),
     Key("split", "float", above=0, maximum=0.99),
-    Key("train_split", "str", choices=CORPUS_SPLITS),
-    Key("eval_split", "str", choices=CORPUS_SPLITS),
+    Key("min_count", "int", minimum=1),
     Key("eval_chars", "int", minimum=100),
     Key("target_bpc", "float", above=0),
 )
@@ -376,7 +384,8 @@ RATIO_KEYS = (
     Key("denominator", "str", axis=False),
     Key("metric", "str", axis=False),
 )
-TABLES = ("suite", "defaults", "benchmark", "ratio")
+# "profile": named overrides, applied only when asked for (dnibench.suites.profiles).
+TABLES = ("suite", "defaults", "benchmark", "ratio", "profile")
 DEFAULT_METRIC = "throughput"
 
 
@@ -490,7 +499,7 @@ def build_item(
     if kind in RECURRENT_KINDS:
         return build_recurrent(kind, values)
     configs = _configs(values)
-    if kind == "pipeline":
+    if BENCHMARK_KINDS[kind].pipeline:
         skip = {*KNOB_FIELDS, "kind", "name", "repeats", "runtime"}
         fields = {k: v for k, v in values.items() if k not in skip}
         runtime = values.get("runtime", RUNTIME_OF[kind])
@@ -518,6 +527,7 @@ def build_item(
         steps=values.get("steps", base.steps),
         eval_every=values.get("eval_every", base.eval_every),
         data_dir=Path(values["data_dir"]).expanduser() if "data_dir" in values else None,
+        frozen_stages=values.get("frozen_stages", base.frozen_stages),
     )
     if config.batch_size % config.microbatches:
         raise UserError(

@@ -118,8 +118,29 @@ def test_sampler_summary_with_fake_gpu(monkeypatch: pytest.MonkeyPatch, energy: 
     assert 0.0 <= result["overhead_fraction"] < 1.0
     if energy:
         assert result["energy_source"] == "counter"
-        assert result["energy_j"] == pytest.approx(1.0)  # two counter reads, 1 J apart
+        # The counter is read at start, at every sample and at stop, 1 J apart each time.
+        assert result["energy_j"] == pytest.approx(float(n + 1))
+        assert [row[3] for row in result["series"]] == sorted(row[3] for row in result["series"])
     else:
         # 100 W from the first sample to the last, both inside [start, stop].
         assert result["energy_source"] == "power_integral"
         assert 0.0 < result["energy_j"] <= 100.0 * result["wall_s"]
+
+
+def test_series_rows_carry_host_times_in_sample_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    mod, _ = fake_nvml(energy=True)
+    monkeypatch.setitem(sys.modules, "pynvml", mod)
+    sampler = NvmlSampler(interval_s=0.005)
+    before = time.perf_counter()
+    sampler.start()
+    time.sleep(0.03)
+    result = sampler.stop()
+    sampler.close()
+    times = [row[0] for row in result["series"]]
+    assert len(times) == result["samples"] and times == sorted(times)
+    assert before <= times[0] and times[-1] <= time.perf_counter()
+    assert {row[1] for row in result["series"]} == {50.0}  # util, then power in watts
+    assert {row[2] for row in result["series"]} == {100.0}
+    # The fake has no GPM counters: no SM figure, and the reason is said.
+    assert result["sm_active_mean_pct"] is None
+    assert result["sm_activity_note"].startswith("SM activity unavailable")

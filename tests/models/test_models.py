@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch.nn import functional as F
 
 from dnibench.errors import UserError
 from dnibench.models import MODEL_NAMES, build_model
@@ -29,7 +30,7 @@ def test_blocks_are_the_layers_the_brief_names() -> None:
 
 
 def test_unknown_model_lists_valid_names() -> None:
-    with pytest.raises(UserError, match=r"valid models: conv, lstm, mlp.*'mlp'"):
+    with pytest.raises(UserError, match=r"valid models: conv, conv1d, lstm, mlp.*'mlp'"):
         build_model("mpl", (64,), 10)
 
 
@@ -57,3 +58,44 @@ def test_lstm_token_inputs_with_per_step_readout() -> None:
     assert logits.shape == (3, 7, 11)
     loss = model.loss(logits, tokens)
     assert loss.dim() == 0
+
+
+def test_conv1d_matches_a_functional_forward_on_the_same_weights() -> None:
+    """The net is the layers its docstring names: checked against torch.nn.functional."""
+    torch.manual_seed(0)
+    model = build_model("conv1d", (40,), 10, width=6, depth=3)
+    net = model.as_module()
+    with torch.no_grad():  # non-trivial BatchNorm statistics and affine terms
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    net.eval()
+    x = torch.linspace(-2.0, 2.0, 3 * 40).reshape(3, 40)
+    h = x.reshape(3, 1, 40)
+    for block in model.blocks[:-1]:
+        conv = next(m for m in block if isinstance(m, torch.nn.Conv1d))
+        norm = next(m for m in block if isinstance(m, torch.nn.BatchNorm1d))
+        h = F.conv1d(h, conv.weight, padding=2)
+        h = F.batch_norm(
+            h, norm.running_mean, norm.running_var, norm.weight, norm.bias, eps=norm.eps
+        )
+        h = F.max_pool1d(F.relu(h), 2)
+    assert h.shape == (3, 6, 5)  # 40 samples halved three times
+    head = model.blocks[-1][1]
+    expected = F.linear(h.flatten(1), head.weight, head.bias)
+    with torch.no_grad():  # stages hand each other flat feature maps
+        assert model.blocks[0](x).shape == (3, 6 * 20)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), expected)
+
+
+def test_conv1d_reads_channels_by_length_and_keeps_short_signals_valid() -> None:
+    model = build_model("conv1d", (3, 10), 4, width=5, depth=4)
+    assert model.as_module()(torch.randn(2, 3, 10)).shape == (2, 4)
+    head = model.blocks[-1][1]
+    assert head.in_features == 5 * 1  # 10 -> 5 -> 2 -> 1 -> 1: pooling stops at length 1
+    with pytest.raises(UserError, match="model conv1d: width must be >= 1"):
+        build_model("conv1d", (40,), 10, width=0)

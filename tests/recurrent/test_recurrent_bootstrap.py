@@ -6,7 +6,7 @@ of all losses after step k with respect to h_k is
 
     G_k = sum_{t > k} (W^T)^(t-k) (h_t - y_t),
 
-and the design says the target dni-tbptt forms at a chunk's first state h_k
+and docs/regimes.md says the target dni-tbptt forms at a chunk's first state h_k
 (chunk = steps k+1..k+T) is the within-chunk part plus the synthetic
 gradient at h_{k+T} carried back through the chunk:
 

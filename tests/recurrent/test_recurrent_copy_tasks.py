@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.copy_bench import run_copy
+from dnibench.recurrent.copy_bench import CopyPoint, CopyResult, run_copy
 from dnibench.recurrent.copy_tasks import CopyTask, Curriculum, error_bits
 
 
@@ -31,7 +31,7 @@ def test_copy_batch_asks_for_the_symbols_after_the_delimiter() -> None:
 
 def test_repeat_copy_reads_a_count_and_repeats_then_ends() -> None:
     task = CopyTask("repeat-copy", symbols=4, max_repeats=3)
-    batch = task.batch(2, 40, gen(1))
+    batch = task.batch(2, 40, gen(1), repeats=3)
     counts = batch.inputs[:, 3] - task.count_token(1) + 1
     assert set(counts.tolist()) == {1, 2, 3}  # all counts occur in 40 examples
     for row, count in enumerate(counts.tolist()):
@@ -39,7 +39,19 @@ def test_repeat_copy_reads_a_count_and_repeats_then_ends() -> None:
         torch.testing.assert_close(answer, batch.inputs[row, :2].repeat(count))
         assert int(batch.targets[row, 4 + 2 * count]) == task.end
         assert int(batch.mask[row].sum()) == 2 * count + 1
-    assert batch.inputs.shape[1] == task.sequence_length(2) == 2 + 2 + 2 * 3 + 1
+    assert batch.inputs.shape[1] == task.sequence_length(2, 3) == 2 + 2 + 2 * 3 + 1
+
+
+def test_repeat_copy_grows_its_repeat_ceiling_with_the_length() -> None:
+    task = CopyTask("repeat-copy", symbols=4, max_repeats=3)
+    assert [task.repeat_ceiling(n) for n in (1, 2, 3, 4, 7)] == [1, 2, 3, 3, 3]
+    assert CopyTask("copy").repeat_ceiling(5) == 1
+    batch = task.batch(2, 64, gen(2))  # the default ceiling at length 2 is 2
+    counts = batch.inputs[:, 3] - task.count_token(1) + 1
+    assert set(counts.tolist()) == {1, 2}
+    assert batch.inputs.shape[1] == task.sequence_length(2) == 2 + 2 + 2 * 2 + 1
+    with pytest.raises(ValueError, match="from 1 to max_repeats = 3"):
+        task.batch(2, 4, gen(), repeats=4)
 
 
 def test_generators_are_seeded_and_check_their_arguments() -> None:
@@ -95,3 +107,16 @@ def test_copy_benchmark_spends_its_budget_and_reports_the_curriculum() -> None:
     assert chars == sorted(chars) and chars[-1] >= 3000 and chars[-2] < 3000
     assert all(p.longest_solved == p.length - 1 for p in result.curve)
     assert all(p.seconds > 0 for p in result.curve)
+    assert len(result.solved_at) == result.final.longest_solved
+    assert result.solved_at == sorted(result.solved_at)
+    metrics = {name: value for name, value, _ in result.metric_values()}
+    assert metrics["longest_solved"] == result.final.longest_solved
+    assert metrics["stalled"] == float(result.stalled)
+
+
+def test_a_run_stalled_when_it_solved_nothing_in_the_last_half_of_its_budget() -> None:
+    config = RecurrentConfig(kind="copy", chars=1000)
+    curve = [CopyPoint(500, 1.0, 3, 2, 0.5), CopyPoint(1000, 2.0, 3, 2, 0.5)]
+    assert CopyResult(config, curve, [100, 400]).stalled  # last solve before half the budget
+    assert not CopyResult(config, curve, [100, 600]).stalled  # still growing late on
+    assert CopyResult(config, curve, []).stalled  # never solved anything

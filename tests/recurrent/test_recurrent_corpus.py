@@ -74,41 +74,63 @@ def test_unknown_characters_map_to_unk(tmp_path: Path) -> None:
     assert Vocabulary.build(["b", "a", "b"]).tokens == (UNKNOWN, "a", "b")
 
 
-def test_vocabulary_comes_from_the_training_split_chosen(tmp_path: Path) -> None:
+def test_without_a_training_file_valid_trains_and_test_is_halved(tmp_path: Path) -> None:
     (tmp_path / "ptb.char.valid.txt").write_text("q _ r\n")
-    (tmp_path / "ptb.char.test.txt").write_text("q _ s\n")
-    corpus = load_ptb(tmp_path, train_split="valid")
+    (tmp_path / "ptb.char.test.txt").write_text("q _ s\nr _ q\nq _ q\ns _ s\n")
+    corpus = load_ptb(tmp_path)
     assert set(corpus.vocab.tokens) == {UNKNOWN, "q", "r", " ", "\n"}
-    assert corpus.vocab.decode(corpus.split("test"))[2] == UNKNOWN
+    assert "".join(corpus.vocab.decode(corpus.split("train"))) == "q r\n"
+    valid = "".join(corpus.vocab.decode(corpus.split("valid")))
+    test = "".join(corpus.vocab.decode(corpus.split("test")))
+    assert valid == f"q {UNKNOWN}\nr q\n" and test == f"q q\n{UNKNOWN} {UNKNOWN}\n"
+    assert "*valid* split" in corpus.note and "second half" in corpus.note
 
 
-def test_missing_training_split_names_the_paths_and_the_fix(tmp_path: Path) -> None:
+def test_missing_splits_name_the_folder_and_the_files(tmp_path: Path) -> None:
     (tmp_path / "ptb.char.valid.txt").write_text("q _ r\n")
     with pytest.raises(UserError) as info:
         load_ptb(tmp_path)
     message = str(info.value)
-    assert str(tmp_path / "ptb.char.train.txt") in message and "train_split" in message
-    assert "valid" in message  # what is there instead
+    assert str(tmp_path) in message and "ptb.char.train.txt" in message
+    assert "holds the splits valid" in message  # what is there instead
 
 
 def test_missing_folder_and_missing_split_are_clear(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="data_dir"):
+    with pytest.raises(UserError, match=r"--data-dir .*DNIBENCH_PTB_DIR"):
         load_ptb(tmp_path / "nowhere")
     write_char_files(tmp_path)
     with pytest.raises(UserError, match="no 'dev' split; it has: train, valid, test"):
         load_ptb(tmp_path).split("dev")
 
 
-def test_plain_text_splits_at_the_ratio(tmp_path: Path) -> None:
+def test_plain_text_splits_three_ways_in_order(tmp_path: Path) -> None:
     path = tmp_path / "book.txt"
     path.write_text("abcdefghij" * 10)
     corpus = load_text(path, split=0.8)
-    assert corpus.split("train").numel() == 80 and corpus.split("valid").numel() == 20
-    assert "".join(corpus.vocab.decode(corpus.split("valid"))) == "abcdefghij" * 2
-    with pytest.raises(UserError, match="text_path"):
+    sizes = {name: corpus.split(name).numel() for name in ("train", "valid", "test")}
+    assert sizes == {"train": 80, "valid": 10, "test": 10}
+    assert "".join(corpus.vocab.decode(corpus.split("valid"))) == "abcdefghij"
+    assert corpus.provenance["corpus"] == "text" and corpus.provenance["file"] == "book.txt"
+    with pytest.raises(UserError, match="--text-path"):
         load_text(tmp_path / "missing.txt")
     with pytest.raises(UserError, match="between 0 and 1"):
         load_text(path, split=1.5)
+
+
+def test_rare_training_characters_become_unknown() -> None:
+    vocab = Vocabulary.build("aaabbc", min_count=2)
+    assert vocab.tokens == (UNKNOWN, "a", "b")
+    assert vocab.decode(vocab.encode("cab")) == [UNKNOWN, "a", "b"]
+
+
+def test_provenance_hash_follows_the_text(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.txt", tmp_path / "two.txt"
+    one.write_text("abcdefghij" * 10)
+    two.write_text("abcdefghij" * 9 + "abcdefghiX")
+    first, again, other = load_text(one), load_text(one), load_text(two)
+    assert first.provenance["sha256"] == again.provenance["sha256"]
+    assert first.provenance["sha256"] != other.provenance["sha256"]
+    assert first.provenance["chars"] == {"train": 90, "valid": 5, "test": 5}
 
 
 def test_batchify_makes_contiguous_streams() -> None:

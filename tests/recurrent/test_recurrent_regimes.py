@@ -1,4 +1,4 @@
-"""tbptt and dni-tbptt on the LSTM core: the equalities the design promises, and that they bind.
+"""tbptt and dni-tbptt on the LSTM core: the equalities of docs/regimes.md, and that they bind.
 
 - dni-tbptt with its synthetic gradient forced to zero (sg_scale = 0) trains
   exactly like tbptt, parameter for parameter;

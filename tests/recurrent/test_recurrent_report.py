@@ -7,13 +7,12 @@ import math
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from dnibench.bench.session import BenchItem, run_session
 from dnibench.recurrent.bench import CURVE_FIELDS
 from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.report import BPC_FIGURE, COPY_FIGURE, rnn_section
-from dnibench.recurrent.targets import Target, copy_targets, lm_targets
+from dnibench.recurrent.report import BPC_FIGURE, COPY_FIGURE, SG_FIGURE, rnn_section
+from dnibench.recurrent.targets import Target, copy_targets
 from dnibench.report.sections import extra_sections
 
 
@@ -68,11 +67,17 @@ def test_session_writes_rows_curves_and_the_report_section(tmp_path: Path) -> No
     lm = curves[curves["benchmark"] == "t8"]
     assert lm["chars"].iloc[0] == 0 and lm["test_bpc"].notna().all()  # untrained point first
     section = rnn_section(out)
-    assert section is not None and set(section.plots) == {BPC_FIGURE, COPY_FIGURE}
+    assert section is not None and set(section.plots) == {BPC_FIGURE, SG_FIGURE, COPY_FIGURE}
     assert all(path.is_file() for path in section.plots.values())
     markdown = section.markdown
-    assert "trained on" in markdown or "the first" in markdown
-    assert "Ratios against t40" in markdown and "| d8 |" in markdown
+    assert "Corpus: **text**" in markdown and "best-validation evaluation" in markdown
+    assert "| d8 |" in markdown and "Premise (tbptt-40 beats tbptt-8" in markdown
+    # two seeds only: the premise cannot be judged, so no DNI-vs-tbptt-40 verdict is "met"
+    assert "not testable: needs 3 seeds" in markdown
+    assert set(curves[curves["benchmark"] == "d8"]["sg_cosine"].dropna().index)
+    assert (out / "corpus.json").is_file() and str(tmp_path) not in (
+        out / "corpus.json"
+    ).read_text()
     assert "copy T=2: longest solved, dni minus tbptt" in markdown
     assert any("Recurrent networks" in s.markdown for s in extra_sections(out))
 
@@ -83,45 +88,6 @@ def test_no_section_without_recurrent_benchmarks(tmp_path: Path) -> None:
 
 def frame(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["benchmark", "metric", "repeat", "value"])
-
-
-def test_lm_targets_read_the_flagship_comparison() -> None:
-    rows = []
-    for repeat, (d, s, b) in enumerate(
-        [(1.50, 1.60, 1.49), (1.52, 1.62, 1.51), (1.51, 1.61, 1.50)]
-    ):
-        rows += [("d8", "bpc", repeat, d), ("t8", "bpc", repeat, s), ("t40", "bpc", repeat, b)]
-        rows += [
-            ("d8", "samples_to_target", repeat, 100.0 + repeat),
-            ("t40", "samples_to_target", repeat, 200.0 + repeat),
-            ("d8", "seconds_to_target", repeat, 10.0),
-            ("t40", "seconds_to_target", repeat, 12.0),
-        ]
-    targets = {t.name.split(":")[0]: t for t in lm_targets(frame(rows), "d8", "t8", "t40")}
-    close = next(t for t in lm_targets(frame(rows), "d8", "t8", "t40") if "minus t40" in t.name)
-    assert close.measured == pytest.approx(0.01) and close.met
-    chars = targets["characters to the suite's target_bpc"]
-    assert chars.measured == pytest.approx(101 / 201) and chars.met
-    seconds = targets["seconds to the suite's target_bpc"]
-    assert seconds.measured == pytest.approx(10 / 12) and seconds.met is False
-    assert seconds.missed_by == pytest.approx(10 / 12 - 0.6)
-    assert "| missed |" in seconds.row() and "cheaper SG" in seconds.row()
-    spread = next(t for t in lm_targets(frame(rows), "d8", "t8", "t40") if "spread" in t.name)
-    assert spread.measured == pytest.approx(0.10) and spread.goal == pytest.approx(0.02)
-    assert spread.met
-
-
-def test_targets_without_their_benchmarks_are_left_out_or_unmeasured() -> None:
-    rows = [
-        ("d8", "bpc", 0, 1.5),
-        ("d8", "samples_to_target", 0, math.nan),
-        ("t40", "bpc", 0, 1.5),
-        ("t40", "samples_to_target", 0, 100.0),
-    ]
-    targets = lm_targets(frame(rows), "d8", None, "t40")
-    assert len(targets) == 3 and not any("spread" in t.name for t in targets)
-    assert next(t for t in targets if "characters" in t.name).met is None
-    assert lm_targets(frame(rows), None, "t8", "t40") == []
 
 
 def test_copy_targets_need_dni_strictly_longer() -> None:
@@ -143,28 +109,7 @@ def test_target_comparators() -> None:
     assert Target("a", 0.5, 0.6, "<=", "").met
     assert Target("a", 0.6, 0.6, "<", "").met is False
     assert Target("a", math.nan, 0.6, "<=", "").met is None
-
-
-def _curve(name: str, repeat: int, bpcs: list[float], seconds_per_point: float) -> list[dict]:
-    return [
-        {"benchmark": name, "repeat": repeat, "chars": 100 * i, "seconds": seconds_per_point * i,
-         "test_bpc": bpc}
-        for i, bpc in enumerate(bpcs)
-    ]  # fmt: skip
-
-
-def test_reach_targets_use_the_worst_final_bpc_of_the_base() -> None:
-    from dnibench.recurrent.targets import reach_targets
-
-    rows = [
-        *_curve("t40", 0, [3.0, 2.5, 2.2, 2.0], 1.0),  # final 2.0
-        *_curve("t40", 1, [3.0, 2.6, 2.3, 2.1], 1.0),  # final 2.1: the target
-        *_curve("d8", 0, [3.0, 2.05, 1.9, 1.8], 4.0),  # reaches 2.1 at 100 chars, 4 s
-        *_curve("d8", 1, [3.0, 2.4, 2.1, 1.9], 4.0),  # at 200 chars, 8 s
-    ]
-    chars, seconds = reach_targets(pd.DataFrame(rows), "d8", "t40")
-    assert "2.100" in chars.name
-    # base reaches 2.1 at 300 chars (seed 0) and 300 chars (seed 1): median 300, 3 s
-    assert chars.measured == pytest.approx(150 / 300) and chars.met
-    assert seconds.measured == pytest.approx(6.0 / 3.0) and not seconds.met
-    assert reach_targets(pd.DataFrame(rows), None, "t40") == []
+    assert Target("a", 0.6, 0.6, ">=", "").met
+    untestable = Target("a", 0.5, 0.6, "<=", "", untestable="no premise")
+    assert untestable.met is None and untestable.verdict == "not testable: no premise"
+    assert "| met |" not in untestable.row() and "not testable: no premise" in untestable.row()

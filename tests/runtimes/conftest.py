@@ -13,11 +13,12 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from dnibench.bench.spec import BenchSpec
 from dnibench.data import BatchStream, load_dataset
 from dnibench.optim import OptimConfig
 from dnibench.pipeline import build_pipeline
+from dnibench.runtimes.harness import RankResult
 from dnibench.runtimes.reference import ReferenceRuntime
+from dnibench.runtimes.spec import BenchSpec
 
 SHAPE = (32,)
 
@@ -71,3 +72,22 @@ def spec_of() -> Callable[..., BenchSpec]:
 def reference_of() -> Callable[[BenchSpec], list[dict[str, torch.Tensor]]]:
     """:func:`reference_parameters`, for tests."""
     return reference_parameters
+
+
+def assert_bit_equal(spec: BenchSpec, ranks: list[RankResult]) -> None:
+    """Every stage's parameters are ``torch.equal`` to the reference's after ``spec``'s steps.
+
+    Same code, same seed, same microbatch order: bit-identical, not merely close.
+    """
+    expected = reference_parameters(spec)
+    assert [rank.rank for rank in ranks] == list(range(len(expected)))
+    for rank, reference in zip(ranks, expected, strict=True):
+        assert rank.parameters.keys() == reference.keys()
+        for name, value in reference.items():
+            assert torch.equal(rank.parameters[name], value), f"stage {rank.rank} {name}"
+
+
+@pytest.fixture
+def matches_reference() -> Callable[[BenchSpec, list[RankResult]], None]:
+    """:func:`assert_bit_equal`, for the equivalence tests of every runtime."""
+    return assert_bit_equal

@@ -131,18 +131,20 @@ def test_pipeline_suite_reproduces_the_code_grid() -> None:
 
 def test_ff_suite_is_accuracy_and_data_efficiency(digits: Dataset) -> None:
     suite = load_suite("ff")
-    assert all(item.kind == "train" and item.repeats == 1 for item in suite.items)
-    modes = ("backprop", "dni", "cdni", "unlock")
-    expected = [f"digits-{model}-{mode}" for model in ("mlp", "conv") for mode in modes]
-    expected += [f"mnist1d-mlp-{mode}" for mode in modes]
-    assert suite.names == expected
+    assert all(item.kind == "train" and item.repeats == 3 for item in suite.items)
+    names = set(suite.names)
+    for model in ("mlp", "conv1d"):
+        for mode in ("backprop", "dni", "cdni", "unlock", "last-stage-only"):
+            assert f"mnist1d-{model}-{mode}" in names
     for item in suite.items:
         assert item.train is not None
-        data = item.train.data
-        assert item.train.pipeline.stages == 3 and item.train.eval_every == 50
-        assert (item.train.steps, item.target_accuracy) == (
-            (600, 0.95) if data == "digits" else (1500, 0.6)
-        )
-        if data == "digits":
-            _, pipeline = prepare(item.train, digits)
-            assert len(pipeline.stages) == 3
+        config = item.train
+        assert config.eval_every == 50
+        baseline = item.name.endswith("last-stage-only")
+        assert config.frozen_stages == (config.pipeline.stages - 1 if baseline else 0)
+        if config.data == "mnist1d":
+            assert (config.pipeline.stages, config.steps) == (3, 1500)
+        else:
+            assert (config.data, config.pipeline.stages, config.steps) == ("digits", 4, 600)
+            _, pipeline = prepare(config, digits)
+            assert len(pipeline.stages) == 4

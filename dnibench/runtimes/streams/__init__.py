@@ -10,8 +10,8 @@ GPU, for tests and smoke runs. Modules:
 - :mod:`standin` and :mod:`cuda`: its CPU stand-in and CUDA implementations;
 - :mod:`handoff`: tensors passed between stages with their events;
 - :mod:`timeline`: event-timed spans per stage;
-- :mod:`worker`: one stage's actions issued onto its stream;
-- :mod:`engine`: one host thread per stage, failures and timeouts;
+- :mod:`transport`: the stage driver's transport over hand-offs;
+- :mod:`engine`: one host thread per stage running the stage driver, failures and timeouts;
 - :mod:`devices`: CUDA or stand-in, and which GPU each stage uses;
 - :mod:`runner`: a BenchSpec in, a BenchResult out.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dnibench.errors import UserError
+from dnibench.errors import NotApplicable, UserError
 from dnibench.runtimes.streams.standin import HostTimebase, OrderLog, StandInStream
 from dnibench.runtimes.streams.stream import StageStream, Timebase
 
@@ -69,7 +69,7 @@ def resolve_placement(
     if cuda_available is None:
         cuda_available = torch.cuda.is_available()
     if device == "cuda" and not cuda_available:
-        raise UserError(
+        raise NotApplicable(
             'this benchmark needs a CUDA GPU (device = "cuda") but none is visible '
             "(torch.cuda.is_available() is False): run it on a GPU machine, or set "
             'device = "cpu" to run the CPU stand-in for CUDA streams'

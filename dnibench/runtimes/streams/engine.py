@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from dnibench.regimes.stage import Stage
-from dnibench.runtimes.dist.launch import RankFailure
+from dnibench.runtimes.driver import MicrobatchData, StageDriver, StepHook
+from dnibench.runtimes.harness import RankFailure
 from dnibench.runtimes.streams.handoff import Abort, Inbox, StageAborted
 from dnibench.runtimes.streams.stream import StageStream, Timebase
-from dnibench.runtimes.streams.worker import MicrobatchData, Neighbour, StreamStageWorker
+from dnibench.runtimes.streams.timeline import EventTimeline
+from dnibench.runtimes.streams.transport import HandoffTransport, Neighbour
 from dnibench.schedules import Action
 
 JOIN_GRACE_S = 10.0
@@ -51,7 +53,7 @@ class StageOutcome:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How the stages are driven (the knobs of :class:`StreamStageWorker`)."""
+    """How the stages are driven (the knobs of each stage's :class:`StageDriver`)."""
 
     forward_locked: bool
     loss_scale: float
@@ -84,23 +86,35 @@ class StreamEngine:
         self.config = config
         self.abort = Abort()
         self.inboxes = [Inbox(k, self.abort, config.timeout_s) for k in range(len(stages))]
-        self.workers = [self._worker(k) for k in range(len(stages))]
+        self.timelines = [EventTimeline(stream, enabled=config.spans) for stream in self.streams]
+        self.drivers = [self._driver(k) for k in range(len(stages))]
 
-    def _worker(self, k: int) -> StreamStageWorker:
+    def _driver(self, k: int) -> StageDriver:
+        """Stage k's driver over its stream's hand-offs and event-timed spans."""
         last = len(self.stages) - 1
         config = self.config
-        return StreamStageWorker(
-            self.stages[k],
-            self.streams[k],
-            self.inboxes[k],
+        slow_factor = config.slow_factor if config.slow_stage == k else 1.0
+        if slow_factor > 1.0 and not self.streams[k].executes_inline:
+            raise ValueError(
+                "slow_factor needs the CPU stand-in: a host sleep does not slow a CUDA stream"
+            )
+        streams, inboxes = self.streams, self.inboxes
+        transport = HandoffTransport(
+            k,
+            streams[k],
+            inboxes[k],
             self.abort,
-            up=Neighbour(self.inboxes[k - 1], self.streams[k - 1].device) if k > 0 else None,
-            down=Neighbour(self.inboxes[k + 1], self.streams[k + 1].device) if k < last else None,
+            up=Neighbour(inboxes[k - 1], streams[k - 1].device) if k > 0 else None,
+            down=Neighbour(inboxes[k + 1], streams[k + 1].device) if k < last else None,
+        )
+        return StageDriver(
+            self.stages[k],
+            transport,
+            self.timelines[k],
             loss_scale=config.loss_scale,
             forward_locked=config.forward_locked,
             microbatches_per_step=config.microbatches_per_step,
-            spans=config.spans,
-            slow_factor=config.slow_factor if config.slow_stage == k else 1.0,
+            slow_factor=slow_factor,
         )
 
     def _body(
@@ -108,10 +122,11 @@ class StreamEngine:
         k: int,
         actions: Sequence[Action],
         data: MicrobatchData,
-        on_step: Callable[[int], None] | None,
+        on_step: StepHook | None,
     ) -> None:
         try:
-            self.workers[k].run(actions, data, on_step)
+            with self.streams[k].activate():  # the current stream is thread-local
+                self.drivers[k].run(actions, data, on_step)
         except BaseException as error:  # every failure must reach the main thread
             self.abort.trip(k, error)
 
@@ -120,12 +135,12 @@ class StreamEngine:
         actions: Sequence[Sequence[Action]],
         data: Sequence[MicrobatchData],
         *,
-        on_step: Callable[[int, int], None] | None = None,
+        on_step: Sequence[StepHook | None] | None = None,
         deadline_s: float | None = None,
     ) -> list[StageOutcome]:
         """Run ``actions[k]`` on stage k, reading microbatches from ``data[k]``.
 
-        ``on_step(stage, step)`` fires as each stage ends a step.
+        ``on_step[k](step)``, where given, fires as stage k ends a step.
 
         Raises :class:`StreamStageFailure` naming the first stage that failed
         (or that exceeded ``deadline_s``) after every thread has stopped.
@@ -137,7 +152,7 @@ class StreamEngine:
             )
         threads = []
         for k, stage_actions in enumerate(actions):
-            hook = None if on_step is None else (lambda step, k=k: on_step(k, step))
+            hook = None if on_step is None else on_step[k]
             thread = threading.Thread(
                 target=self._body,
                 args=(k, stage_actions, data[k], hook),
@@ -198,18 +213,7 @@ class StreamEngine:
                 )
 
     def _outcome(self, k: int) -> StageOutcome:
-        worker = self.workers[k]
-        log = worker.log
-        losses = [float(t) / self.config.loss_scale for t in log.loss_tensors]
         with torch.no_grad():
-            spans = worker.timeline.to_array(self.timebase)
-        return StageOutcome(
-            stage=k,
-            spans=spans,
-            log={
-                "losses": losses,
-                "sg_loss": [float(v) for v in log.sg_loss],
-                "sg_cosine": [float(v) for v in log.sg_cosine],
-                "si_loss": [float(v) for v in log.si_loss],
-            },
-        )
+            spans = self.timelines[k].to_array(self.timebase)
+        log = self.drivers[k].log.floats(self.config.loss_scale)
+        return StageOutcome(stage=k, spans=spans, log=log)

@@ -19,13 +19,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 from torch import Tensor
 
 from dnibench.runtimes.streams.stream import StreamEvent
-
-What = Literal["activation", "gradient"]
+from dnibench.runtimes.transport import What
 
 
 class StageAborted(RuntimeError):

@@ -1,12 +1,11 @@
 """Run a :class:`~dnibench.bench.spec.BenchSpec` on the streams runtime.
 
 Everything around the engine is shared with the dist runtime so the two
-measure the same thing: the pipeline is built from the same seed
-(:func:`~dnibench.runtimes.dist.worker.build_for_rank`), every stage gets the
-same per-stage action list (:func:`~dnibench.runtimes.dist.worker.action_stream`),
-and the result is the same :class:`~dnibench.bench.run.BenchResult`, one
-``RankResult`` per stage, so rows, traces and reports do not know which
-runtime made them. Differences, on purpose:
+measure the same thing (:mod:`~dnibench.runtimes.harness`): the pipeline is
+built from the same seed, every stage gets the same per-stage action list
+and the same stage driver, and the result is one ``RankResult`` per stage,
+which :mod:`dnibench.bench.run` turns into the same rows, traces and reports
+whichever runtime made them. Differences, on purpose:
 
 - the input batches of the whole run are staged on each stage's device
   before the clock starts, so host-to-device copies and shuffling are not
@@ -27,13 +26,23 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from dnibench.bench.run import BenchResult, summarise
-from dnibench.bench.spec import BenchSpec, parse_fault
 from dnibench.data import BatchStream
 from dnibench.errors import UserError
 from dnibench.instrument import NvmlSampler, cpu_times, peak_rss_bytes
 from dnibench.regimes.stage import Stage
-from dnibench.runtimes.dist.worker import RankResult, action_stream, build_for_rank
+from dnibench.runtimes.driver import MicrobatchData
+from dnibench.runtimes.harness import (
+    RankFailure,
+    RankResult,
+    action_stream,
+    build_for_rank,
+    fault_hook,
+    loss_scale,
+    parameter_snapshot,
+    place_stage,
+)
+from dnibench.runtimes.pipeline_result import BenchResult, summarise
+from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.streams.devices import (
     Placement,
     make_streams,
@@ -43,7 +52,6 @@ from dnibench.runtimes.streams.devices import (
 )
 from dnibench.runtimes.streams.engine import EngineConfig, StageOutcome, StreamEngine
 from dnibench.runtimes.streams.standin import OrderLog
-from dnibench.runtimes.streams.worker import MicrobatchData
 
 
 @dataclass
@@ -67,15 +75,6 @@ class StreamsBenchResult(BenchResult):
         return rows
 
 
-def place_stage(stage: Stage, device: torch.device) -> None:
-    """Move a stage's module and its SG / SI modules (parameter identity kept for optimisers)."""
-    stage.module.to(device)
-    if stage.sg is not None:
-        stage.sg.to(device)
-    if stage.si is not None:
-        stage.si.to(device)
-
-
 def staged_microbatches(
     spec: BenchSpec, stream: BatchStream, placement: Placement
 ) -> list[MicrobatchData]:
@@ -94,18 +93,6 @@ def staged_microbatches(
         return lambda mb: chunks[mb]
 
     return [source(device) for device in placement.devices]
-
-
-def _fault_hook(spec: BenchSpec):
-    if spec.fault is None:
-        return None
-    _, stage, at_step = parse_fault(spec.fault)
-
-    def on_step(k: int, step: int) -> None:
-        if k == stage and step == at_step:
-            raise RuntimeError(f"injected fault at step {step}")
-
-    return on_step
 
 
 def _samplers(spec: BenchSpec, placement: Placement) -> dict[int, NvmlSampler]:
@@ -142,8 +129,8 @@ def run_streams(
     """
     try:
         placement = resolve_placement(spec.device, spec.world_size)
-    except UserError as error:
-        raise UserError(f"{spec.name}: {error}") from None
+    except UserError as error:  # NotApplicable stays NotApplicable
+        raise type(error)(f"{spec.name}: {error}") from None
     if placement.cuda and spec.slow_stage is not None:
         raise UserError(
             f"{spec.name}: slow_stage needs the CPU stand-in or the dist runtime; a host sleep "
@@ -153,6 +140,14 @@ def run_streams(
     torch.set_num_threads(spec.threads)
     try:
         return _run(spec, placement, deadline_s, order_log)
+    except RankFailure:
+        raise
+    except (RuntimeError, MemoryError) as error:  # building or placing it: out of memory, say
+        raise RankFailure(
+            f"{spec.name}: the streams run failed before its stages started: "
+            f"{type(error).__name__}: {error}",
+            stage=-1,
+        ) from error
     finally:
         torch.set_num_threads(threads_before)
         if placement.cuda:
@@ -169,10 +164,9 @@ def _run(
     for index in placement.device_indices:
         torch.cuda.reset_peak_memory_stats(index)
     streams = make_streams(placement, order_log)
-    per_update = spec.update_every if spec.regime.synthetic_gradients else spec.microbatches
     config = EngineConfig(
         forward_locked=not spec.regime.synthetic_inputs,
-        loss_scale=1.0 / per_update,
+        loss_scale=loss_scale(spec),
         microbatches_per_step=spec.microbatches,
         timeout_s=spec.timeout_s,
         spans=spec.spans,
@@ -186,7 +180,12 @@ def _run(
         sampler.start()
     cpu0, wall0 = cpu_times(), time.perf_counter()
     try:
-        outcomes = engine.run(actions, data, on_step=_fault_hook(spec), deadline_s=deadline_s)
+        outcomes = engine.run(
+            actions,
+            data,
+            on_step=[fault_hook(spec, k) for k in range(spec.world_size)],
+            deadline_s=deadline_s,
+        )
     finally:
         reports = {index: sampler.stop() for index, sampler in samplers.items()}
         for sampler in samplers.values():
@@ -229,9 +228,7 @@ def _rank_result(
         nvml=nvml,
     )
     if spec.keep_parameters:
-        result.parameters = {
-            name: value.detach().cpu().clone() for name, value in stage.module.state_dict().items()
-        }
+        result.parameters = parameter_snapshot(stage)
     return result
 
 
@@ -245,4 +242,4 @@ def _cuda_peaks(placement: Placement) -> dict[int, int] | None:
     return {k: torch.cuda.max_memory_allocated(index) for index, k in first.items()}
 
 
-__all__ = ["StreamsBenchResult", "place_stage", "run_streams"]
+__all__ = ["StreamsBenchResult", "run_streams"]

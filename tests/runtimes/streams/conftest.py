@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dnibench.bench.spec import BenchSpec
+from dnibench.runtimes.spec import BenchSpec
 
 
 @pytest.fixture

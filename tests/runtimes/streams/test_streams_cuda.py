@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from dnibench.bench.run import run_benchmark
-from dnibench.bench.spec import BenchSpec
 from dnibench.instrument import NvmlSampler
-from dnibench.runtimes.dist.launch import launch_local
+from dnibench.runtimes.distributed.launch import launch_local
+from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.streams.cuda import CudaStream, CudaTimebase
 from dnibench.runtimes.streams.runner import run_streams
 

@@ -7,13 +7,13 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from dnibench.bench.spec import BenchSpec
 from dnibench.instrument import SpanKind
+from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.streams.engine import StreamStageFailure
 from dnibench.runtimes.streams.handoff import Handoff
 from dnibench.runtimes.streams.runner import run_streams
 from dnibench.runtimes.streams.standin import OrderLog, StandInEvent
-from dnibench.runtimes.streams.worker import StreamStageWorker
+from dnibench.runtimes.streams.transport import HandoffTransport
 
 SpecOf = Callable[..., BenchSpec]
 KIND, MB, T0, T1 = 0, 1, 2, 3
@@ -71,11 +71,12 @@ def test_a_hand_off_posted_before_its_event_is_recorded_is_caught(
 ) -> None:
     """A producer that forgets to record its event: the consumer's stream must refuse to wait."""
 
-    def careless_post(self: StreamStageWorker, to, what, mb, tensor) -> None:
+    def careless_send(self: HandoffTransport, what, mb, tensor) -> None:
+        to = self.down if what == "activation" else self.up
         event = StandInEvent(stream=self.stream.name)  # never recorded
-        to.inbox.post(what, mb, Handoff(tensor, event, self.stage.index))
+        to.inbox.post(what, mb, Handoff(tensor, event, self.index))
 
-    monkeypatch.setattr(StreamStageWorker, "_post", careless_post)
+    monkeypatch.setattr(HandoffTransport, "send", careless_send)
     with pytest.raises(StreamStageFailure, match=r"stage [01] failed.*before it was recorded"):
         run_streams(spec_of("gpipe", 2, microbatches=2))
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from dnibench.bench.run import require_gpus, run_benchmark
-from dnibench.bench.spec import BenchSpec
 from dnibench.errors import UserError
+from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.streams.devices import STANDIN_NOTE
 from dnibench.runtimes.streams.runner import StreamsBenchResult
 from dnibench.suites import load_suite

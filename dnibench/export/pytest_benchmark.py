@@ -1,4 +1,4 @@
-"""Write a run directory in pytest-benchmark's own storage format.
+"""Export a run directory in pytest-benchmark's own storage format.
 
 Teams already keep pytest-benchmark histories, dashboards and
 ``pytest-benchmark compare`` habits; one JSON file per run lets them read
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -30,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pytest_benchmark.stats import Stats
 
 from dnibench.errors import UserError
 from dnibench.gate.runs import (
@@ -273,65 +272,18 @@ def _finite(value: float) -> float | None:
 
 
 def step_stats(data: Sequence[float]) -> dict[str, Any]:
-    """pytest-benchmark's summary fields of ``data``, computed its way.
+    """pytest-benchmark's summary fields of ``data``, computed by pytest-benchmark itself.
 
-    Quartiles follow pytest-benchmark's rule (Tukey's hinges: Wikipedia's
-    method 3 for an odd count, the median of each half for an even one), not
-    numpy's interpolation, so ``q1``, ``iqr`` and the outlier counts match
-    what pytest-benchmark would print for the same timings.
+    Its ``Stats`` class is what ``pytest-benchmark compare`` and its storage
+    use (Tukey-hinge quartiles, outlier counts, ``ops``), so feeding it the
+    timings in recorded order gives the numbers its users would see for them.
     """
     if not data:
         raise ValueError("no data points")
-    ordered = sorted(data)
-    n = len(ordered)
-    mean = statistics.mean(ordered)
-    stddev = statistics.stdev(ordered) if n > 1 else 0.0
-    q1, q3 = _quartiles(ordered)
-    iqr = q3 - q1
-    low, high = q1 - 1.5 * iqr, q3 + 1.5 * iqr
-    iqr_outliers = sum(1 for value in ordered if value < low or value > high)
-    stddev_outliers = sum(1 for value in ordered if abs(value - mean) > stddev)
-    if n == 1:
-        ld15iqr = hd15iqr = ordered[0]
-    else:
-        ld15iqr = ordered[bisect_left(ordered, low)]
-        hd15iqr = ordered[min(bisect_right(ordered, high), n - 1)]
-    total = sum(data)  # in recorded order, as pytest-benchmark sums
-    return {
-        "min": ordered[0],
-        "max": ordered[-1],
-        "mean": mean,
-        "stddev": stddev,
-        "rounds": n,
-        "median": statistics.median(ordered),
-        "iqr": iqr,
-        "q1": q1,
-        "q3": q3,
-        "iqr_outliers": iqr_outliers,
-        "stddev_outliers": stddev_outliers,
-        "outliers": f"{stddev_outliers};{iqr_outliers}",
-        "ld15iqr": ld15iqr,
-        "hd15iqr": hd15iqr,
-        "ops": n / total if total else 0,
-        "total": total,
-    }
-
-
-def _quartiles(ordered: Sequence[float]) -> tuple[float, float]:
-    n = len(ordered)
-    if n == 1:
-        return ordered[0], ordered[0]
-    if n % 2 == 0:
-        half = n // 2
-        return statistics.median(ordered[:half]), statistics.median(ordered[half:])
-    k, rest = divmod(n, 4)
-    if rest == 1:
-        q1 = 0.25 * ordered[k - 1] + 0.75 * ordered[k]
-        q3 = 0.75 * ordered[3 * k] + 0.25 * ordered[3 * k + 1]
-    else:
-        q1 = 0.75 * ordered[k] + 0.25 * ordered[k + 1]
-        q3 = 0.25 * ordered[3 * k + 1] + 0.75 * ordered[3 * k + 2]
-    return q1, q3
+    stats = Stats()
+    for value in data:
+        stats.update(value)
+    return dict(stats.as_dict())
 
 
 def _pytest_benchmark_version() -> str:

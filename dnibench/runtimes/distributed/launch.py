@@ -21,19 +21,12 @@ import time
 import traceback
 from pathlib import Path
 
-from dnibench.bench.spec import BenchSpec
-from dnibench.runtimes.dist.worker import RankResult, init_group, run_rank
+from dnibench.runtimes.distributed.worker import init_group, run_rank
+from dnibench.runtimes.harness import RankFailure, RankResult
+from dnibench.runtimes.spec import BenchSpec
 
 _PR_SET_PDEATHSIG = 1
 GRACE_S = 5.0
-
-
-class RankFailure(RuntimeError):
-    """A rank raised, hung or was killed; the message names the stage."""
-
-    def __init__(self, message: str, stage: int) -> None:
-        super().__init__(message)
-        self.stage = stage
 
 
 def _die_with_parent() -> None:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from dnibench.bench.run import run_benchmark
-from dnibench.bench.spec import BenchSpec
 from dnibench.instrument import SpanKind
+from dnibench.runtimes.spec import BenchSpec
 
 COMPUTE = (int(SpanKind.FORWARD), int(SpanKind.BACKWARD))
 

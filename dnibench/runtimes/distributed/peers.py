@@ -19,10 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from dnibench.runtimes.straggler import straggle
-from dnibench.bench.spec import BenchSpec
 from dnibench.instrument import SpanKind, SpanRecorder
 from dnibench.pipeline import Pipeline
+from dnibench.runtimes.spec import BenchSpec
+from dnibench.runtimes.straggler import straggle
 
 PEER_SCHEDULES = {"torch-gpipe": "ScheduleGPipe", "torch-1f1b": "Schedule1F1B"}
 

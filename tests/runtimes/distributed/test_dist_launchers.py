@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -16,11 +17,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _rank_processes() -> list[str]:
-    done = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    return [line for line in done.stdout.splitlines() if "dnibench.runtimes.dist.launch" in line]
 
 
 def test_two_torchrun_nodes_run_a_dni_benchmark(tmp_path: Path) -> None:
@@ -52,7 +48,9 @@ def test_two_torchrun_nodes_run_a_dni_benchmark(tmp_path: Path) -> None:
     assert {r["stage"] for r in rows if r["metric"] == "busy_fraction"} == {"0", "1"}
 
 
-def test_ctrl_c_keeps_results_and_leaves_no_rank(tmp_path: Path) -> None:
+def test_ctrl_c_keeps_results_and_leaves_no_rank(
+    tmp_path: Path, rank_processes: Callable[[], list[int]]
+) -> None:
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [
@@ -80,4 +78,4 @@ def test_ctrl_c_keeps_results_and_leaves_no_rank(tmp_path: Path) -> None:
     assert status["gpipe-m8"] == "ok"
     assert "interrupted" in status.values()
     assert (out / "report.md").exists()
-    assert _rank_processes() == []
+    assert rank_processes() == []

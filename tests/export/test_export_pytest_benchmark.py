@@ -19,8 +19,8 @@ import pytest
 from pytest_benchmark.stats import Stats
 
 from dnibench.errors import UserError
-from dnibench.gate import write_pytest_benchmark_json
-from dnibench.gate.pytest_benchmark_json import FILE_NAME, step_stats
+from dnibench.export import FILE_NAME, write_pytest_benchmark_json
+from dnibench.export.pytest_benchmark import step_stats
 
 REAL_RUN = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline-run"
 MACHINE_KEYS = ("node", "processor", "machine", "python_implementation", "python_version",
@@ -98,15 +98,37 @@ def test_document_has_pytest_benchmarks_keys_and_times_steps(run_dir: Path) -> N
     assert 0.5 < extra["pipeline_efficiency"] <= 1.0
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 8, 75])
-def test_summary_numbers_match_pytest_benchmarks_stats(n: int) -> None:
+def test_exported_statistics_equal_pytest_benchmarks_own_on_the_same_samples(
+    run_dir: Path,
+) -> None:
+    """Every summary number written is what pytest-benchmark computes from the data written."""
+    document = json.loads(write_pytest_benchmark_json(run_dir).read_text())
+    assert len(document["benchmarks"]) == 23
+    for bench in document["benchmarks"]:
+        reference = Stats()
+        for value in bench["stats"]["data"]:
+            reference.update(value)
+        for field in Stats.fields:
+            assert bench["stats"][field] == getattr(reference, field), (bench["name"], field)
+        assert bench["stats"]["rounds"] > 1 and bench["stats"]["iqr"] > 0, bench["name"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8])
+def test_step_stats_keeps_recorded_order_and_quartile_rule(n: int) -> None:
+    """The hinge quartiles, not numpy's interpolation; the total summed in recorded order."""
     data = list(np.random.default_rng(n).lognormal(-2.5, 0.3, n))
-    reference = Stats()
-    for value in data:
-        reference.update(value)
-    ours = step_stats(data)
-    for field in Stats.fields:
-        assert ours[field] == pytest.approx(getattr(reference, field), rel=1e-12), field
+    stats = step_stats(data)
+    assert stats["rounds"] == n and stats["total"] == sum(data)
+    assert stats["min"] <= stats["q1"] <= stats["median"] <= stats["q3"] <= stats["max"]
+    if n == 8:  # even count: the median of each half
+        ordered = sorted(data)
+        assert stats["q1"] == pytest.approx(np.median(ordered[:4]))
+        assert stats["q3"] == pytest.approx(np.median(ordered[4:]))
+
+
+def test_step_stats_rejects_no_data() -> None:
+    with pytest.raises(ValueError, match="no data points"):
+        step_stats([])
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
-import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from dnibench.bench.session import run_session
-from dnibench.bench.spec import BenchSpec
-from dnibench.runtimes.dist.launch import RankFailure, launch_local
+from dnibench.runtimes.distributed.launch import launch_local
+from dnibench.runtimes.harness import RankFailure
+from dnibench.runtimes.spec import BenchSpec
+
+RankProcesses = Callable[[], list[int]]
 
 
 def _spec(name: str, **changes: object) -> BenchSpec:
@@ -22,11 +25,6 @@ def _spec(name: str, **changes: object) -> BenchSpec:
     return base.with_(**changes)
 
 
-def _rank_processes() -> list[str]:
-    done = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    return [line for line in done.stdout.splitlines() if "dnibench.runtimes.dist.launch" in line]
-
-
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
@@ -35,16 +33,20 @@ def _rank_processes() -> list[str]:
         ("hang:1:3", "from stage 1 within 10 s"),
     ],
 )
-def test_failing_rank_ends_the_run_and_is_named(fault: str, expected: str) -> None:
+def test_failing_rank_ends_the_run_and_is_named(
+    fault: str, expected: str, rank_processes: RankProcesses
+) -> None:
     started = time.monotonic()
     with pytest.raises(RankFailure) as failure:
         launch_local(_spec("faulty", fault=fault), deadline_s=120)
     assert time.monotonic() - started < 60
     assert expected in str(failure.value)
-    assert _rank_processes() == []
+    assert rank_processes() == []
 
 
-def test_partial_results_survive_a_killed_rank(tmp_path: Path) -> None:
+def test_partial_results_survive_a_killed_rank(
+    tmp_path: Path, rank_processes: RankProcesses
+) -> None:
     specs = [_spec("healthy"), _spec("killed", fault="kill:1:3"), _spec("after")]
     results = run_session(specs, tmp_path, deadline_s=120)
     assert [r.spec.name for r in results] == ["healthy", "after"]
@@ -58,7 +60,7 @@ def test_partial_results_survive_a_killed_rank(tmp_path: Path) -> None:
         benchmarks = {row["benchmark"] for row in csv.DictReader(handle)}
     assert benchmarks == {"calibration", "healthy", "after"}
     assert (tmp_path / "traces" / "healthy.json").exists()
-    assert _rank_processes() == []
+    assert rank_processes() == []
 
 
 def test_a_run_directory_is_never_overwritten(tmp_path: Path) -> None:

@@ -1,0 +1,103 @@
+"""Run one-thread recurrent benchmarks side by side: ``dnibench run --jobs N``.
+
+Why: every ``rnn`` and ``copy`` run trains on one thread, so a machine with N
+cores can run N of them at once and finish a seeded suite N times sooner.
+Their figures stay honest when they share the machine: data efficiency is
+counted in characters, and a character-LM run's seconds are its training
+thread's own CPU seconds (see :mod:`dnibench.recurrent.lm_bench`), which
+another process on another core does not inflate. Pipeline and training
+benchmarks time wall-clock over every core and never run in parallel.
+
+Workers compute; only the parent writes the run directory, in the order runs
+finish, so rows never interleave. Ctrl-C stops the workers, records what did
+not finish as interrupted and re-raises; a worker that dies marks its run
+failed and the rest go on in a fresh pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from dnibench.errors import UserError
+
+PARALLEL_KINDS = ("rnn", "copy")
+
+Status = Callable[[Any, str, float, str], None]
+
+
+def _compute(name: str, config: Any, repeat: int) -> tuple[Any, float]:
+    """In a worker: one recurrent run and its wall seconds."""
+    import time
+
+    from dnibench.recurrent.bench import run_recurrent
+
+    started = time.perf_counter()
+    result = run_recurrent(name, config, repeat)
+    return result, time.perf_counter() - started
+
+
+def run_parallel(
+    pending: Sequence[tuple[Any, int]],
+    jobs: int,
+    record: Callable[[Any, Any], None],
+    status: Status,
+) -> list[Any]:
+    """Run ``pending`` (item, repeat) pairs ``jobs`` at a time; ``record`` writes a result."""
+    results: list[Any] = []
+    queue = list(pending)
+    context = multiprocessing.get_context("spawn")
+    while queue:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            running: dict[Future, tuple[Any, int]] = {}
+            try:
+                while queue or running:
+                    while queue and len(running) < jobs:
+                        item, repeat = queue.pop(0)
+                        future = pool.submit(
+                            _compute, item.name, getattr(item, "recurrent", None), repeat
+                        )
+                        running[future] = (item, repeat)
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        item, _repeat = running.pop(future)
+                        try:
+                            result, seconds = future.result()
+                        except BrokenProcessPool:
+                            status(item, "failed", 0.0, "its worker process died")
+                            raise
+                        except Exception as err:  # the run's own failure: record, go on
+                            message = str(err) if isinstance(err, UserError) else repr(err)
+                            status(item, "failed", 0.0, message)
+                            continue
+                        record(item, result)
+                        results.append(result)
+                        status(item, "ok", seconds, "")
+            except BrokenProcessPool:
+                # The other runs of the dead pool go back on the queue, in order.
+                queue[:0] = [pair for pair in running.values()]
+                continue
+            except KeyboardInterrupt:
+                for future in running:
+                    future.cancel()
+                pool.shutdown(wait=False, cancel_futures=True)
+                for pair in running.values():
+                    queue.insert(0, pair)
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
+                raise ParallelInterrupted(queue) from None
+    return results
+
+
+class ParallelInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a parallel run, carrying the (item, repeat) pairs that did not finish."""
+
+    def __init__(self, unfinished: list[tuple[Any, int]]) -> None:
+        super().__init__()
+        self.unfinished = unfinished
+
+
+__all__ = ["PARALLEL_KINDS", "ParallelInterrupted", "run_parallel"]

@@ -1,0 +1,170 @@
+"""What every pipeline runtime does around the stage driver, written once.
+
+``dist`` (a process per stage) and ``streams`` (a stream per stage) differ
+only in how tensors travel and how time is taken. Everything else must be
+the same for their numbers to mean the same thing, so it lives here: the
+pipeline built from the same seed, each stage's action list, the loss
+scale, where a stage's modules go, the microbatch source, the fault hook,
+the parameter snapshot, and the result and failure types that
+:mod:`~dnibench.runtimes.pipeline_result` turns into metrics and rows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from dnibench.data import BatchStream, load_dataset
+from dnibench.pipeline import Pipeline, build_pipeline
+from dnibench.regimes.stage import Stage
+from dnibench.runtimes.driver import MicrobatchData, StepHook
+from dnibench.runtimes.spec import SINGLE_MODE, BenchSpec, parse_fault
+from dnibench.schedules import Action, build_schedule
+
+
+@dataclass
+class RankResult:
+    """What one stage measured (one rank of ``dist``, one stream of ``streams``)."""
+
+    rank: int
+    spans: np.ndarray
+    offset_ns: int = 0
+    rtt_ns: int = 0
+    peak_rss_bytes: int = 0
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+    dropped_spans: int = 0
+    log: dict[str, list[float]] = field(default_factory=dict)
+    parameters: dict[str, Tensor] = field(default_factory=dict)
+    nvml: dict[str, Any] = field(default_factory=dict)
+
+
+class RankFailure(RuntimeError):
+    """A stage raised, hung or was killed; the message names the stage (-1: the whole run)."""
+
+    def __init__(self, message: str, stage: int) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+#: Rows of real input that size the stages and price the split at build time:
+#: enough for per-example shapes and FLOP ratios, without pushing a GPU-sized
+#: batch through the whole model on one CPU thread before the run starts.
+PROBE_ROWS = 64
+
+
+def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
+    """The whole pipeline (same seed on every rank) and the shared batch stream."""
+    dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
+    sample = dataset.x_train[: min(spec.batch_size, PROBE_ROWS)]
+    pipeline = build_pipeline(
+        spec.pipeline_config, spec.regime, dataset.input_shape, dataset.num_classes, sample
+    )
+    stream = BatchStream(dataset.x_train, dataset.y_train, spec.batch_size, seed=spec.seed)
+    return pipeline, stream
+
+
+def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
+    """This rank's actions for the whole run, microbatch ids global across steps.
+
+    Backprop schedules repeat one step's list; unlocked schedules are built
+    over all ``steps * m`` microbatches so that deltas may stay outstanding
+    across a step boundary, as the staleness bound allows.
+    """
+    m = spec.microbatches
+    name = "gpipe" if spec.mode == SINGLE_MODE else spec.mode
+    if spec.regime.synthetic_gradients:
+        schedule = build_schedule(
+            name, spec.world_size, spec.steps * m, spec.staleness, spec.update_every
+        )
+        return list(schedule.stage_actions(rank))
+    one_step = build_schedule(name, spec.world_size, m).stage_actions(rank)
+    actions: list[Action] = []
+    for step in range(spec.steps):
+        for action in one_step:
+            mb = None if action.mb is None else action.mb + step * m
+            actions.append(Action(action.op, mb))
+    return actions
+
+
+def loss_scale(spec: BenchSpec) -> float:
+    """1 / microbatches per optimiser step: the accumulated gradient is the batch mean."""
+    per_update = spec.update_every if spec.regime.synthetic_gradients else spec.microbatches
+    return 1.0 / per_update
+
+
+def slow_factor_of(spec: BenchSpec, stage: int) -> float:
+    """The straggler factor of ``stage`` (1: not slowed)."""
+    return spec.slow_factor if spec.slow_stage == stage else 1.0
+
+
+def place_stage(stage: Stage, device: torch.device) -> None:
+    """Move a stage's module and its SG / SI modules (parameter identity kept for optimisers).
+
+    The SG / SI go too: on a GPU, a DNI stage would otherwise mix devices.
+    """
+    for module in (stage.module, stage.sg, stage.si):
+        if module is not None:
+            module.to(device)
+
+
+def parameter_snapshot(stage: Stage) -> dict[str, Tensor]:
+    """The stage's parameters and buffers, on the CPU (for tests that compare runtimes)."""
+    return {name: value.detach().cpu().clone() for name, value in stage.module.state_dict().items()}
+
+
+def microbatch_source(spec: BenchSpec, stream: BatchStream, device: torch.device) -> MicrobatchData:
+    """Global microbatch id -> (x, y) on ``device``, one step's batch cached at a time."""
+    cache: dict[int, tuple[tuple[Tensor, ...], tuple[Tensor, ...]]] = {}
+
+    def data(mb: int) -> tuple[Tensor, Tensor]:
+        step, index = divmod(mb, spec.microbatches)
+        if step not in cache:
+            cache.clear()
+            x, y = stream.batch(step)
+            x, y = x.to(device), y.to(device)
+            cache[step] = (x.chunk(spec.microbatches), y.chunk(spec.microbatches))
+        xs, ys = cache[step]
+        return xs[index], ys[index]
+
+    return data
+
+
+def fault_hook(spec: BenchSpec, stage: int) -> StepHook | None:
+    """The ``on_step`` hook that makes ``stage`` fail as ``spec.fault`` asks, if it names it.
+
+    ``raise`` raises in the stage's loop; ``hang`` blocks it forever (its
+    neighbours' timeouts must end the run); ``kill`` SIGKILLs the process,
+    which only the one-process-per-stage runtime survives (the spec refuses
+    it elsewhere).
+    """
+    if spec.fault is None:
+        return None
+    kind, faulty, at_step = parse_fault(spec.fault)
+    if faulty != stage:
+        return None
+
+    def on_step(step: int) -> None:
+        if step != at_step:
+            return
+        if kind == "raise":
+            raise RuntimeError(f"injected fault at step {step}")
+        if kind == "hang":
+            while True:
+                time.sleep(3600)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return on_step
+
+
+__all__ = [
+    "PROBE_ROWS", "RankFailure", "RankResult", "action_stream", "build_for_rank", "fault_hook",
+    "loss_scale", "microbatch_source", "parameter_snapshot", "place_stage", "slow_factor_of",
+]  # fmt: skip

@@ -1,0 +1,149 @@
+"""Named overrides of a suite (``[profile.NAME]``) and a fault injected for rehearsals.
+
+A GPU suite is written for the GPU, but its run has to be rehearsed where
+there is none: the same benchmarks, names, ratios and report, on the CPU
+stand-in at a size two cores finish in a minute. A profile says so in the
+suite file itself, next to what it changes, instead of in a second copy of
+the suite that drifts::
+
+    [profile.cpu]
+    description = "the CPU stand-in at a tiny size"
+    [profile.cpu.defaults]                     # merged over [defaults]
+    device = "cpu"
+    width = 32
+    [profile.cpu.benchmark."streams-{mode}-m{microbatches}-small"]
+    width = 16                                 # merged over that [[benchmark]] entry
+
+Entries are matched by their ``name`` as written (the template). The profile
+is applied to the parsed file before validation, so every overridden value is
+checked exactly like one written in place, and an error says which profile
+was applied. Without ``--profile`` the tables are ignored.
+
+:func:`with_fault` makes one benchmark raise at a given step (the streams and
+dist runtimes' ``fault``), so a rehearsal can prove that a failing benchmark
+still leaves a packed, partial run and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from dnibench.bench.spec import parse_fault
+from dnibench.errors import UserError
+from dnibench.suites.loader import _SuiteReader, find_suite
+from dnibench.suites.schema import Suite, SuiteError, SuiteItem, suggest
+
+__all__ = ["load_suite_profile", "profile_names", "with_fault"]
+
+PROFILE_KEYS = ("description", "defaults", "benchmark")
+
+
+def _profiles(reader: _SuiteReader) -> dict[str, Any]:
+    raw = reader.data.get("profile", {})
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise reader.fail(
+            "'profile' must hold named tables, each written [profile.NAME]", key="profile"
+        )
+    return raw
+
+
+def profile_names(path_or_name: str | Path) -> list[str]:
+    """The profiles suite ``path_or_name`` defines, in file order."""
+    return list(_profiles(_SuiteReader(find_suite(path_or_name))))
+
+
+def _apply(reader: _SuiteReader, name: str) -> None:
+    """Merge profile ``name`` into the reader's parsed data (in place); SuiteError if bad."""
+    profiles = _profiles(reader)
+    if name not in profiles:
+        names = ", ".join(profiles) or "none"
+        raise reader.fail(
+            f"suite {reader.path.stem!r} has no profile {name!r}{suggest(name, profiles)} "
+            f"Its profiles: {names} (tables written [profile.NAME])"
+        )
+    profile = profiles[name]
+    where = f"[profile.{name}]"
+    for key in profile:
+        if key not in PROFILE_KEYS:
+            raise reader.fail(
+                f"{where}: unknown key {key!r}{suggest(key, PROFILE_KEYS)} "
+                f"Allowed keys: {', '.join(PROFILE_KEYS)}",
+                "profile." + name,
+                key=key,
+            )
+    if not isinstance(profile.get("description"), str):
+        raise reader.fail(
+            f"{where}: missing key 'description' (a string saying what the profile is for)",
+            "profile." + name,
+        )
+    data = reader.data
+    defaults = profile.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise reader.fail(f"{where}: 'defaults' must be a table written [profile.{name}.defaults]")
+    data["defaults"] = {**data.get("defaults", {}), **defaults}
+    overrides = profile.get("benchmark", {})
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise reader.fail(
+            f"{where}: 'benchmark' must hold tables named by a [[benchmark]] entry's name, "
+            f'written [profile.{name}.benchmark."NAME"]'
+        )
+    entries = data.get("benchmark", [])
+    templates = [entry.get("name") for entry in entries if isinstance(entry, dict)]
+    for template, values in overrides.items():
+        if template not in templates:
+            known = [t for t in templates if isinstance(t, str)]
+            raise reader.fail(
+                f"{where}: no [[benchmark]] entry is named {template!r}{suggest(template, known)} "
+                f"Entry names: {', '.join(known)}",
+                "profile." + name,
+            )
+        for entry in entries:
+            if entry.get("name") == template:
+                entry.update(values)
+
+
+def load_suite_profile(path_or_name: str | Path, profile: str | None = None) -> Suite:
+    """Suite ``path_or_name`` with profile ``profile`` applied (none: the suite as written)."""
+    reader = _SuiteReader(find_suite(path_or_name))
+    if profile is not None:
+        reader.data = copy.deepcopy(reader.data)
+        _apply(reader, profile)
+    try:
+        return reader.read()
+    except SuiteError as error:
+        if profile is None:
+            raise
+        raise SuiteError(
+            f"{error} (with profile {profile!r} applied; the value may come from "
+            f"[profile.{profile}])",
+            path=None,
+        ) from None
+
+
+def with_fault(items: list[SuiteItem], text: str) -> list[SuiteItem]:
+    """``items`` with benchmark ``NAME`` of ``NAME=KIND:STAGE:STEP`` set to fail that way."""
+    name, sep, fault = text.partition("=")
+    if not sep or not name:
+        raise UserError(
+            f"--fault {text!r} must be NAME=KIND:STAGE:STEP, e.g. streams-dni-m8=raise:1:2"
+        )
+    parse_fault(fault)
+    names = [item.name for item in items]
+    if name not in names:
+        raise UserError(
+            f"--fault names benchmark {name!r}, which this run does not hold"
+            f"{suggest(name, names)} Benchmarks: {', '.join(names)}"
+        )
+    out = []
+    for item in items:
+        if item.name == name:
+            if item.spec is None:
+                raise UserError(
+                    f"--fault: {name!r} is a {item.kind} benchmark; faults need a pipeline"
+                )
+            item = replace(item, spec=item.spec.with_(fault=fault))
+        out.append(item)
+    return out

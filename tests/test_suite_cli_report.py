@@ -1,0 +1,61 @@
+"""``dnibench report`` on a committed run directory reproduces that run's numbers.
+
+A report is rendered from ``results.csv`` alone, so re-rendering must leave
+the results untouched and put the same figures in the tables: this guards the
+committed quick baseline (the one CI gates against) through every change to
+the report code and the result readers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dnibench.cli import main
+
+COMMITTED = Path(__file__).resolve().parents[1] / "reports" / "quick-cpu2-2026-11-22"
+
+
+def _row(markdown: str, benchmark: str) -> list[str]:
+    """The cells of the first table row that starts with ``benchmark``."""
+    for line in markdown.splitlines():
+        if line.startswith(f"| {benchmark} |"):
+            return [cell.strip() for cell in line.strip("|").split("|")]
+    raise AssertionError(f"no table row for {benchmark} in report.md")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (COMMITTED / "results.csv").is_file():
+        pytest.skip(f"{COMMITTED.name} is not in this checkout")
+    copy = tmp_path_factory.mktemp("committed") / COMMITTED.name
+    shutil.copytree(COMMITTED, copy)
+    for old in ("report.md", "report.html"):
+        (copy / old).unlink(missing_ok=True)  # so the assertions read a fresh rendering
+    assert main(["report", str(copy)]) == 0
+    return copy
+
+
+def test_rerendering_leaves_the_results_untouched(rendered: Path) -> None:
+    assert (rendered / "results.csv").read_bytes() == (COMMITTED / "results.csv").read_bytes()
+    assert (rendered / "report.md").is_file() and (rendered / "report.html").is_file()
+
+
+def test_the_report_shows_the_results_files_numbers(rendered: Path) -> None:
+    results = pd.read_csv(rendered / "results.csv")
+    markdown = (rendered / "report.md").read_text()
+    pipelines = set(results.benchmark[results.metric == "pipeline_efficiency"])
+    throughput = results[(results.metric == "throughput") & (results.stage == -1)]
+    pipeline = throughput[throughput.benchmark.isin(pipelines)]
+    assert pipeline.benchmark.nunique() >= 5
+    for benchmark, rows in pipeline.groupby("benchmark"):
+        cells = _row(markdown, str(benchmark))
+        assert cells[4] == str(rows.repeat.nunique()), f"{benchmark}: repeats"
+        assert cells[5] == f"{rows.value.median():.0f}", f"{benchmark}: throughput"
+    accuracy = results[results.metric == "test_accuracy"]
+    assert not accuracy.empty
+    for benchmark, rows in accuracy.groupby("benchmark"):
+        assert _row(markdown, str(benchmark))[4] == f"{rows.value.mean():.4f}", benchmark
