@@ -12,6 +12,7 @@ import time
 
 from dnibench.errors import NotApplicable
 from dnibench.runtimes.distributed.launch import launch_local
+from dnibench.runtimes.peer_schedules import require_applicable
 from dnibench.runtimes.pipeline_result import BenchResult, align_spans, summarise
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.streams.runner import run_streams
@@ -43,6 +44,7 @@ def run_benchmark(spec: BenchSpec, *, deadline_s: float | None = None) -> BenchR
     if spec.runtime == "streams":
         return run_streams(spec, deadline_s=deadline_s)
     require_gpus(spec)
+    require_applicable(spec.name, spec.mode, spec.world_size, spec.microbatches)
     started = time.perf_counter()
     ranks = launch_local(spec, deadline_s=deadline_s)
     return summarise(spec, ranks, time.perf_counter() - started)

@@ -45,14 +45,20 @@ NOT_APPLICABLE = "not_applicable"
 
 
 class ItemLike(Protocol):
-    """What a suite entry provides (see :class:`BenchItem`)."""
+    """What a suite entry provides (see :class:`BenchItem`); read-only, as frozen entries are."""
 
-    name: str
-    kind: str
-    repeats: int
-    spec: BenchSpec | None
-    train: TrainConfig | None
-    target_accuracy: float | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def repeats(self) -> int: ...
+    @property
+    def spec(self) -> BenchSpec | None: ...
+    @property
+    def train(self) -> TrainConfig | None: ...
+    @property
+    def target_accuracy(self) -> float | None: ...
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,13 @@ Definitions:
   limited only by its slowest stage;
 - efficiency: measured throughput / ideal throughput.
 
+A rank that holds several virtual stages (PyTorch's looped and V schedules)
+runs each microbatch's forward once per stage it holds. Its later stages'
+FORWARD spans carry a microbatch id of :data:`LATER_VIRTUAL_STAGE` or below:
+they count as busy time but not as new microbatches, so "busy per microbatch"
+stays the rank's work per microbatch and the ideal throughput is that of the
+ranks, the processors that actually run in parallel.
+
 Time "covered" by spans is the length of their union, so a span nested in
 another of the same group (an SG update recorded inside a backward) is not
 counted twice and no fraction exceeds one.
@@ -35,6 +42,7 @@ import numpy as np
 from dnibench.instrument.spans import T0, T1, SpanKind
 
 __all__ = [
+    "LATER_VIRTUAL_STAGE",
     "PipelineMetrics",
     "StageMetrics",
     "gpipe_bubble",
@@ -43,6 +51,10 @@ __all__ = [
 ]
 
 _NS = 1e9
+
+#: FORWARD spans with a microbatch id at or below this are a rank's second or
+#: later virtual stage (id ``LATER_VIRTUAL_STAGE - chunk``): busy, not a new microbatch.
+LATER_VIRTUAL_STAGE = -2
 
 
 @dataclass
@@ -56,7 +68,8 @@ class StageMetrics:
     wait_activation_fraction: float
     wait_gradient_fraction: float
     comm_fraction: float
-    #: FORWARD spans of this stage that started in the window.
+    #: FORWARD spans of this stage that started in the window (a rank's later
+    #: virtual stages not counted again).
     microbatches: int
     #: busy_s / microbatches (NaN when no forward started in the window).
     busy_per_microbatch_s: float
@@ -125,7 +138,7 @@ def stage_metrics(stage: int, spans: np.ndarray, t_start_ns: int, t_end_ns: int)
     wait_act_ns = _covered_ns(arr, (SpanKind.WAIT_ACTIVATION,), t_start_ns, t_end_ns)
     wait_grad_ns = _covered_ns(arr, (SpanKind.WAIT_GRADIENT,), t_start_ns, t_end_ns)
     comm_ns = _covered_ns(arr, SpanKind.COMM, t_start_ns, t_end_ns)
-    fwd = arr[:, 0] == SpanKind.FORWARD
+    fwd = (arr[:, 0] == SpanKind.FORWARD) & (arr[:, 1] > LATER_VIRTUAL_STAGE)
     starts = arr[fwd, T0]
     microbatches = int(np.count_nonzero((starts >= t_start_ns) & (starts < t_end_ns)))
     busy_s = busy_ns / _NS

@@ -46,6 +46,10 @@ class SpanKind(enum.IntEnum):
     WAIT_ACTIVATION = 9
     WAIT_GRADIENT = 10
     STEP = 11
+    BACKWARD_INPUT = 12
+    """Zero-bubble split backward, first half: dL/dh_{k-1} only (sent upstream)."""
+    BACKWARD_WEIGHT = 13
+    """Zero-bubble split backward, second half: the parameter gradients only."""
 
     # Annotations only: assigned below, so the enum does not turn them into members.
     COMPUTE: ClassVar[frozenset[SpanKind]]
@@ -57,6 +61,8 @@ SpanKind.COMPUTE = frozenset(
     {
         SpanKind.FORWARD,
         SpanKind.BACKWARD,
+        SpanKind.BACKWARD_INPUT,
+        SpanKind.BACKWARD_WEIGHT,
         SpanKind.SG_FORWARD,
         SpanKind.SG_UPDATE,
         SpanKind.SI_FORWARD,

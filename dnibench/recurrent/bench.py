@@ -34,7 +34,7 @@ from typing import Any
 
 from dnibench.recurrent.config import RecurrentConfig
 from dnibench.recurrent.copy_bench import CopyResult, run_copy
-from dnibench.recurrent.lm_bench import LN2, LMResult, run_char_lm
+from dnibench.recurrent.lm_bench import LN2, LMPoint, LMResult, run_char_lm
 
 CURVE_FIELDS = [
     "benchmark",
@@ -92,7 +92,7 @@ class RecurrentRun:
         ]
         if isinstance(self.result, LMResult):
             chars, seconds = self.result.to_target(config.target_bpc)
-            best = self.result.best
+            best, final = self.result.best, self.result.final
             values += [
                 ("bpc", best.test_bpc, "bits/char"),
                 ("best_valid_bpc", best.valid_bpc, "bits/char"),
@@ -139,7 +139,7 @@ class RecurrentRun:
                 chars=point.chars,
                 seconds=round(point.seconds, 4),
             )
-            if isinstance(self.result, LMResult):
+            if isinstance(point, LMPoint):
                 row.update(
                     train_bpc=point.train_bpc,
                     test_bpc=point.test_bpc,

@@ -31,19 +31,21 @@ FRAME_COLUMNS = ["task", "regime", "truncation", "repeat", "longest_solved", "st
 
 PAPER_NOTE = (
     "How this compares with the paper. The tasks are Graves et al.'s (2014) copy and "
-    "repeat-copy, as the DNI paper (Jaderberg et al. 2017, section 3.1) uses them, with "
-    "these differences: symbols are one of {symbols} tokens (one-hot) rather than random "
-    "binary vectors; the answer is scored as a softmax over symbols (and, in repeat-copy, "
-    "the end marker) at the answer positions only, in bits per output character; and the "
-    "repeat count is one input token, not a normalised scalar. The curriculum is the DNI "
-    "paper's: training starts at length 1 and a length counts as solved once the mean "
-    "error over the last {window} batches is below {bits} bits per output character, "
-    "then the length grows by one; repeat-copy grows its repeat count with the length "
-    "(length N draws counts from 1 to min(N, {repeats})). The figure is the longest "
-    "length solved within the budget, as in the paper's table. Scale is the difference "
-    "to keep in mind: the paper trained larger LSTMs for far longer, so its lengths "
-    "are larger; what carries over is the comparison within a column, tbptt against dni "
-    "at the same T, and whether a longer T helps."
+    "repeat-copy as the DNI paper (Jaderberg et al. 2017, section 3.1) uses them: read N "
+    "symbols and a delimiter, then emit the N symbols (repeat-copy: also read a repeat "
+    "count, emit the symbols that many times, then an end marker). Differences: Graves et "
+    "al. use random binary vectors and a normalised scalar repeat count; here a symbol is "
+    "one of {symbols} characters (one-hot), the repeat count is one input token, and the "
+    "answer is a softmax over the symbols (and the end marker), scored at the answer "
+    "positions only, in bits per output character, which is the unit of the DNI paper's "
+    "criterion. The curriculum follows the DNI paper: training starts at length 1, a "
+    "length counts as solved once the mean error over the last {window} batches is below "
+    "{bits} bits per output character, and then the length grows by one; repeat-copy "
+    "grows its repeat count with the length (length N draws counts from 1 to "
+    "min(N, {repeats})). The figure is the longest length solved within the budget, as in "
+    "the paper's table. The budget here is small, so the lengths are not comparable with "
+    "the paper's in absolute terms; what carries over is the comparison within a column "
+    "(tbptt against dni at the same T) and along a row (whether a longer T helps)."
 )
 
 
@@ -144,12 +146,15 @@ def copy_lines(
     seeds = frame.groupby(["task", "regime", "truncation"])["repeat"].count()
     settings = _settings(copies)
     width, chars = (copies[0].spec.get(k) for k in ("width", "chars"))
+    low, high = int(seeds.min()), int(seeds.max())
+    per_cell = f"{low} seeds" if low == high else f"{low} to {high} seeds"
+    budget = f"{chars:,}" if isinstance(chars, int) else str(chars)
     lines = [
         "### Copy and repeat-copy: longest solved length",
         "",
         f"Each cell: tbptt / dni-tbptt, the longest length solved as the median over seeds "
-        f"with (min-max); {seeds.min()} to {seeds.max()} seeds per cell; an LSTM of "
-        f"{width} units, {chars} training characters per run.",
+        f"with (min-max); {per_cell} per cell; an LSTM of {width} units, {budget} training "
+        "characters per run.",
         "",
         *_layout(frame, "longest_solved", solved_cell),
         "",

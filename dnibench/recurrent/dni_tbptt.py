@@ -36,13 +36,14 @@ aux loss reaches the core's weights through that one step and the head.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from dnibench.recurrent.chunks import Chunk, ChunkStep
-from dnibench.recurrent.core import State, detach_state
+from dnibench.recurrent.core import Core, LSTMCore, State, detach_state
 from dnibench.recurrent.tbptt import TBPTT, LossFn
 from dnibench.regimes.synthetic_gradient import SyntheticGradient
 
@@ -70,6 +71,16 @@ class DNITBPTT(TBPTT):
         self._last_step: tuple[State, Tensor] | None = None
 
     @property
+    def cell(self) -> Core:
+        """The core as the recurrent interface the bootstrap needs (join / split states)."""
+        return cast(Core, self.core)
+
+    @property
+    def lstm(self) -> LSTMCore:
+        """The core as an LSTMCore: what aux needs (its aux head and split forward)."""
+        return cast(LSTMCore, self.core)
+
+    @property
     def scale(self) -> float:
         """The factor on M's prediction where it enters the backward pass."""
         return self.sg.config.scale
@@ -77,13 +88,13 @@ class DNITBPTT(TBPTT):
     def predict(self, state: State) -> Tensor:
         """M's per-example prediction at ``state`` (no graph)."""
         with torch.no_grad():
-            return self.sg.net(self.core.join(detach_state(state)))
+            return self.sg.net(self.cell.join(cast(State, detach_state(state))))
 
     def train_chunk(self, chunk: Chunk, state: State | None) -> ChunkStep:
         """One chunk: forward, backward with the synthetic gradient, SG regression, update."""
         first = None if state is None else tuple(s.detach().requires_grad_(True) for s in state)
         if self.aux_weight is not None:
-            outputs, last, before_last = self.core.forward_split(chunk.inputs, first)
+            outputs, last, before_last = self.lstm.forward_split(chunk.inputs, first)
         else:
             outputs, last = self.core(chunk.inputs, first)
         loss = self.loss_fn(outputs, chunk)
@@ -93,7 +104,7 @@ class DNITBPTT(TBPTT):
         if not chunk.ends:
             synthetic = self.predict(last)
             roots += list(last)
-            grads += list(self.core.split(self.scale * synthetic / chunk.positions))
+            grads += list(self.cell.split(self.scale * synthetic / chunk.positions))
         aux_loss = self._aux_loss(synthetic) if state is not None else None
         if aux_loss is not None:
             roots.append(aux_loss)
@@ -103,12 +114,12 @@ class DNITBPTT(TBPTT):
         target, sg_loss = None, math.nan
         if first is not None:
             reached = [f.grad if f.grad is not None else torch.zeros_like(f) for f in first]
-            target = self.core.join(tuple(reached)) * chunk.positions
+            target = self.cell.join(tuple(reached)) * chunk.positions
             batch = target.shape[0]
-            sg_loss = float(self.sg.regress(self.core.join(first).detach(), None, target / batch))
+            sg_loss = float(self.sg.regress(self.cell.join(first).detach(), None, target / batch))
         self.update()
         if self.aux_weight is not None:
-            kept = (detach_state(before_last), chunk.inputs[:, -1:])
+            kept = (cast(State, detach_state(before_last)), chunk.inputs[:, -1:])
             self._last_step = None if chunk.ends else kept
         return ChunkStep(
             float(loss.detach()),
@@ -126,7 +137,9 @@ class DNITBPTT(TBPTT):
             return None
         before_last, last_input = self._last_step
         _, recomputed = self.core(last_input, before_last)
-        prediction = self.core.aux_head(self.core.join(recomputed))
+        head = self.lstm.aux_head
+        assert head is not None  # checked when the regime was built
+        prediction = head(self.lstm.join(recomputed))
         return self.aux_weight * F.mse_loss(prediction, synthetic)
 
 

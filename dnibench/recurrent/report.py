@@ -24,6 +24,7 @@ import pandas as pd
 
 from dnibench.recurrent.config import RecurrentConfig
 from dnibench.recurrent.lm_figures import (
+    Premise,
     divergence,
     equal_seconds,
     gap_closed,
@@ -193,7 +194,12 @@ def corpus_note(run_dir: Path, lm: list[Bench]) -> list[str]:
     )
     if not path.is_file():
         where = spec.get("data_dir") or spec.get("text_path") or spec.get("data")
-        return [f"Corpus: {spec.get('data')} ({Path(str(where)).name}); no corpus.json.", budget]
+        return [
+            f"Corpus: {spec.get('data')} ({Path(str(where)).name}). This run predates corpus "
+            "records and validation splits: its BPC is the final held-out BPC (no checkpoint "
+            "choice), and its seconds are training wall seconds.",
+            f"Every run trains on {int(spec.get('chars', 0)):,} characters (equal data).",
+        ]
     corpora = json.loads(path.read_text())
     lines = []
     for digest in sorted({str(entry.get("sha256", "")) for entry in corpora.values()}):
@@ -303,20 +309,29 @@ def _dni_table(
         "(per seed) | median | BPC minus tbptt-8 | SG cosine | SG rel. error | SG share |",
         "|---|---:|---|---:|---|---:|---:|---:|---:|---:|",
     ]
+    premise, (_, timed) = premise_of(results, roles), seconds_premise(curves, roles)
     for name in compared:
         dni = seed_values(results, name)
         by_chars = gap_closed(dni, short, long)
         by_seconds = gap_closed(cut_bpc[name], cut_bpc[roles.short], cut_bpc[roles.long])
+        chars_cells = _gap_cells(by_chars, premise)
+        seconds_cells = _gap_cells(by_seconds, timed)
         lines.append(
             f"| {name} | {fmt(scales.get(name, math.nan), 'g')} "
-            f"| {_per_seed(by_chars, '.2f')} | {fmt(median(by_chars), '.2f')} "
-            f"| {_per_seed(by_seconds, '.2f')} | {fmt(median(by_seconds), '.2f')} "
+            f"| {chars_cells} | {seconds_cells} "
             f"| {fmt(median(dni) - median(short), '+.3f')} "
             f"| {_cell(seed_values(results, name, 'sg_cosine'), '.2f')} "
             f"| {_cell(seed_values(results, name, 'sg_relative_error'), '.2f')} "
             f"| {_cell(seed_values(results, name, 'sg_carried_ratio'), '.2f')} |"
         )
     return lines
+
+
+def _gap_cells(closed: np.ndarray, premise: Premise | None) -> str:
+    """Per-seed and median gap closed, or "not testable" where its premise fails."""
+    if premise is None or not premise.holds:
+        return "not testable (premise fails) | —"
+    return f"{_per_seed(closed, '.2f')} | {fmt(median(closed), '.2f')}"
 
 
 def _lm_lines(

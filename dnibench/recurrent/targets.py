@@ -51,8 +51,8 @@ _HINTS = {
     "tuning sg_scale / sg_lr, or aux",
     "control": "a bug: with a zero synthetic gradient the core's update must be tbptt's",
     "diverged": "a smaller sg_scale (a stronger discount of the bootstrapped future)",
-    "spread": "more seeds (a tighter spread), a longer budget, or a larger sg_scale so the "
-    "synthetic gradient carries more of the future",
+    "spread": "more seeds (a tighter spread), a longer budget, or another sg_scale (see the "
+    "sg_scale comparison) so the synthetic gradient carries more of the future",
     "chars": "a target BPC reached later in the budget, or a longer budget",
     "seconds": "a cheaper SG (sg_width below the state size) or a budget long enough that "
     "DNI's data advantage outweighs its per-character cost",

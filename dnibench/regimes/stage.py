@@ -7,6 +7,8 @@ runs and how tensors travel between stages::
 
     forward(i, h_in)            h_k(i) = f_k(h_{k-1}(i)); the last stage computes the loss
     backward(i, grad)           true backprop of dL/dh_k(i); returns dL/dh_{k-1}(i)
+    backward_input(i, grad)     zero-bubble first half: only dL/dh_{k-1}(i), the message upstream
+    backward_weight(i)          zero-bubble second half: the parameter gradients of i
     synthetic_backward(i)       backprop of dhat_k(i) = M_{k+1}(h_k(i)); returns dL/dh_{k-1}(i)
     update_synthetic_gradient(i, delta)   regress M_{k+1}(h_k(i)) onto delta_k(i)
     synthetic_input(i, x)       hhat_{k-1}(i) = I_k(x(i)), used in place of the real input
@@ -17,6 +19,18 @@ Microbatch state is kept per microbatch id between operations, so any
 interleaving a schedule chooses (GPipe, 1F1B, several microbatches awaiting
 their deltas in DNI) is valid as long as each microbatch's operations come in
 order.
+
+The split backward (``forward(..., split_backward=True)``, then
+``backward_input``, then ``backward_weight``) computes exactly what
+``backward`` computes, bit for bit, in two calls: the forward records the
+output of every module that owns parameters; the input half differentiates
+the stage output with respect to the stage input *and* those outputs, keeping
+the graph; the weight half then runs, per module, only the step from that
+module's output gradient to its own parameters, so nothing is computed
+twice. Were a module's parameters not all reached that way (a module called
+twice, an output that is not a tensor), the weight half falls back to a
+backward restricted to the parameters: the same gradients, at the price of
+recomputing the input chain.
 """
 
 from __future__ import annotations
@@ -61,6 +75,13 @@ class _InFlight:
     loss: Tensor | None = None
     context: Tensor | None = None
     synthetic: Tensor | None = None
+    # Split backward: (module output, its parameters) recorded by the forward;
+    # after backward_input, (module output, its gradient, its parameters).
+    weight_roots: list[tuple[Tensor, tuple[nn.Parameter, ...]]] | None = None
+    weight_grads: list[tuple[Tensor, Tensor, tuple[nn.Parameter, ...]]] | None = None
+    grad_out: Tensor | None = None
+    split: bool = False
+    input_done: bool = False
 
 
 class Stage:
@@ -93,6 +114,8 @@ class Stage:
         self.num_classes = num_classes
         self._flight: dict[int, _InFlight] = {}
         self._si_inputs: dict[int, Tensor] = {}
+        self._recording: list[tuple[nn.Module, Tensor]] | None = None
+        self._weight_hooks: list[torch.utils.hooks.RemovableHandle] = []
 
     @property
     def is_first(self) -> bool:
@@ -112,18 +135,38 @@ class Stage:
             return None
         return F.one_hot(labels, self.num_classes).float()
 
-    def forward(self, mb: int, inp: Tensor, labels: Tensor, *, loss_scale: float = 1.0) -> Tensor:
+    def forward(
+        self,
+        mb: int,
+        inp: Tensor,
+        labels: Tensor,
+        *,
+        loss_scale: float = 1.0,
+        split_backward: bool = False,
+    ) -> Tensor:
         """Run f_k on microbatch ``mb``; returns h_k detached (or the loss, last stage).
 
         ``loss_scale`` multiplies the last stage's loss: a GPipe step over m
         microbatches uses 1/m so accumulated gradients equal the whole batch's.
+        ``split_backward``: this microbatch's backward will come as
+        :meth:`backward_input` then :meth:`backward_weight`, so the forward
+        records what the weight half starts from.
         """
         if mb in self._flight:
             raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
         if not self.is_first:
             inp = inp.detach().requires_grad_(True)
-        state = self._flight[mb] = _InFlight(inp=inp)
-        out = self.module(inp)
+        state = self._flight[mb] = _InFlight(inp=inp, split=split_backward)
+        if split_backward:
+            self._watch_weights()
+            self._recording = []
+            try:
+                out = self.module(inp)
+            finally:
+                recorded, self._recording = self._recording, None
+            state.weight_roots = self._weight_roots(recorded)
+        else:
+            out = self.module(inp)
         if self.is_last:
             state.loss = self.loss_fn(out, labels) * loss_scale
             state.out = out
@@ -154,6 +197,103 @@ class Stage:
             assert state.out is not None
             state.out.backward(grad)
         return self._grad_in(state)
+
+    # -- the split (zero-bubble) backward ---------------------------------
+    def _watch_weights(self) -> None:
+        """Hook every module that owns parameters, once; hooks record only while asked."""
+        if self._weight_hooks:
+            return
+        for module in self.module.modules():
+            if any(p.requires_grad for p in module.parameters(recurse=False)):
+                self._weight_hooks.append(module.register_forward_hook(self._record_output))
+
+    def _record_output(self, module: nn.Module, args: object, output: object) -> None:
+        if self._recording is not None:
+            self._recording.append((module, output))  # type: ignore[arg-type]
+
+    def _weight_roots(
+        self, recorded: list[tuple[nn.Module, Tensor]]
+    ) -> list[tuple[Tensor, tuple[nn.Parameter, ...]]] | None:
+        """(output, own parameters) per module, or ``None`` if they do not cover every
+        parameter exactly once (then the weight half takes the fallback path)."""
+        roots: list[tuple[Tensor, tuple[nn.Parameter, ...]]] = []
+        seen: set[int] = set()
+        for module, output in recorded:
+            params = tuple(p for p in module.parameters(recurse=False) if p.requires_grad)
+            if not isinstance(output, Tensor) or output.grad_fn is None or id(module) in seen:
+                return None
+            seen.add(id(module))
+            roots.append((output, params))
+        covered = {id(p) for _, params in roots for p in params}
+        wanted = {id(p) for p in self.module.parameters() if p.requires_grad}
+        return roots if covered == wanted else None
+
+    def _root(self, mb: int, state: _InFlight, grad: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """What a backward of ``mb`` starts from: the loss, or h_k with dL/dh_k."""
+        if self.is_last:
+            assert state.loss is not None
+            return state.loss, None
+        if grad is None:
+            raise ValueError(f"stage {self.index}: backward of microbatch {mb} needs a gradient")
+        assert state.out is not None
+        return state.out, grad
+
+    def backward_input(self, mb: int, grad: Tensor | None = None) -> Tensor | None:
+        """Zero-bubble input half of ``mb``'s backward: returns dL/dh_{k-1}, no parameter grads.
+
+        Keeps the graph and the gradient at every weight-owning module's
+        output, which is all :meth:`backward_weight` needs.
+        """
+        state = self._flight.get(mb)
+        if state is None or not state.split or state.input_done:
+            raise RuntimeError(
+                f"stage {self.index}: backward_input of microbatch {mb} needs its forward "
+                "with split_backward=True, and runs once"
+            )
+        root, root_grad = self._root(mb, state, grad)
+        wants_input = not self.is_first and state.inp is not None
+        roots = state.weight_roots or []
+        targets = ([state.inp] if wants_input else []) + [t for t, _ in roots]
+        state.input_done = True
+        if not targets:
+            state.grad_out = root_grad
+            return None
+        grads = torch.autograd.grad(root, targets, root_grad, retain_graph=True, allow_unused=True)
+        if wants_input:
+            grad_in, grads = grads[0], grads[1:]
+        else:
+            grad_in = None
+        if state.weight_roots is None:
+            state.grad_out = root_grad  # fallback: W differentiates the root again
+        else:
+            state.weight_grads = [
+                (t, g, params) for (t, params), g in zip(roots, grads, strict=True) if g is not None
+            ]
+        state.weight_roots = None
+        return None if grad_in is None else grad_in.detach()
+
+    def backward_weight(self, mb: int) -> None:
+        """Zero-bubble weight half of ``mb``'s backward: accumulates its parameter gradients.
+
+        Frees the microbatch's state: after it, ``mb`` holds nothing on the stage.
+        """
+        state = self._flight.get(mb)
+        if state is None or not state.input_done:
+            raise RuntimeError(
+                f"stage {self.index}: backward_weight of microbatch {mb} before its backward_input"
+            )
+        del self._flight[mb]
+        if state.weight_grads is not None:
+            # retain_graph: a module whose own parameters act before a child module
+            # reaches them through the child's nodes, which the child's call has run.
+            # The graph goes with the state, whatever is retained.
+            for output, grad, params in state.weight_grads:
+                torch.autograd.backward(output, grad, inputs=list(params), retain_graph=True)
+            return
+        params = [p for p in self.module.parameters() if p.requires_grad]
+        if params:
+            root, root_grad = self._root(mb, state, state.grad_out)
+            torch.autograd.backward(root, root_grad, inputs=params)
 
     def synthetic_backward(self, mb: int) -> Tensor | None:
         """Backward of ``mb`` from the stage's own synthetic gradient (DNI).

@@ -45,8 +45,8 @@ PLOT_CAPTIONS = {
     ),
     "learning_curves": (
         "Learning curves",
-        "Test accuracy against samples seen (data efficiency) and against wall-clock seconds;"
-        " bands span the repeats (seeds).",
+        "Test accuracy against samples seen (data efficiency) and against the training"
+        " steps' CPU seconds; bands span the repeats (seeds).",
     ),
     "memory": (
         "Peak memory per stage",
@@ -59,7 +59,10 @@ _PIPELINE_NOTE = (
     " warm-up; IQR is that repeat's spread over steps (median over repeats). Per-stage cells"
     " read stage 0 / stage 1 / ...: busy is the compute fraction, lock idle the time spent"
     " waiting for an activation or a gradient, comm the send time, all as fractions of the"
-    " measured window (mean over repeats); a dash means no spans were recorded (spans off)."
+    " measured window (mean over repeats); a dash means not measured (spans off, or a PyTorch"
+    " peer whose waits could not be timed). Efficiency is against the pipeline's own slowest"
+    " stage; HW-limit efficiency is throughput / (cores used x single-1t-m{m} throughput),"
+    " cores used = processes x threads (a dash: no same-model single-1t run at that m)."
 )
 _TRAINING_NOTE = (
     "Final test accuracy and loss are mean ± standard deviation over repeats (seeds);"

@@ -32,6 +32,13 @@ def _pipeline_targets(run_dir: Path) -> Section | None:
     return Section("\n".join(lines))
 
 
+def _pipeline_verdicts(run_dir: Path) -> Section | None:
+    """DNI against zero-bubble and the best exact schedule; own zb against torch's (issue 16)."""
+    from dnibench.report.pipeline_verdicts import verdicts_section
+
+    return verdicts_section(run_dir)
+
+
 def _recurrent(run_dir: Path) -> Section | None:
     """Truncated BPTT against DNI: BPC curves, ratios, targets, copy lengths (rnn/copy kinds)."""
     from dnibench.recurrent.report import rnn_section
@@ -64,7 +71,7 @@ def _simulated(run_dir: Path) -> Section | None:
 
 def registered_sections() -> list[SectionFn]:
     """Every section function, in report order (imports kept lazy: torch-free paths stay fast)."""
-    return [_pipeline_targets, _recurrent, _feed_forward, _gpu, _simulated]
+    return [_pipeline_targets, _pipeline_verdicts, _recurrent, _feed_forward, _gpu, _simulated]
 
 
 def extra_sections(run_dir: Path) -> list[Section]:

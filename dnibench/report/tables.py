@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dnibench.report.data import RunData
+from dnibench.report.hardware_limit import hardware_limit_efficiency
 
 __all__ = [
     "Table",
@@ -58,37 +59,58 @@ def _stage_sum(run: RunData, bench: str, metrics: tuple[str, ...], stage: int) -
     return sum(present) if present else math.nan
 
 
-def _per_stage(run: RunData, bench: str, metrics: tuple[str, ...], stages: list[int]) -> str:
-    """``metrics`` per stage joined as ``s0 / s1 / ...``; a dash where no span was recorded.
+def _per_stage(
+    run: RunData,
+    bench: str,
+    metrics: tuple[str, ...],
+    stages: list[int],
+    recorded: tuple[str, ...] = _RECORDED,
+) -> str:
+    """``metrics`` per stage joined as ``s0 / s1 / ...``; a dash where nothing was recorded.
 
-    A stage whose busy, wait and comm fractions are all zero recorded no spans
-    (spans switched off), so zeros there would claim an idle stage that never was.
+    A stage whose ``recorded`` fractions are all zero recorded none of those
+    spans, so zeros there would claim something never measured: with spans
+    off, busy, waits and comm are all zero; a PyTorch peer whose waits could
+    not be wrapped (older reports, or a torch without ``_wait_batch_p2p``)
+    records compute spans but no wait or communication span at all, and a
+    0.00 lock idle would read as "never waited".
     """
     values = []
     for stage in stages:
-        seen = _stage_sum(run, bench, _RECORDED, stage)
+        seen = _stage_sum(run, bench, recorded, stage)
         values.append(_stage_sum(run, bench, metrics, stage) if seen > 0 else math.nan)
     return " / ".join(fmt(v, ".2f") for v in values) if values else MISSING
 
 
+def _rss_by_stage(run: RunData, bench: str, stages: list[int]) -> str:
+    """Peak resident memory of every stage's process, median over repeats, in MiB."""
+    values = [run.value(bench, "peak_rss", s) for s in stages]
+    return " / ".join(fmt(v, ".0f") for v in values) if values else MISSING
+
+
 def pipeline_table(run: RunData) -> Table | None:
-    """One row per pipeline benchmark: throughput, efficiency, per-stage busy/idle, memory."""
+    """One row per pipeline benchmark: throughput, both efficiencies, per-stage busy/idle, memory.
+
+    "efficiency" is against the pipeline's own slowest stage; "HW-limit
+    efficiency" against what its cores could do one thread each
+    (:mod:`~dnibench.report.hardware_limit`), so the single-process rows
+    in the same table show where the hardware limit lies.
+    """
     benches = run.pipeline_benchmarks()
     if not benches:
         return None
     table = Table(
         [
             "benchmark", "mode", "K", "m", "repeats", "throughput (samples/s)", "IQR",
-            "efficiency", "busy by stage", "lock idle by stage", "comm by stage",
-            "peak RSS MiB (max stage)",
+            "efficiency", "HW-limit efficiency", "busy by stage", "lock idle by stage",
+            "comm by stage", "peak RSS MiB by stage",
         ],
-        align=["l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+        align=["l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
     )  # fmt: skip
+    waits_or_comm = (*_LOCK_IDLE, "comm_fraction")
     for bench in benches:
         rows = run.results[run.results["benchmark"] == bench]
         stages = run.stages(bench)
-        rss = [run.value(bench, "peak_rss", s) for s in stages]
-        rss_known = [r for r in rss if not math.isnan(r)]
         table.rows.append(
             [
                 bench,
@@ -99,10 +121,11 @@ def pipeline_table(run: RunData) -> Table | None:
                 fmt(run.value(bench, "throughput"), ".0f"),
                 fmt(run.value(bench, "throughput_iqr"), ".0f"),
                 fmt(run.value(bench, "pipeline_efficiency"), ".3f"),
+                fmt(hardware_limit_efficiency(run, bench), ".3f"),
                 _per_stage(run, bench, ("busy_fraction",), stages),
-                _per_stage(run, bench, _LOCK_IDLE, stages),
-                _per_stage(run, bench, ("comm_fraction",), stages),
-                fmt(max(rss_known), ".0f") if rss_known else MISSING,
+                _per_stage(run, bench, _LOCK_IDLE, stages, waits_or_comm),
+                _per_stage(run, bench, ("comm_fraction",), stages, waits_or_comm),
+                _rss_by_stage(run, bench, stages),
             ]
         )
     return table

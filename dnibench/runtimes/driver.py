@@ -1,7 +1,7 @@
 """Run one stage's action list: the one interpreter every runtime uses.
 
-The driver turns a stage's schedule actions (``F3``, ``B3``, ``S3``,
-``G3``, ``I3``, ``U``) into calls on the runtime-independent
+The driver turns a stage's schedule actions (``F3``, ``B3``, ``D3``, ``W3``,
+``S3``, ``G3``, ``I3``, ``U``) into calls on the runtime-independent
 :class:`~dnibench.regimes.stage.Stage`, moves tensors through a
 :class:`~dnibench.runtimes.transport.Transport` and records a span for each
 piece of work and each wait in a :class:`~dnibench.runtimes.transport.SpanSink`.
@@ -10,17 +10,20 @@ and the host clock; ``streams`` one over CUDA-stream hand-offs and events.
 Both therefore run exactly this code, and a fix here is a fix in both.
 
 Lock idle is measured where it happens: a forward-locked ``F`` blocked on
-its input is ``wait_activation``; a ``B`` blocked on its gradient, or a
+its input is ``wait_activation``; a ``B`` or ``D`` blocked on its gradient, or a
 ``G`` forced by the staleness bound to wait for its delta, is
 ``wait_gradient``. An unlocked stage regresses its SG (or SI) on any delta
 (or real activation) that has already arrived before each forward, skips
 the listed ``G`` (``I``) later, and blocks only when the schedule's
 staleness deadline is reached.
 
-Each op has one handler in :attr:`StageDriver.handlers`; a new action (for
-instance the input- and weight-gradient halves of a zero-bubble backward)
-is one new handler there, plus membership of :data:`BACKWARD_OPS` if it
-completes a microbatch's backward.
+Each op has one handler in :attr:`StageDriver.handlers`; a new action is
+one new handler there, plus membership of :data:`BACKWARD_OPS` if it
+completes a microbatch's backward. The zero-bubble halves are two such
+handlers: ``D`` (input gradient, sent upstream at once, a
+``backward_input`` span) and ``W`` (weight gradient, a ``backward_weight``
+span); a microbatch whose backward is split is told so at its forward, so
+the stage keeps what ``W`` needs.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ MicrobatchData = Callable[[int], tuple[Tensor, Tensor]]
 StepHook = Callable[[int], None]
 """Called with the number of steps done as each training step ends (fault injection)."""
 
-BACKWARD_OPS = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD})
-"""Ops that finish a microbatch's backward: a step ends at the ``U`` after m of them."""
+BACKWARD_OPS = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT})
+"""Ops that finish a microbatch's backward: a step ends at the ``U`` after m of them.
+A split backward finishes at its W (its D only sends the delta)."""
 
 
 @dataclass
@@ -101,6 +105,8 @@ class StageDriver:
             Op.FORWARD: self._forward,
             Op.BACKWARD: self._backward,
             Op.SYNTH_BACKWARD: self._synthetic_backward,
+            Op.BACKWARD_INPUT: self._backward_input,
+            Op.BACKWARD_WEIGHT: self._backward_weight,
             Op.SG_UPDATE: self._listed_sg_update,
             Op.SI_UPDATE: self._listed_si_update,
         }
@@ -108,6 +114,7 @@ class StageDriver:
         self._early: set[Action] = set()
         self._forwarded: set[int] = set()
         self._synthesised: set[int] = set()
+        self._split: frozenset[int] = frozenset()
 
     # -- moving tensors ---------------------------------------------------
     def _receive(self, what: What, mb: int, kind: SpanKind) -> Tensor:
@@ -142,9 +149,16 @@ class StageDriver:
         else:
             with self.spans.span(SpanKind.SI_FORWARD, mb):
                 inp = stage.synthetic_input(mb, x)
-        out = self._compute(
-            SpanKind.FORWARD, mb, lambda: stage.forward(mb, inp, y, loss_scale=self.loss_scale)
-        )
+        if mb in self._split:
+            out = self._compute(
+                SpanKind.FORWARD,
+                mb,
+                lambda: stage.forward(mb, inp, y, loss_scale=self.loss_scale, split_backward=True),
+            )
+        else:
+            out = self._compute(
+                SpanKind.FORWARD, mb, lambda: stage.forward(mb, inp, y, loss_scale=self.loss_scale)
+            )
         assert out is not None
         if not self.forward_locked:
             self._forwarded.add(mb)
@@ -163,6 +177,18 @@ class StageDriver:
             grad = self._receive("gradient", mb, SpanKind.WAIT_GRADIENT)
         grad_in = self._compute(SpanKind.BACKWARD, mb, lambda: self.stage.backward(mb, grad))
         self._send_up(grad_in, mb)
+
+    def _backward_input(self, mb: int) -> None:
+        grad = None
+        if not self.stage.is_last:
+            grad = self._receive("gradient", mb, SpanKind.WAIT_GRADIENT)
+        grad_in = self._compute(
+            SpanKind.BACKWARD_INPUT, mb, lambda: self.stage.backward_input(mb, grad)
+        )
+        self._send_up(grad_in, mb)
+
+    def _backward_weight(self, mb: int) -> None:
+        self._compute(SpanKind.BACKWARD_WEIGHT, mb, lambda: self.stage.backward_weight(mb))
 
     def _synthetic_backward(self, mb: int) -> None:
         grad_in = self._compute(SpanKind.BACKWARD, mb, lambda: self.stage.synthetic_backward(mb))
@@ -214,6 +240,9 @@ class StageDriver:
         ``on_step(step)`` is called as each step ends (fault injection uses it).
         """
         self._data = data
+        self._split = frozenset(
+            a.mb for a in actions if a.op is Op.BACKWARD_INPUT and a.mb is not None
+        )
         step_start = None
         backwards_done = 0
         step = 0

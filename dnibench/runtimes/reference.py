@@ -5,7 +5,10 @@ runtimes must reproduce its trajectories. Order within a training step:
 
 - backprop: all forwards of the m microbatches, then all backwards (GPipe
   order; with accumulation this equals one backward over the whole batch),
-  then one optimiser step per stage.
+  then one optimiser step per stage. Every backprop schedule is checked
+  against this order, zero-bubble ``zb`` included: its split backward (D,
+  then a deferred W) must give the parameters this fused backward gives,
+  bit for bit.
 - DNI / cDNI: per microbatch, each stage in turn runs its forward and its
   synthetic backward, updating after every ``update_every`` microbatches
   (default: once per step, the optimiser work of GPipe); the true delta each

@@ -15,10 +15,10 @@ from dnibench.pipeline import PipelineConfig
 from dnibench.regimes.regime import Regime, get_regime
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
+from dnibench.runtimes.peer_schedules import PEER_MODES, stages_per_rank
 
 # dnibench's own schedules, PyTorch's as peers, and the single-process baselines.
-OWN_MODES = ("sequential", "gpipe", "1f1b", "dni", "cdni", "unlock")
-PEER_MODES = ("torch-gpipe", "torch-1f1b")
+OWN_MODES = ("sequential", "gpipe", "1f1b", "zb", "dni", "cdni", "unlock")
 SINGLE_MODE = "single"
 BENCH_MODES = (*OWN_MODES, *PEER_MODES, SINGLE_MODE)
 # One process per stage over torch.distributed, or one CUDA stream per stage.
@@ -95,12 +95,14 @@ class BenchSpec:
             )
         if self.steps <= self.warmup:
             raise UserError(f"{self.name}: steps ({self.steps}) must exceed warmup ({self.warmup})")
-        if self.mode in PEER_MODES and not 2 <= self.stages <= self.microbatches:
+        if self.mode in ("torch-gpipe", "torch-1f1b") and not 2 <= self.stages <= self.microbatches:
             raise UserError(
                 f"{self.name}: {self.mode} needs at least 2 stages and at least as many "
                 f"microbatches as stages (torch.distributed.pipelining's rule); got "
                 f"{self.stages} stages, {self.microbatches} microbatches"
             )
+        if self.mode in PEER_MODES and self.stages < 2:
+            raise UserError(f"{self.name}: {self.mode} needs at least 2 stages")
         if self.fault is not None:
             parse_fault(self.fault)
         if self.slow_stage is not None and not 0 <= self.slow_stage < self.world_size:
@@ -121,13 +123,30 @@ class BenchSpec:
             model=self.model,
             width=self.width,
             depth=self.depth,
-            stages=self.world_size,
-            balance=self.balance if self.mode != SINGLE_MODE else None,
+            stages=self.world_size * stages_per_rank(self.mode),
+            balance=self._model_balance(),
             optim=self.optim,
             sg=self.sg,
             si=self.si,
             seed=self.seed,
         )
+
+    def _model_balance(self) -> tuple[int, ...] | None:
+        """The split: none for ``single``; a looped/V peer keeps it only if it names every
+        virtual stage, and otherwise splits by cost (the ranks' balance cannot say where)."""
+        if self.mode == SINGLE_MODE:
+            return None
+        if (
+            self.virtual_stages != self.world_size
+            and len(self.balance or ()) != self.virtual_stages
+        ):
+            return None
+        return self.balance
+
+    @property
+    def virtual_stages(self) -> int:
+        """Stages the model is split into: two per rank for PyTorch's looped and V peers."""
+        return self.world_size * stages_per_rank(self.mode)
 
     @property
     def update_every(self) -> int:

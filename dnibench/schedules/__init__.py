@@ -15,6 +15,7 @@ from dnibench.schedules.builders import (
     one_f_one_b,
     sequential,
     unlock,
+    zero_bubble_h1,
 )
 from dnibench.schedules.timeline import (
     DEFAULT_COSTS,
@@ -48,4 +49,5 @@ __all__ = [
     "simulate",
     "unlock",
     "validate",
+    "zero_bubble_h1",
 ]

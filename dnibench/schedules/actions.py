@@ -45,8 +45,18 @@ class Op(enum.StrEnum):
     UPDATE = "U"
     """Optimiser step on the stage's own parameters; concerns no microbatch."""
 
+    BACKWARD_INPUT = "D"
+    """Zero-bubble first half of a true backward of i: only dL/dh_{k-1}(i), sent
+    upstream like B's. Needs what B needs (stage k+1's B, S or D of i below the
+    last stage), so the gradient reaches the stage above a whole W earlier."""
 
-_SENDS_DELTA = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD})
+    BACKWARD_WEIGHT = "W"
+    """Zero-bubble second half: the parameter gradients of i, from what the
+    stage's own D of i kept. Needs nothing from another stage, which is why a
+    schedule may defer it into what would otherwise be a bubble."""
+
+
+_SENDS_DELTA = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_INPUT})
 _ACTION_RE = re.compile(r"([A-Z])(0|[1-9][0-9]*)?")
 
 
@@ -189,7 +199,7 @@ class Schedule:
         last = self.num_stages - 1
         if action.op is Op.FORWARD and self.forward_locked and k > 0:
             return (Dependency(k - 1, frozenset({Op.FORWARD}), mb),)
-        if action.op in (Op.BACKWARD, Op.SG_UPDATE) and k < last:
+        if action.op in (Op.BACKWARD, Op.BACKWARD_INPUT, Op.SG_UPDATE) and k < last:
             return (Dependency(k + 1, _SENDS_DELTA, mb),)
         if action.op is Op.SI_UPDATE and k > 0:
             return (Dependency(k - 1, frozenset({Op.FORWARD}), mb),)

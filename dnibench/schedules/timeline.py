@@ -20,10 +20,14 @@ DEFAULT_COSTS: dict[Op, float] = {
     Op.SG_UPDATE: 0.0,
     Op.SI_UPDATE: 0.0,
     Op.UPDATE: 0.0,
+    Op.BACKWARD_INPUT: 1.0,
+    Op.BACKWARD_WEIGHT: 1.0,
 }
 """A backward costs about two forwards (gradients for inputs and weights); a
 synthetic backward skips the downstream wait but here costs one forward, and
-the small SG/SI regressions and the optimiser step are taken as free."""
+the small SG/SI regressions and the optimiser step are taken as free. The
+two halves of a split backward (D, W) cost one forward each, so D + W = B, as
+in the zero-bubble paper's idealised model."""
 
 Timeline = list[list[tuple[Action, float, float]]]
 
@@ -80,10 +84,12 @@ def bubble_fraction(schedule: Schedule, costs: Mapping[Op, float] | None = None)
 
 
 def peak_in_flight(schedule: Schedule) -> list[int]:
-    """Per stage, the most microbatches with F done and B/S not yet done.
+    """Per stage, the most microbatches with F done and their backward not yet done.
 
     That is the number of autograd graphs a stage holds at once, the
     activation-memory figure that separates 1F1B (at most K-k) from GPipe (m).
+    A split backward holds its graph until W (the weight half still needs the
+    saved activations), so it counts until W, not D.
     """
     peaks = []
     for stage in schedule.actions:
@@ -92,7 +98,7 @@ def peak_in_flight(schedule: Schedule) -> list[int]:
             if action.op is Op.FORWARD:
                 live += 1
                 peak = max(peak, live)
-            elif action.op in (Op.BACKWARD, Op.SYNTH_BACKWARD):
+            elif action.op in (Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT):
                 live -= 1
         peaks.append(peak)
     return peaks

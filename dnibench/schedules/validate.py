@@ -8,19 +8,25 @@ the action lists alone, so :func:`validate` decides them and names the stage
 and action at fault.
 
 Checks, in order: completeness, order within each stage, FIFO order on every
-link, the staleness bound, and deadlock-freedom by simulation.
+link, the staleness bound, and deadlock-freedom by simulation. A split
+(zero-bubble) backward counts as a microbatch's backward when both halves
+are there: its D (input gradient, the message the stage above waits for) and
+its later W (weight gradient), each exactly once.
 """
 
 from __future__ import annotations
 
 from dnibench.schedules.actions import Action, Dependency, Op, Schedule
 
-_BACKWARDS = (Op.BACKWARD, Op.SYNTH_BACKWARD)
+_BACKWARDS = (Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_INPUT)
+"""The ops that send a microbatch's delta upstream; exactly one per microbatch and stage."""
 _SELF_STEPPING = (Op.SG_UPDATE, Op.SI_UPDATE)
 # The stage's own earlier operation each op needs for the same microbatch.
 _NEEDS_FIRST = {
     Op.BACKWARD: Op.FORWARD,
     Op.SYNTH_BACKWARD: Op.FORWARD,
+    Op.BACKWARD_INPUT: Op.FORWARD,
+    Op.BACKWARD_WEIGHT: Op.BACKWARD_INPUT,
     Op.SG_UPDATE: Op.SYNTH_BACKWARD,
     Op.SI_UPDATE: Op.FORWARD,
 }
@@ -93,7 +99,13 @@ def _check_complete(schedule: Schedule, k: int) -> None:
     backwards: dict[int, Action] = {}
     sg_updates: set[int] = set()
     si_updates: set[int] = set()
-    slots = {Op.FORWARD: forwards, Op.SG_UPDATE: sg_updates, Op.SI_UPDATE: si_updates}
+    weights: set[int] = set()
+    slots = {
+        Op.FORWARD: forwards,
+        Op.SG_UPDATE: sg_updates,
+        Op.SI_UPDATE: si_updates,
+        Op.BACKWARD_WEIGHT: weights,
+    }
     for action in stage:
         mb = action.mb
         if mb is None:
@@ -119,13 +131,23 @@ def _check_complete(schedule: Schedule, k: int) -> None:
             raise _fail(schedule, k, f"{action} on the first stage, which has no synthetic input")
         if action.op is Op.SI_UPDATE and schedule.forward_locked:
             raise _fail(schedule, k, f"{action} in a forward-locked schedule, which has no SI")
+        if action.op is Op.BACKWARD_INPUT and not schedule.forward_locked:
+            raise _fail(schedule, k, f"{action} in an unlocked schedule: D/W split a true backward")
 
     for i in range(m):
         dropped = f"drops microbatch {i}: "
         if i not in forwards:
             raise _fail(schedule, k, dropped + f"no F{i}")
         if i not in backwards:
-            raise _fail(schedule, k, dropped + (f"no B{i}" if last else f"no B{i} or S{i}"))
+            options = f"B{i} or D{i}" if last else f"B{i}, D{i} or S{i}"
+            raise _fail(schedule, k, dropped + f"no {options}")
+        split = backwards[i].op is Op.BACKWARD_INPUT
+        if split and i not in weights:
+            raise _fail(schedule, k, dropped + f"D{i} without W{i}: its weight gradient never runs")
+        if not split and i in weights:
+            raise _fail(
+                schedule, k, f"W{i} but {backwards[i]} is not a split backward: use D{i} ... W{i}"
+            )
         synthetic = backwards[i].op is Op.SYNTH_BACKWARD
         if synthetic and i not in sg_updates:
             raise _fail(schedule, k, dropped + f"S{i} without G{i}, so the SG never sees its delta")
@@ -152,13 +174,14 @@ def _check_complete(schedule: Schedule, k: int) -> None:
 def _check_stage_order(schedule: Schedule, k: int) -> None:
     """Each microbatch's own operations in the order the stage's state needs them.
 
-    F before its backward (B or S); S before G (the SG output to regress is
-    made by S); F before I (the stage keeps x for its SI from its forward).
+    F before its backward (B, D or S); D before W (W reuses what D kept);
+    S before G (the SG output to regress is made by S); F before I (the stage
+    keeps x for its SI from its forward).
     """
     position = {(a.op, a.mb): pos for pos, a in enumerate(schedule.actions[k])}
     for (op, mb), pos in position.items():
         before = _NEEDS_FIRST.get(op)
-        if before is not None and position[(before, mb)] > pos:
+        if before is not None and position.get((before, mb), -1) > pos:
             raise _fail(schedule, k, f"{op.value}{mb} comes before {before.value}{mb}")
 
 
@@ -172,12 +195,13 @@ def _check_channels(schedule: Schedule) -> None:
     Messages carry no microbatch tag, so the n-th receive gets the n-th send:
     activations go down in the sender's F order and are read by F (forward
     locked) or I (unlocked); deltas go up in the B/S order of the stage below
-    and are read by B or G.
+    and are read by B, D or G.
     """
     activation_readers = (Op.FORWARD,) if schedule.forward_locked else (Op.SI_UPDATE,)
     for k in range(schedule.num_stages - 1):
         _compare_link(schedule, "activations", k, k + 1, (Op.FORWARD,), activation_readers, "F")
-        _compare_link(schedule, "deltas", k + 1, k, _BACKWARDS, (Op.BACKWARD, Op.SG_UPDATE), "B/S")
+        readers = (Op.BACKWARD, Op.BACKWARD_INPUT, Op.SG_UPDATE)
+        _compare_link(schedule, "deltas", k + 1, k, _BACKWARDS, readers, "B/D/S")
 
 
 def _compare_link(

@@ -5,8 +5,9 @@ Each launch of a pipeline benchmark leaves a merged Chrome trace
 with every stage's spans on one clock. Over the steady-state window (after
 the benchmark's warm-up steps, as the runtime measures) this module takes,
 per stage and per span kind, the mean (or median) duration: forward, backward (the
-synthetic backward on an unlocked stage that is not last), SG update, SI
-forward and update, optimiser, send.
+synthetic backward on an unlocked stage that is not last), the input and
+weight halves of a split (zero-bubble) backward, SG update, SI forward and
+update, optimiser, send.
 
 Two things the runtime does that no compute span shows are measured too,
 never fitted to the measured throughput:
@@ -52,6 +53,8 @@ _KIND, _MB, _T0, _T1 = range(4)
 _ACTION_KINDS = (
     SpanKind.FORWARD,
     SpanKind.BACKWARD,
+    SpanKind.BACKWARD_INPUT,
+    SpanKind.BACKWARD_WEIGHT,
     SpanKind.SG_UPDATE,
     SpanKind.SI_UPDATE,
     SpanKind.OPTIMIZER,
@@ -179,7 +182,8 @@ def _link_delays(spans_by_stage: list[np.ndarray], start: float, end: float) -> 
             sent = _sends_after(spans_by_stage[k - 1], forward)
             pairs.append((SpanKind.WAIT_ACTIVATION, sent))
         if k < last:
-            sent = _sends_after(spans_by_stage[k + 1], (float(SpanKind.BACKWARD),))
+            senders = (float(SpanKind.BACKWARD), float(SpanKind.BACKWARD_INPUT))
+            sent = _sends_after(spans_by_stage[k + 1], senders)
             pairs.append((SpanKind.WAIT_GRADIENT, sent))
         for kind, sent in pairs:
             for _, mb, t0, t1 in _of(spans, kind).tolist():
@@ -200,7 +204,9 @@ def calibrate_trace(
 
     The runtime records a synthetic backward as a BACKWARD span too, so a
     stage's one backward median serves as both its true and synthetic cost
-    (a stage runs only one of the two in any regime).
+    (a stage runs only one of the two in any regime). A run without split
+    backwards leaves the halves at half its backward each, so the costs
+    stay consistent (D + W = B) for a what-if simulation of ``zb``.
     """
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}, got {statistic!r}")
@@ -215,11 +221,18 @@ def calibrate_trace(
         not_step = all_spans[all_spans[:, _KIND] != SpanKind.STEP]
         uncovered = window - _covered(not_step, start, end)
         backward = _typical(inside, SpanKind.BACKWARD, statistic)
+        split = len(_of(inside, SpanKind.BACKWARD_INPUT)) > 0
+        backward_input = _typical(inside, SpanKind.BACKWARD_INPUT, statistic)
+        backward_weight = _typical(inside, SpanKind.BACKWARD_WEIGHT, statistic)
+        if not split:
+            backward_input = backward_weight = backward / 2
         stages.append(
             StageCosts(
                 forward=_typical(inside, SpanKind.FORWARD, statistic),
                 backward=backward,
                 synth_backward=backward,
+                backward_input=backward_input,
+                backward_weight=backward_weight,
                 sg_update=_typical(inside, SpanKind.SG_UPDATE, statistic),
                 si_forward=_typical(inside, SpanKind.SI_FORWARD, statistic),
                 si_update=_typical(inside, SpanKind.SI_UPDATE, statistic),

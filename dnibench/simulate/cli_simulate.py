@@ -29,6 +29,7 @@ from dnibench.simulate.cli_output import (
     check_source,
     write_new_dir,
 )
+from dnibench.simulate.crossover import crossover_map, zb_premise
 from dnibench.simulate.scaling import (
     REGIMES,
     SCALINGS,
@@ -39,6 +40,8 @@ from dnibench.simulate.scaling import (
 from dnibench.simulate.validate import load_specs, validate_run
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
+
+CROSSOVER_STAGES = "2,4,8,16,32,64"
 
 
 def _numbers(text: str, what: str, kind: type = int) -> list:
@@ -117,6 +120,11 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
         default="mean",
         help="span summary per kind (mean: expected step time)",
     )
+    parser.add_argument(
+        "--crossover-stages",
+        default=CROSSOVER_STAGES,
+        help=f"K values of the dni / zb crossover map ({CROSSOVER_STAGES}; empty: no map)",
+    )
     parser.add_argument("--steps", type=int, default=5, help="simulated steps (5)")
     parser.add_argument("--warmup", type=int, default=2, help="of which warm-up (2)")
     parser.add_argument("--out", type=Path, help="output directory (default reports/simulate-RUN)")
@@ -167,6 +175,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         steps=args.steps,
         warmup=args.warmup,
     )
+    crossover_ks = (
+        _numbers(args.crossover_stages, "crossover-stages") if args.crossover_stages else []
+    )
+    crossover = None
+    if crossover_ks:
+        draw, premise = zb_premise(rows)
+        cells = crossover_map(model, crossover_ks, microbatches, settings) if draw else None
+        crossover = (premise, cells)
     rels = [None, *(r for r in relatives if r != model.sg_relative)] if "dni" in modes else [None]
     points = sweep(model, modes, stages, microbatches, settings, rels)
     if "dni" in modes and "1f1b" not in modes:
@@ -192,6 +208,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.statistic,
         "--staleness",
         str(staleness),
+        "--crossover-stages",
+        ",".join(map(str, crossover_ks)),
         "--steps",
         str(args.steps),
         "--warmup",
@@ -220,6 +238,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             command=command,
             validation=rows,
             provenance=Provenance.collect([("calibration run", source)]),
+            crossover=crossover,
         ),
     )
     print(f"simulated {len(points)} configurations in {time.perf_counter() - started:.1f} s")

@@ -29,11 +29,15 @@ class StageCosts:
     span); ``si_forward`` is added to the forward of a forward-unlocked stage.
     ``send`` is the sender's cost of posting one message (activation or
     gradient). ``overhead`` is charged once per executed action.
+    ``backward_input`` and ``backward_weight`` are the two halves of a split
+    (zero-bubble) backward, D and W; by default they add up to ``backward``.
     """
 
     forward: float = 1.0
     backward: float = 2.0
     synth_backward: float = 2.0
+    backward_input: float = 1.0
+    backward_weight: float = 1.0
     sg_update: float = 0.0
     si_forward: float = 0.0
     si_update: float = 0.0
@@ -53,7 +57,7 @@ class StageCosts:
         """This stage as a straggler: forwards and backwards take ``factor`` times as long.
 
         Mirrors the dist runtime's ``--slow-factor``, which sleeps after each
-        forward and backward (synthetic ones included) in proportion to its
+        forward and backward (synthetic ones and both split halves included) in proportion to its
         own duration, and leaves SG/SI updates, the optimiser and sends alone.
         """
         if not factor > 0:
@@ -63,6 +67,8 @@ class StageCosts:
             forward=self.forward * factor,
             backward=self.backward * factor,
             synth_backward=self.synth_backward * factor,
+            backward_input=self.backward_input * factor,
+            backward_weight=self.backward_weight * factor,
         )
 
     def scaled(self, **factors: float) -> StageCosts:

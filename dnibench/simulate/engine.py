@@ -5,15 +5,17 @@ Each stage executes its action stream (:mod:`programs`) in order, as
 
 - every executed action first pays the stage's per-action ``overhead``;
 - a forward-locked ``F`` waits for its activation (``wait_activation``), a
-  ``B`` below the last stage for its gradient (``wait_gradient``); a stage
-  that is not last posts the activation after its forward, one that is not
-  first posts its delta after its backward, each costing ``send`` on the
-  sender and arriving ``link.delay`` later;
+  ``B`` or ``D`` below the last stage for its gradient (``wait_gradient``); a
+  stage that is not last posts the activation after its forward, one that is
+  not first posts its delta after its backward (after ``D`` for a split
+  one), each costing ``send`` on the sender and arriving ``link.delay``
+  later; a split backward's ``W`` waits for nothing and sends nothing;
 - before each forward, a stage with an SG or SI regresses it on every delta
   (real input) that has already arrived, in microbatch order, and skips the
   listed ``G`` (``I``) later; a listed one still due blocks until its message
   arrives, which is how the staleness bound turns into waiting;
-- ``U`` is the optimiser; a step ends at the ``U`` after its m-th backward.
+- ``U`` is the optimiser; a step ends at the ``U`` after its m-th backward
+  (``B``, ``S`` or ``W``: a split backward ends at its weight half).
 
 Stages advance in global time order (the stage with the earliest clock goes
 next), so "has this delta arrived yet?" is answered exactly as the wall
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnibench.simulate.costs import PipelineCosts
-from dnibench.simulate.programs import OP_B, OP_F, OP_G, OP_I, OP_S, run_programs
+from dnibench.simulate.programs import OP_B, OP_D, OP_F, OP_G, OP_I, OP_S, OP_W, run_programs
 
 __all__ = ["SimConfig", "SimResult", "SimulationError", "simulate"]
 
@@ -136,6 +138,8 @@ def simulate(config: SimConfig, costs: PipelineCosts) -> SimResult:
     c_f = [s.forward + (s.si_forward if not locked and k > 0 else 0.0) for k, s in enumerate(st)]
     c_b = [s.backward for s in st]
     c_s = [s.synth_backward for s in st]
+    c_d = [s.backward_input for s in st]
+    c_w = [s.backward_weight for s in st]
     c_g = [s.sg_update for s in st]
     c_i = [s.si_update for s in st]
     c_u = [s.optimizer for s in st]
@@ -243,7 +247,7 @@ def simulate(config: SimConfig, costs: PipelineCosts) -> SimResult:
                     if arrived > c:
                         w_act[acc[k]] += arrived - c
                         c = arrived
-            elif (op == OP_B and k < last) or op == OP_G:
+            elif (op in (OP_B, OP_D) and k < last) or op == OP_G:
                 arrived = grad[k][mb]
                 if arrived is None:
                     blocked[k] = 2 * mb + 1
@@ -293,6 +297,23 @@ def simulate(config: SimConfig, costs: PipelineCosts) -> SimResult:
                     if blocked[k - 1] == 2 * mb + 1:
                         blocked[k - 1] = -1
                         heapq.heappush(heap, (clock[k - 1], k - 1))
+            elif op == OP_D:  # the input half: sends the delta like B, holds the graph until W
+                c += c_d[k]
+                busy[acc[k]] += c_d[k]
+                computed = c
+                if k > 0:
+                    c += c_send[k]
+                    comm[acc[k]] += c_send[k]
+                    grad[k - 1][mb] = c + delay
+                    if blocked[k - 1] == 2 * mb + 1:
+                        blocked[k - 1] = -1
+                        heapq.heappush(heap, (clock[k - 1], k - 1))
+            elif op == OP_W:  # the weight half: ends the microbatch's backward
+                live[k] -= 1
+                done_b[k] += 1
+                c += c_w[k]
+                busy[acc[k]] += c_w[k]
+                computed = c
             elif op == OP_G:
                 synth[k].discard(mb)
                 held[k] -= 1

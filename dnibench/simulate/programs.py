@@ -9,7 +9,7 @@ exactly the lists the runtime runs.
 Building every stage's list for K = 1024 would cost more than simulating
 it. Most stages share a list: every stage of ``sequential`` and ``gpipe``;
 all but the first and last of an unlocked schedule; every 1F1B stage whose
-warm-up is the full m. So a small schedule with one stage per distinct list
+warm-up is the full m (the same for ZB-H1). So a small schedule with one stage per distinct list
 is built and each stage points at its list; the tests check the mapping
 against the full schedule.
 """
@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from dnibench.errors import unknown_name
 from dnibench.schedules import SCHEDULE_NAMES, Op, Schedule, build_schedule
 
-__all__ = ["OP_B", "OP_F", "OP_G", "OP_I", "OP_S", "OP_U", "RunPrograms", "run_programs"]
+__all__ = [
+    "OP_B", "OP_D", "OP_F", "OP_G", "OP_I", "OP_S", "OP_U", "OP_W", "RunPrograms", "run_programs",
+]  # fmt: skip
 
-OP_F, OP_B, OP_S, OP_G, OP_I, OP_U = range(6)
+OP_F, OP_B, OP_S, OP_G, OP_I, OP_U, OP_D, OP_W = range(8)
 _CODE = {
     Op.FORWARD: OP_F,
     Op.BACKWARD: OP_B,
@@ -31,6 +33,8 @@ _CODE = {
     Op.SG_UPDATE: OP_G,
     Op.SI_UPDATE: OP_I,
     Op.UPDATE: OP_U,
+    Op.BACKWARD_INPUT: OP_D,
+    Op.BACKWARD_WEIGHT: OP_W,
 }
 _UNLOCKED = frozenset({"dni", "cdni", "unlock"})
 
@@ -85,8 +89,10 @@ def _representative(
         schedule = build_schedule(name, small, steps * m, staleness, update_every)
         mapping = [0 if k == 0 else small - 1 if k == K - 1 else 1 for k in range(K)]
         return schedule, mapping
-    if name == "1f1b":
+    if name in ("1f1b", "zb"):
         # Stage k warms up with min(m, K-k-1) forwards: stages far from the end share m.
+        # ZB-H1 also defers min(k, m - warm-up) weight passes, which the small schedule's
+        # stage k - (K - small) matches, having the same warm-up and m - warm-up <= k.
         small = min(K, m + 1)
         return build_schedule(name, small, m), [max(0, k - (K - small)) for k in range(K)]
     return build_schedule(name, 1, m), [0] * K

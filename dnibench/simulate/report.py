@@ -30,6 +30,7 @@ from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
 from dnibench.report.style import figure, palette, save, styled
 from dnibench.simulate.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
+from dnibench.simulate.crossover import RANGE, Crossover, crossover_markdown
 from dnibench.simulate.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.simulate.scaling import ModelCosts, SweepPoint, first_below, overtake
 from dnibench.simulate.validate import ValidationRow, validation_markdown
@@ -252,8 +253,12 @@ def write_simulation(
     command: str,
     validation: Sequence[ValidationRow],
     provenance: Provenance,
+    crossover: tuple[str, Sequence[Crossover] | None] | None = None,
 ) -> Path:
-    """Write the simulate run directory ``out`` (report titled ``title``); returns report.md."""
+    """Write the simulate run directory ``out`` (report titled ``title``); returns report.md.
+
+    ``crossover``: (why the map is or is not drawn, its cells or None when not drawn).
+    """
     plots = out / "plots"
     results_frame(points).to_csv(out / "results.csv", index=False)
     config = {
@@ -262,6 +267,11 @@ def write_simulation(
         "model_costs": asdict(model),
         "source_fingerprints": provenance.source_fingerprints(),
     }
+    if crossover is not None:
+        config["crossover"] = {
+            "premise": crossover[0],
+            "cells": [asdict(c) for c in crossover[1]] if crossover[1] is not None else None,
+        }
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
     provenance.write(out)
     measured = _at_measured_sg(points, model)
@@ -328,8 +338,29 @@ def write_simulation(
                 "log2 of DNI over 1F1B throughput; blue: DNI faster; black line: parity.",
             ),
         ]
+    if crossover is not None:
+        blocks += _crossover_blocks(*crossover)
     md, _ = write_documents(out, blocks, f"dnibench simulate: {title}")
     return md
+
+
+def _crossover_blocks(premise: str, cells: Sequence[Crossover] | None) -> list[Block]:
+    """The DNI-against-zb crossover map, or why it is not drawn."""
+    blocks: list[Block] = [Heading("Where DNI stops beating zero-bubble (dni / zb = 1)")]
+    if cells is None:
+        return [*blocks, Paragraph(f"Not drawn: {premise}.")]
+    blocks.append(
+        Paragraph(
+            f"Premise: {premise}. Each cell is the SG relative cost (the SG regression's time "
+            "over one stage's forward + backward) at which the simulated DNI throughput equals "
+            "zb's on the same model, microbatch and links, found by bisection over "
+            f"{RANGE[0]:g} to {RANGE[1]:g}; below it DNI is faster. 'none (DNI slower)': DNI "
+            f"is slower than zb even with a free SG; 'none (> {RANGE[1]:g})': DNI is faster "
+            "over the whole range."
+        )
+    )
+    blocks.append(Markdown(crossover_markdown(cells)))
+    return blocks
 
 
 _SCALING_NOTE = {

@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 SCALINGS = ("strong", "weak")
-REGIMES = ("sequential", "gpipe", "1f1b", "dni", "cdni", "unlock")
+REGIMES = ("sequential", "gpipe", "1f1b", "zb", "dni", "cdni", "unlock")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,10 @@ class ModelCosts:
     microbatch_size: int
     sees_arrivals: bool
     source: str
+    #: The halves of a split (zero-bubble) backward, summed over the measured stages,
+    #: from the run's zb benchmark; None: no zb run, each half taken as half the backward.
+    backward_input: float | None = None
+    backward_weight: float | None = None
 
     @property
     def stage_compute(self) -> float:
@@ -106,10 +110,14 @@ class ModelCosts:
         """
         share = self._share(num_stages, scaling)
         sg = self.sg_update if sg_relative is None else sg_relative * self.stage_compute
+        half = self.backward / 2
         stage = StageCosts(
             forward=self.forward * share,
             backward=self.backward * share,
             synth_backward=self.backward * share,
+            backward_input=(half if self.backward_input is None else self.backward_input) * share,
+            backward_weight=(half if self.backward_weight is None else self.backward_weight)
+            * share,
             sg_update=sg,
             si_forward=self.si_forward,
             si_update=self.si_update,
@@ -144,7 +152,8 @@ def model_costs_from_run(run_dir: Path | str, statistic: str = "mean") -> ModelC
     Forward, backward, optimiser, send, overhead and link come from the
     gpipe and 1F1B benchmarks with the most microbatches (mean over their
     launches), the SG regression from the DNI one (first stage), the SI costs
-    from the unlock one (last stage).
+    from the unlock one (last stage), the split backward's two halves from the
+    zb one (so a simulated zb pays what the measured split cost).
     """
     run_dir = Path(run_dir)
     specs = load_specs(run_dir)
@@ -159,10 +168,12 @@ def model_costs_from_run(run_dir: Path | str, statistic: str = "mean") -> ModelC
     dni_name, unlock_name = _largest_m(specs, "dni"), _largest_m(specs, "unlock")
     dni = cal.of(dni_name) if dni_name else []
     unlock = cal.of(unlock_name) if unlock_name else []
+    zb_name = _largest_m(specs, "zb")
+    zb = [c for c in cal.of(zb_name) if c.has_spans] if zb_name else []
     first = specs[backprop[0]]
     m = int(first.get("microbatches", 1))
     stages = base[0].costs.num_stages
-    sources = [*backprop, *(n for n in (dni_name, unlock_name) if n)]
+    sources = [*backprop, *(n for n in (dni_name, unlock_name, zb_name) if n)]
     return ModelCosts(
         forward=_mean_stage(base, "forward", None),
         backward=_mean_stage(base, "backward", None),
@@ -177,6 +188,8 @@ def model_costs_from_run(run_dir: Path | str, statistic: str = "mean") -> ModelC
         microbatch_size=max(1, int(first.get("batch_size", m)) // m),
         sees_arrivals=first.get("backend", "gloo") != "gloo",
         source=f"{run_dir.name}: {', '.join(sources)}",
+        backward_input=_mean_stage(zb, "backward_input", None) if zb else None,
+        backward_weight=_mean_stage(zb, "backward_weight", None) if zb else None,
     )
 
 

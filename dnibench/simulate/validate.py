@@ -256,6 +256,10 @@ def validate_run(run_dir: Path | str, statistic: str = "mean") -> list[Validatio
             reason = "single-process baseline: not a pipeline, nothing to simulate"
             rows.append(row(predicted=math.nan, calibration="", skipped=reason))
             continue
+        if str(spec["mode"]).startswith("torch-") and spec["mode"] not in PEER_SCHEDULE:
+            reason = "a PyTorch schedule the simulator has no model of"
+            rows.append(row(predicted=math.nan, calibration="", skipped=reason))
+            continue
         calibrations, note, reason = calibrate_benchmark(name, cal)
         if reason:
             rows.append(row(predicted=math.nan, calibration="", skipped=reason))

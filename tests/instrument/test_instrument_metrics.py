@@ -215,3 +215,23 @@ def test_gpipe_bubble() -> None:
     assert gpipe_bubble(4, 8) == pytest.approx(3 / 11)
     with pytest.raises(ValueError):
         gpipe_bubble(0, 4)
+
+
+def test_later_virtual_stage_forwards_are_busy_but_not_new_microbatches() -> None:
+    """A rank with two virtual stages runs two forwards per microbatch: one microbatch."""
+    from dnibench.instrument.metrics import LATER_VIRTUAL_STAGE
+
+    spans = np.array(
+        [
+            (K.FORWARD, 0, 0, 1 * U),
+            (K.FORWARD, LATER_VIRTUAL_STAGE - 0, 1 * U, 2 * U),
+            (K.FORWARD, 1, 2 * U, 3 * U),
+            (K.FORWARD, LATER_VIRTUAL_STAGE - 1, 3 * U, 4 * U),
+            (K.BACKWARD_WEIGHT, 1, 4 * U, 6 * U),
+        ],
+        dtype=np.int64,
+    )
+    metrics = stage_metrics(0, spans, 0, 10 * U)
+    assert metrics.microbatches == 2
+    assert metrics.busy_s == pytest.approx(6e-3)
+    assert metrics.busy_per_microbatch_s == pytest.approx(3e-3)

@@ -64,7 +64,12 @@ def test_the_table_has_the_papers_layout() -> None:
     assert stalls[start + 2] == "| Copy | 3/3 / 1/3 | 2/3 / 0/3 |"
     assert stalls[start + 3] == "| Repeat Copy | 3/3 / 2/3 | 2/3 / 1/3 |"
     text = "\n".join(lines)
-    assert "3 to 3 seeds per cell" in text and "0.15 bits" in text and "min(N, 4)" in text
+    assert (
+        "3 seeds per cell" in text
+        and "1,000 training characters" in text
+        and "0.15 bits" in text
+        and "min(N, 4)" in text
+    )
 
 
 def test_the_frame_feeds_the_targets_and_plots_and_keeps_stalls() -> None:

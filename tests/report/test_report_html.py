@@ -144,7 +144,7 @@ def test_summary_tables(make_run: Callable[..., Path]) -> None:
     assert gpipe["efficiency"] == "0.900"
     assert gpipe["busy by stage"] == "0.70 / 0.80"
     assert gpipe["lock idle by stage"] == "0.20 / 0.10"
-    assert gpipe["peak RSS MiB (max stage)"] == "460"
+    assert gpipe["peak RSS MiB by stage"] == "450 / 460"
     train = training_table(run)
     assert train is not None
     rows = {row[0]: dict(zip(train.columns, row, strict=True)) for row in train.rows}

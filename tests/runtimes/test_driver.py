@@ -27,7 +27,7 @@ from dnibench.runtimes.harness import action_stream
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.simulate.costs import LinkModel, PipelineCosts, StageCosts
 from dnibench.simulate.engine import SimConfig, simulate
-from dnibench.simulate.programs import OP_B, OP_F, OP_G, OP_I, OP_S, OP_U
+from dnibench.simulate.programs import OP_B, OP_D, OP_F, OP_G, OP_I, OP_S, OP_U, OP_W
 
 DELAY = 0.173
 Event = tuple[int, int, float, float]  # op code, microbatch, start, end
@@ -164,18 +164,27 @@ class FakeStage:
         self.is_first, self.is_last = k == 0, k == stages - 1
         self.sg, self.si = sg, si
         self.events: list[Event] = []
+        self.split: list[bool] = []  # per forward, whether it was told its backward is split
 
     def _work(self, op: int, mb: int, cost: float) -> None:
         start = self.time.advance(self.index, cost)
         self.events.append((op, mb, start, start + cost))
 
-    def forward(self, mb, inp, labels, *, loss_scale):
+    def forward(self, mb, inp, labels, *, loss_scale, split_backward=False):
         self._work(OP_F, mb, self.costs.forward)
+        self.split.append(split_backward)
         return torch.zeros(1)
 
     def backward(self, mb, grad=None):
         self._work(OP_B, mb, self.costs.backward)
         return None if self.is_first else torch.zeros(1)
+
+    def backward_input(self, mb, grad=None):
+        self._work(OP_D, mb, self.costs.backward_input)
+        return None if self.is_first else torch.zeros(1)
+
+    def backward_weight(self, mb):
+        self._work(OP_W, mb, self.costs.backward_weight)
 
     def synthetic_backward(self, mb):
         self._work(OP_S, mb, self.costs.synth_backward)
@@ -208,6 +217,8 @@ def _costs(stages: int) -> PipelineCosts:
                 forward=float(rng.uniform(0.5, 1.5)),
                 backward=float(rng.uniform(1.0, 3.0)),
                 synth_backward=float(rng.uniform(1.0, 3.0)),
+                backward_input=float(rng.uniform(0.5, 1.5)),
+                backward_weight=float(rng.uniform(0.5, 1.5)),
                 sg_update=float(rng.uniform(0.1, 0.5)),
                 si_update=float(rng.uniform(0.1, 0.5)),
                 optimizer=float(rng.uniform(0.05, 0.2)),
@@ -260,8 +271,8 @@ def _drive(spec: BenchSpec, costs: PipelineCosts) -> tuple[list[FakeStage], list
 
 @pytest.mark.parametrize(
     ("mode", "staleness"),
-    [("sequential", 0), ("gpipe", 0), ("1f1b", 0), ("dni", 0), ("dni", 2), ("cdni", 1),
-     ("unlock", 0), ("unlock", 2)],
+    [("sequential", 0), ("gpipe", 0), ("1f1b", 0), ("zb", 0), ("dni", 0), ("dni", 2),
+     ("cdni", 1), ("unlock", 0), ("unlock", 2)],
 )  # fmt: skip
 def test_driver_events_match_the_simulator(mode: str, staleness: int) -> None:
     K, m, steps = 3, 4, 3
@@ -280,6 +291,27 @@ def test_driver_events_match_the_simulator(mode: str, staleness: int) -> None:
             [e[2:] for e in driven], [e[2:] for e in expected], rtol=1e-12, err_msg=f"stage {k}"
         )
         np.testing.assert_allclose(sinks[k].step_ends, simulated.step_end[k], rtol=1e-12)
+        # Only a split backward makes the forward keep what the weight half needs.
+        assert all(stages[k].split) if mode == "zb" else not any(stages[k].split)
+
+
+def test_zb_driven_and_simulated_ends_before_1f1b() -> None:
+    """The split backward pays: under the same costs (D + W = B) zb's steps end sooner."""
+    K, m, steps = 3, 4, 2
+    base = _costs(K)
+    costs = PipelineCosts.of(
+        [StageCosts(forward=s.forward, backward=s.backward, backward_input=s.backward / 2,
+                    backward_weight=s.backward / 2, optimizer=s.optimizer, send=s.send)
+         for s in base.stages],
+        link=base.link,
+    )  # fmt: skip
+    ends = {}
+    for mode in ("1f1b", "zb"):
+        spec = BenchSpec(name=mode, mode=mode, stages=K, microbatches=m, batch_size=8 * m,
+                         steps=steps, warmup=1)  # fmt: skip
+        _, sinks = _drive(spec, costs)
+        ends[mode] = max(sink.step_ends[-1] for sink in sinks)
+    assert ends["zb"] < ends["1f1b"]
 
 
 def test_the_comparison_sees_a_different_rule() -> None:

@@ -52,8 +52,11 @@ def test_action_rejects_malformed_fields() -> None:
 
 
 def test_op_values_are_the_action_letters() -> None:
-    assert [op.value for op in Op] == ["F", "B", "S", "G", "I", "U"]
+    # New ops are appended: letters already in schedule listings never change meaning.
+    assert [op.value for op in Op] == ["F", "B", "S", "G", "I", "U", "D", "W"]
     assert Op("S") is Op.SYNTH_BACKWARD
+    assert Op("D") is Op.BACKWARD_INPUT
+    assert Op("W") is Op.BACKWARD_WEIGHT
 
 
 def test_schedule_str_and_stage_actions() -> None:
@@ -82,7 +85,7 @@ def test_schedule_stores_tuples_and_checks_its_shape() -> None:
 def test_dependencies_follow_the_op_rules() -> None:
     locked = Schedule.from_lines(["F0", "F0", "F0"], microbatches=1)
     unlocked = Schedule.from_lines(["F0", "F0", "F0"], microbatches=1, forward_locked=False)
-    from_below = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD})
+    from_below = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_INPUT})
     assert locked.dependencies(0, Action(Op.FORWARD, 0)) == ()
     assert locked.dependencies(1, Action(Op.FORWARD, 0)) == (
         Dependency(0, frozenset({Op.FORWARD}), 0),
@@ -96,4 +99,8 @@ def test_dependencies_follow_the_op_rules() -> None:
         Dependency(1, frozenset({Op.FORWARD}), 3),
     )
     assert locked.dependencies(1, Action(Op.UPDATE)) == ()
-    assert str(Dependency(2, from_below, 1)) == "stage 2's B1 or S1"
+    # D waits for the delta like B; W needs nothing from another stage.
+    assert locked.dependencies(1, Action(Op.BACKWARD_INPUT, 2)) == (Dependency(2, from_below, 2),)
+    assert locked.dependencies(2, Action(Op.BACKWARD_INPUT, 2)) == ()
+    assert locked.dependencies(0, Action(Op.BACKWARD_WEIGHT, 1)) == ()
+    assert str(Dependency(2, from_below, 1)) == "stage 2's B1 or D1 or S1"

@@ -19,7 +19,9 @@ from dnibench.schedules import (
     simulate,
     unlock,
     validate,
+    zero_bubble_h1,
 )
+from dnibench.schedules.actions import Action
 
 
 @pytest.mark.parametrize("name", SCHEDULE_NAMES)
@@ -119,3 +121,41 @@ def test_build_schedule_rejects_bad_sizes(
 ) -> None:
     with pytest.raises(ValueError, match=fragment):
         build_schedule(name, num_stages, microbatches, staleness)
+
+
+def test_zero_bubble_h1_order() -> None:
+    assert str(zero_bubble_h1(4, 6)) == (
+        "stage 0: F0 F1 F2 F3 D0 W0 F4 D1 W1 F5 D2 W2 D3 W3 D4 W4 D5 W5 U\n"
+        "stage 1: F0 F1 F2 D0 F3 D1 W0 F4 D2 W1 F5 D3 W2 D4 W3 D5 W4 W5 U\n"
+        "stage 2: F0 F1 D0 F2 D1 F3 D2 W0 F4 D3 W1 F5 D4 W2 D5 W3 W4 W5 U\n"
+        "stage 3: F0 D0 F1 D1 F2 D2 F3 D3 W0 F4 D4 W1 F5 D5 W2 W3 W4 W5 U"
+    )
+    assert build_schedule("zb", 4, 6) == zero_bubble_h1(4, 6)
+    assert zero_bubble_h1(2, 2).forward_locked
+    assert zero_bubble_h1(2, 2).staleness is None
+
+
+@pytest.mark.parametrize("num_stages", range(1, 7))
+@pytest.mark.parametrize("microbatches", range(1, 10))
+def test_zero_bubble_h1_is_1f1b_with_each_backward_split_and_w_deferred(
+    num_stages: int, microbatches: int
+) -> None:
+    """Fusing each D back into a B and dropping the W's gives 1F1B exactly."""
+    zb = zero_bubble_h1(num_stages, microbatches)
+    validate(zb)
+    for k in range(num_stages):
+        actions = zb.stage_actions(k)
+        fused = tuple(
+            Action(Op.BACKWARD, a.mb) if a.op is Op.BACKWARD_INPUT else a
+            for a in actions
+            if a.op is not Op.BACKWARD_WEIGHT
+        )
+        assert fused == one_f_one_b(num_stages, microbatches).stage_actions(k)
+        for op in (Op.FORWARD, Op.BACKWARD_INPUT, Op.BACKWARD_WEIGHT):
+            assert sorted(a.mb for a in actions if a.op is op) == list(range(microbatches))
+        # Stage k defers its first k weight passes (as many as its forwards allow):
+        # its first W runs after that many D's, plus the D the W follows if one is left.
+        kinds = [a.op for a in actions]
+        inputs_before_first_w = kinds[: kinds.index(Op.BACKWARD_WEIGHT)].count(Op.BACKWARD_INPUT)
+        deferred = min(k, microbatches - min(microbatches, num_stages - k - 1))
+        assert inputs_before_first_w == min(microbatches, deferred + 1)

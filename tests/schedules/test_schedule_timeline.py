@@ -20,6 +20,7 @@ from dnibench.schedules import (
     render,
     simulate,
     unlock,
+    zero_bubble_h1,
 )
 
 UNIT = {Op.FORWARD: 1.0, Op.BACKWARD: 1.0}
@@ -117,3 +118,46 @@ def test_peak_in_flight(num_stages: int, microbatches: int) -> None:
 def test_bubble_fraction_of_one_stage_is_zero() -> None:
     assert bubble_fraction(gpipe(1, 3)) == 0.0
     assert Fraction(bubble_fraction(gpipe(3, 3), UNIT)).limit_denominator(100) == Fraction(2, 5)
+
+
+def _drawing_in_docstring(function: object) -> str:
+    """The ``stage N: ...`` lines of a builder's docstring, indentation removed."""
+    lines = (getattr(function, "__doc__", "") or "").splitlines()
+    return "\n".join(line.strip() for line in lines if line.strip().startswith("stage "))
+
+
+def test_render_zero_bubble_h1_is_the_picture_in_its_docstring() -> None:
+    drawn = render(zero_bubble_h1(3, 4))
+    assert drawn == "\n".join(
+        [
+            "stage 0: F0 F1 F2 .  .  D0 W0 F3 D1 W1 D2 W2 D3 W3",
+            "stage 1: .  F0 F1 .  D0 F2 D1 W0 F3 D2 W1 D3 W2 W3",
+            "stage 2: .  .  F0 D0 F1 D1 F2 D2 W0 F3 D3 W1 W2 W3",
+        ]
+    )
+    assert _drawing_in_docstring(zero_bubble_h1) == drawn
+
+
+@pytest.mark.parametrize(("num_stages", "microbatches"), [(2, 4), (3, 4), (4, 8), (4, 16)])
+def test_zero_bubble_h1_cuts_the_1f1b_bubble_to_about_a_third(
+    num_stages: int, microbatches: int
+) -> None:
+    """With D = W = F and B = D + W, only the warm-up bubble of K-1 forwards is left."""
+    zb = makespan(simulate(zero_bubble_h1(num_stages, microbatches)))
+    fused = makespan(simulate(one_f_one_b(num_stages, microbatches)))
+    work = 3 * microbatches  # F + D + W (= F + B) per microbatch on each stage
+    assert fused == work + 3 * (num_stages - 1)  # 1F1B: (K-1) (F + B) of bubble
+    assert zb == work + (num_stages - 1)  # ZB-H1: (K-1) F of bubble
+    assert fused - work == 3 * (zb - work)
+
+
+@pytest.mark.parametrize("num_stages", range(1, 6))
+@pytest.mark.parametrize("microbatches", range(1, 9))
+def test_zero_bubble_h1_keeps_the_peak_activation_memory_of_1f1b(
+    num_stages: int, microbatches: int
+) -> None:
+    """A graph is held from F to W; the most any stage holds is 1F1B's first stage's."""
+    zb = peak_in_flight(zero_bubble_h1(num_stages, microbatches))
+    one = peak_in_flight(one_f_one_b(num_stages, microbatches))
+    assert zb == [min(microbatches, num_stages)] * num_stages
+    assert max(zb) == max(one)

@@ -15,6 +15,7 @@ from dnibench.schedules import (
     gpipe,
     unlock,
     validate,
+    zero_bubble_h1,
 )
 
 
@@ -50,7 +51,7 @@ def test_a_real_deadlock_names_every_stuck_stage() -> None:
     message = _reject(
         schedule,
         "deadlock",
-        "stage 0 waits at B0 for stage 1's B0 or S0",
+        "stage 0 waits at B0 for stage 1's B0 or D0 or S0",
         "stage 1 waits at F1 for stage 0's F1",
     )
     assert "out of order" not in message
@@ -59,7 +60,7 @@ def test_a_real_deadlock_names_every_stuck_stage() -> None:
 def test_deadlock_through_an_sg_update() -> None:
     # Stage 0 insists on G0 before sending F1, but the last stage needs F1 before B0.
     schedule = _schedule("F0 S0 G0 F1 S1 U G1", "F0 F1 B0 B1 U", staleness=0)
-    _reject(schedule, "stage 0 waits at G0 for stage 1's B0 or S0", "stage 1 waits at F1")
+    _reject(schedule, "stage 0 waits at G0 for stage 1's B0 or D0 or S0", "stage 1 waits at F1")
 
 
 def test_a_gradient_fifo_mismatch_is_not_a_deadlock() -> None:
@@ -92,7 +93,7 @@ def test_a_dropped_forward_is_named() -> None:
 
 def test_a_dropped_backward_is_named() -> None:
     _reject(_drop(gpipe(3, 4), 2, "B3"), "stage 2", "drops microbatch 3: no B3")
-    _reject(_drop(dni(3, 4), 0, "S1"), "stage 0", "drops microbatch 1: no B1 or S1")
+    _reject(_drop(dni(3, 4), 0, "S1"), "stage 0", "drops microbatch 1: no B1, D1 or S1")
 
 
 def test_a_missing_sg_update_is_a_dropped_microbatch() -> None:
@@ -180,3 +181,40 @@ def test_staleness_bound_covers_si_updates() -> None:
 
 def test_backprop_schedules_have_no_staleness_check() -> None:
     validate(gpipe(3, 4))
+
+
+# -- the split backward (D, W) --------------------------------------------
+
+
+def test_a_split_backward_needs_both_halves_once() -> None:
+    zb = zero_bubble_h1(3, 4)
+    validate(zb)
+    _reject(_drop(zb, 1, "W2"), "stage 1", "drops microbatch 2: D2 without W2")
+    _reject(_drop(zb, 2, "D3"), "stage 2", "drops microbatch 3: no B3 or D3")
+    _reject(_drop(zb, 0, "D0"), "stage 0", "drops microbatch 0: no B0, D0 or S0")
+    _reject(_schedule("F0 D0 W0 W0 U", microbatches=1), "W0 twice")
+    _reject(_schedule("F0 B0 D0 W0 U", microbatches=1), "both B0 and D0")
+    _reject(_schedule("F0 B0 W0 U", microbatches=1), "W0 but B0 is not a split backward")
+
+
+def test_w_comes_after_d_and_before_the_update() -> None:
+    _reject(_schedule("F0 W0 D0 U", microbatches=1), "W0 comes before D0")
+    _reject(_schedule("F0 D0 U W0", microbatches=1), "W0 after the last U")
+
+
+def test_d_reads_deltas_in_send_order_and_waits_for_them() -> None:
+    # Stage 1 sends D1 before D0, stage 0 reads D0 first: mis-paired messages.
+    _reject(
+        _schedule("F0 F1 D0 W0 D1 W1 U", "F0 F1 D1 D0 W0 W1 U"),
+        "deltas from stage 1 to stage 0 out of order",
+    )
+    # A D on stage 0 waits for stage 1's D (or B) of the same microbatch: a real wait cycle.
+    _reject(_schedule("F0 D0 F1 W0 D1 W1 U", "F0 F1 D0 W0 D1 W1 U"), "deadlock")
+    validate(_schedule("F0 F1 D0 W0 D1 W1 U", "F0 B0 F1 B1 U"))  # D may read a fused B's delta
+
+
+def test_split_backward_only_in_locked_schedules() -> None:
+    _reject(
+        _schedule("F0 S0 U G0", "F0 D0 W0 U I0", microbatches=1, forward_locked=False),
+        "D0 in an unlocked schedule",
+    )

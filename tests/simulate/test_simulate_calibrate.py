@@ -65,6 +65,46 @@ def test_costs_overhead_and_link_from_spans(tmp_path: Path) -> None:
     assert cal.has_spans and cal.steps == 3
 
 
+def test_split_backward_halves_and_their_link_from_spans(tmp_path: Path) -> None:
+    """A zb trace: stage 1 sends its delta after D (not after a B), then runs W."""
+    stage0, stage1 = [], []
+    for s in range(3):
+        t = 10.0 * s
+        stage0 += [
+            (SpanKind.STEP, s, t, t + 9),
+            (SpanKind.FORWARD, s, t, t + 1),
+            (SpanKind.SEND, s, t + 1, t + 1.1),
+            (SpanKind.WAIT_GRADIENT, s, t + 1.1, t + 4),
+            (SpanKind.BACKWARD_INPUT, s, t + 4, t + 5),
+            (SpanKind.BACKWARD_WEIGHT, s, t + 5, t + 6.5),
+            (SpanKind.OPTIMIZER, -1, t + 6.5, t + 7),
+        ]
+        stage1 += [
+            (SpanKind.STEP, s, t, t + 9),
+            (SpanKind.WAIT_ACTIVATION, s, t, t + 1.3),
+            (SpanKind.FORWARD, s, t + 1.3, t + 2.3),
+            (SpanKind.BACKWARD_INPUT, s, t + 2.3, t + 3.0),
+            (SpanKind.SEND, s, t + 3.0, t + 3.2),
+            (SpanKind.BACKWARD_WEIGHT, s, t + 3.2, t + 4.4),
+            (SpanKind.OPTIMIZER, -1, t + 4.4, t + 5),
+        ]
+    trace = write_chrome_trace(tmp_path / "zb.json", [_spans(stage0), _spans(stage1)])
+    first, second = calibrate_trace(read_trace(trace), warmup=1).costs.stages
+    assert (first.backward_input, first.backward_weight) == pytest.approx((1e-3, 1.5e-3))
+    assert (second.backward_input, second.backward_weight) == pytest.approx((0.7e-3, 1.2e-3))
+    assert first.backward == 0.0  # no fused backward ran
+    cal = calibrate_trace(read_trace(trace), warmup=1)
+    # Activation delays 0.2 ms, gradient delays 4 - 3.2 = 0.8 ms (the send after D).
+    assert cal.link_samples == 4
+    assert cal.costs.link.latency == pytest.approx(0.5e-3)
+
+
+def test_a_fused_run_prices_each_half_at_half_its_backward(tmp_path: Path) -> None:
+    cal = calibrate_trace(read_trace(two_stage_trace(tmp_path / "t.json")), warmup=1)
+    for stage in cal.costs.stages:
+        assert stage.backward_input == stage.backward_weight == pytest.approx(stage.backward / 2)
+
+
 def test_median_statistic_ignores_a_preempted_span(tmp_path: Path) -> None:
     path = two_stage_trace(tmp_path / "t.json")
     doc = json.loads(path.read_text())

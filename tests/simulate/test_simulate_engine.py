@@ -44,6 +44,30 @@ def test_1f1b_holds_at_most_k_microbatches_and_gpipe_m(K: int, m: int) -> None:
     assert predict(run("gpipe", K, m)).activation_memory == m
 
 
+@pytest.mark.parametrize("K, m", [(2, 4), (4, 4), (4, 8), (8, 16)])
+def test_zb_leaves_only_the_forward_warm_up_bubble_at_the_memory_of_1f1b(K: int, m: int) -> None:
+    """ZB-H1 with D = W = F (B = D + W), m >= K: a step lasts 3m + (K-1), 1F1B's 3m + 3(K-1)."""
+    zb, one_f = run("zb", K, m, steps=3, warmup=1), run("1f1b", K, m, steps=3, warmup=1)
+    assert zb.step_end[:, 0].max() == pytest.approx(3 * m + (K - 1))
+    assert one_f.step_end[:, 0].max() == pytest.approx(3 * m + 3 * (K - 1))
+    assert predict(zb).activation_memory == predict(one_f).activation_memory == min(K, m)
+    # Every stage's busy time per step is the same F + D + W per microbatch.
+    assert zb.busy[:, 1] == pytest.approx([3.0 * m] * K)
+
+
+def test_a_zb_straggler_slows_both_halves() -> None:
+    slow = run(
+        "zb",
+        2,
+        4,
+        steps=3,
+        warmup=1,
+        pipeline=PipelineCosts.uniform(2, EQUAL).with_straggler(1, 2.0),
+    )
+    assert slow.busy[1, 1] == pytest.approx(2 * 3.0 * 4)
+    assert slow.busy[0, 1] == pytest.approx(3.0 * 4)
+
+
 @pytest.mark.parametrize("K", [1, 2, 3, 8])
 def test_sequential_is_k_times_slower_than_ideal(K: int) -> None:
     prediction = predict(run("sequential", K, 4))

@@ -8,7 +8,7 @@ from dnibench.errors import UserError
 from dnibench.schedules import SCHEDULE_NAMES, build_schedule
 from dnibench.simulate.programs import run_programs
 
-_CODES = "FBSGIU"
+_CODES = "FBSGIUDW"  # op codes 0..7 in programs.py order
 
 
 def runtime_stream(name: str, K: int, k: int, m: int, steps: int, staleness: int) -> list:
@@ -34,6 +34,7 @@ def test_large_pipelines_share_a_few_lists() -> None:
     assert len(run_programs("dni", 1024, 4, 3).lists) == 3
     assert len(run_programs("gpipe", 1024, 4, 3).lists) == 1
     assert len(run_programs("1f1b", 1024, 4, 3).lists) == 5
+    assert len(run_programs("zb", 1024, 4, 3).lists) == 5
 
 
 def test_unknown_schedule_is_a_user_error() -> None:

@@ -49,7 +49,9 @@ class NeighbourLinks:
         self._sends: list[dist.Work] = []
 
     def _send(self, tensor: Tensor, peer: int, mb: int) -> None:
-        self._sends.append(dist.isend(tensor.contiguous(), dst=peer, tag=mb % TAG_SPACE))
+        work = dist.isend(tensor.contiguous(), dst=peer, tag=mb % TAG_SPACE)
+        assert work is not None  # None only for ranks outside the group, never here
+        self._sends.append(work)
         self._reap()
 
     def _reap(self) -> None:
@@ -58,6 +60,7 @@ class NeighbourLinks:
     def _recv(self, shape: tuple[int, ...], peer: int, mb: int, what: str) -> PendingRecv:
         buffer = torch.empty(shape, dtype=torch.float32, device=self.device)
         work = dist.irecv(buffer, src=peer, tag=mb % TAG_SPACE)
+        assert work is not None  # None only for ranks outside the group, never here
         return PendingRecv(work=work, buffer=buffer, what=what, peer=peer)
 
     def send_activation(self, tensor: Tensor, mb: int) -> None:

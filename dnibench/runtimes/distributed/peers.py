@@ -1,12 +1,29 @@
 """PyTorch's own pipeline schedules as peers of dnibench's.
 
-The same stage modules, split and batches go through
-``torch.distributed.pipelining`` (``ScheduleGPipe``, ``Schedule1F1B``), timed
-the same way: a STEP span per training step, and FORWARD / BACKWARD spans by
-wrapping the stage's ``forward_one_chunk`` / ``backward_one_chunk`` so busy
-time and pipeline efficiency are comparable. PyTorch does not expose its
-waits, so a peer's idle time is reported as what is left of the window, not
-split by lock.
+The same model, seed and batches go through ``torch.distributed.pipelining``
+(the schedules of :mod:`dnibench.runtimes.peer_schedules`: GPipe, 1F1B, the
+looped and V schedules with two virtual stages per rank, and the zero-bubble
+ones), timed the way dnibench's own stages are timed so that busy time, lock
+idle and pipeline efficiency mean the same thing:
+
+- a STEP span per training step;
+- FORWARD spans around every ``forward_one_chunk``; BACKWARD around a full
+  ``backward_one_chunk``, BACKWARD_INPUT around an input-only one (the
+  zero-bubble split) and BACKWARD_WEIGHT around ``backward_weight_one_chunk``;
+- the waits, by :mod:`peer_waits`, which wraps PyTorch's ``_batch_p2p`` /
+  ``_wait_batch_p2p`` when the installed torch has them.
+
+A rank holding several virtual stages records the forwards of its later
+ones with a microbatch id of :data:`~dnibench.instrument.metrics.LATER_VIRTUAL_STAGE`
+minus the chunk, so metrics count each microbatch once per rank while the
+busy time holds both stages' work.
+
+PyTorch infers the stages' shapes with one extra forward per stage before
+the first step (on ranks > 0 on uninitialised memory), so BatchNorm's
+running statistics of a peer differ from dnibench's; the parameters, which
+training reads, do not (tests/runtimes/distributed/test_dist_peers.py).
+Giving the shapes up front (``input_args``/``output_args``) avoids that
+forward but breaks the backward on torch 2.13, so it is not done.
 """
 
 from __future__ import annotations
@@ -20,17 +37,26 @@ import torch
 from torch import Tensor
 
 from dnibench.instrument import SpanKind, SpanRecorder
+from dnibench.instrument.metrics import LATER_VIRTUAL_STAGE
 from dnibench.pipeline import Pipeline
+from dnibench.runtimes.distributed.peer_waits import tag_messages, timed_waits
+from dnibench.runtimes.peer_schedules import PEERS
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.straggler import straggle
 
-PEER_SCHEDULES = {"torch-gpipe": "ScheduleGPipe", "torch-1f1b": "Schedule1F1B"}
-
 
 def _timed(
-    recorder: SpanRecorder | None, kind: SpanKind, method: Callable[..., Any], slow_factor: float
+    recorder: SpanRecorder | None,
+    kind: Callable[..., SpanKind],
+    method: Callable[..., Any],
+    slow_factor: float,
+    mb_of: Callable[[int], int],
 ) -> Callable:
-    """``method`` recorded as a ``kind`` span (when ``recorder``) and slowed by ``slow_factor``."""
+    """``method`` recorded as a span (kind from its arguments) and slowed by ``slow_factor``.
+
+    The first positional argument of PyTorch's chunk methods is the chunk
+    (microbatch) id; ``mb_of`` turns it into the id the span records.
+    """
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -40,9 +66,37 @@ def _timed(
         finally:
             straggle(slow_factor, t0 / 1e9)  # perf_counter_ns is perf_counter's clock in ns
             if recorder is not None:
-                recorder.record(kind, -1, t0, time.perf_counter_ns())
+                chunk = args[0] if args else kwargs.get("fwd_chunk_id", kwargs.get("bwd_chunk_id"))
+                mb = mb_of(int(chunk)) if isinstance(chunk, int) else -1
+                recorder.record(kind(*args, **kwargs), mb, t0, time.perf_counter_ns())
 
     return wrapper
+
+
+def _backward_kind(*args: Any, **kwargs: Any) -> SpanKind:
+    """BACKWARD for a full backward, BACKWARD_INPUT for the zero-bubble input-only half."""
+    full = kwargs.get("full_backward", args[2] if len(args) > 2 else True)
+    return SpanKind.BACKWARD if full else SpanKind.BACKWARD_INPUT
+
+
+def _instrument(stage: Any, recorder: SpanRecorder | None, slow: float, later: bool) -> None:
+    """Wrap one PipelineStage's compute methods with timing (and the straggler's slow-down)."""
+
+    def own(chunk: int) -> int:
+        return chunk
+
+    def virtual(chunk: int) -> int:
+        return LATER_VIRTUAL_STAGE - chunk
+
+    wrapped = (
+        ("forward_one_chunk", lambda *a, **k: SpanKind.FORWARD, virtual if later else own),
+        ("backward_one_chunk", _backward_kind, own),
+        ("backward_weight_one_chunk", lambda *a, **k: SpanKind.BACKWARD_WEIGHT, own),
+    )
+    for name, kind, mb_of in wrapped:
+        method = getattr(stage, name, None)
+        if method is not None:
+            setattr(stage, name, _timed(recorder, kind, method, slow, mb_of))
 
 
 def run_peer(
@@ -54,40 +108,51 @@ def run_peer(
     data: Callable[[int], tuple[Tensor, Tensor]],
     device: torch.device,
 ) -> dict[str, list[float]]:
-    """Train ``spec.steps`` steps of this rank's stage under a torch schedule."""
-    slow_factor = spec.slow_factor if spec.slow_stage == rank else 1.0
+    """Train ``spec.steps`` steps of this rank's virtual stages under a torch schedule."""
     from torch.distributed import pipelining
 
-    stage = pipeline.stages[rank]
-    peer_stage = pipelining.PipelineStage(
-        stage.module, stage_index=rank, num_stages=world, device=device
-    )
-    wrapped = (("forward_one_chunk", SpanKind.FORWARD), ("backward_one_chunk", SpanKind.BACKWARD))
-    for name, kind in wrapped:
-        method = getattr(peer_stage, name, None)
-        if method is not None and (spec.spans or slow_factor > 1.0):
-            timed_by = recorder if spec.spans else None
-            setattr(peer_stage, name, _timed(timed_by, kind, method, slow_factor))
-    schedule_class = getattr(pipelining, PEER_SCHEDULES[spec.mode])
+    peer = PEERS[spec.mode]
+    slow_factor = spec.slow_factor if spec.slow_stage == rank else 1.0
+    total = peer.virtual_stages(world)
+    indices = peer.local_stages(rank, world)
+    stages = [pipeline.stages[i] for i in indices]
+    peer_stages = []
+    for position, (index, stage) in enumerate(zip(indices, stages, strict=True)):
+        stage.module.to(device)
+        peer_stage = pipelining.PipelineStage(
+            stage.module,
+            stage_index=index,
+            num_stages=total,
+            device=device,
+        )
+        tag_messages(peer_stage)
+        if spec.spans or slow_factor > 1.0:
+            _instrument(peer_stage, recorder if spec.spans else None, slow_factor, position > 0)
+        peer_stages.append(peer_stage)
+    schedule_class = getattr(pipelining, peer.class_name)
     schedule = schedule_class(
-        peer_stage, n_microbatches=spec.microbatches, loss_fn=pipeline.model.loss
+        peer_stages if peer.multi else peer_stages[0],
+        n_microbatches=spec.microbatches,
+        loss_fn=pipeline.model.loss,
     )
+    holds_first, holds_last = 0 in indices, total - 1 in indices
     losses: list[float] = []
     m = spec.microbatches
-    for step in range(spec.steps):
-        xs = [data(step * m + i) for i in range(m)]
-        x = torch.cat([pair[0] for pair in xs])
-        y = torch.cat([pair[1] for pair in xs])
-        t0 = time.perf_counter_ns()
-        if rank == 0:
-            schedule.step(x)
-        elif rank == world - 1:
-            step_losses: list[Tensor] = []
-            schedule.step(target=y, losses=step_losses)
-            losses.append(float(torch.stack(step_losses).detach().mean()))
-        else:
-            schedule.step()
-        with recorder.span(SpanKind.OPTIMIZER):
-            stage.step()
-        recorder.record(SpanKind.STEP, step, t0, time.perf_counter_ns())
+    with timed_waits(recorder if spec.spans else None):
+        for step in range(spec.steps):
+            xs = [data(step * m + i) for i in range(m)]
+            x = torch.cat([pair[0] for pair in xs])
+            y = torch.cat([pair[1] for pair in xs])
+            t0 = time.perf_counter_ns()
+            args = (x,) if holds_first else ()
+            if holds_last:
+                step_losses: list[Tensor] = []
+                schedule.step(*args, target=y, losses=step_losses)
+                losses.append(float(torch.stack(step_losses).detach().mean()))
+            else:
+                schedule.step(*args)
+            with recorder.span(SpanKind.OPTIMIZER):
+                for stage in stages:
+                    stage.step()
+            recorder.record(SpanKind.STEP, step, t0, time.perf_counter_ns())
     return {"losses": losses}

@@ -51,7 +51,7 @@ def test_a_cuda_stream_waits_for_the_event_of_the_stream_that_made_a_tensor() ->
     assert timebase.ns(event) <= timebase.ns(end)  # the consumer's work ended after the producer
 
 
-@pytest.mark.parametrize("mode", ["gpipe", "1f1b", "dni", "unlock"])
+@pytest.mark.parametrize("mode", ["gpipe", "1f1b", "zb", "dni", "unlock"])
 def test_streams_on_cuda_match_the_reference(
     mode: str, spec_of: SpecOf, reference_of: ReferenceOf
 ) -> None:

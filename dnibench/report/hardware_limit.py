@@ -1,0 +1,91 @@
+"""Efficiency against the hardware limit: what K single-threaded processes could do.
+
+A pipeline's own efficiency (throughput over its slowest stage's busy rate)
+says how well it keeps its stages busy, not whether pipelining pays: on a
+small machine one process using every core can beat every pipeline. The
+hardware-limit efficiency of a benchmark is
+
+    throughput / (cores used x throughput of the same model in one process, one thread, same m)
+
+with cores used = processes x threads per process (K for a pipeline of K
+single-threaded ranks; the core count for the all-cores single-process
+baseline). The baseline is the run's own ``single-1t-m{m}`` benchmark, and
+only when config.json says it trained the same model on the same batch;
+otherwise the figure is missing (shown as a dash), never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from dnibench.report.data import RunData
+
+#: Spec fields that must agree for single-1t-m{m} to be the same model's baseline.
+SAME_MODEL = ("model", "width", "depth", "input_shape", "batch_size", "data")
+
+
+def benchmark_specs(run: RunData) -> dict[str, dict[str, Any]]:
+    """Each benchmark's spec from config.json (a list, or ``{"benchmarks": [...]}``)."""
+    entries: list[Any] = list(run.config)
+    path = run.run_dir / "config.json"
+    if not entries and path.is_file():
+        try:
+            loaded = json.loads(path.read_text())
+        except ValueError:
+            loaded = []
+        entries = loaded.get("benchmarks", []) if isinstance(loaded, dict) else loaded
+    specs = {}
+    for entry in entries:
+        if isinstance(entry, dict) and "name" in entry:
+            inner = entry.get("spec")
+            specs[str(entry["name"])] = inner if isinstance(inner, dict) else entry
+    return specs
+
+
+def _spec(run: RunData, bench: str) -> dict[str, Any]:
+    return benchmark_specs(run).get(bench, {})
+
+
+def baseline_name(microbatches: int) -> str:
+    return f"single-1t-m{microbatches}"
+
+
+def cores_used(run: RunData, bench: str) -> float:
+    """Processes x threads per process, from config.json (NaN when it cannot say)."""
+    spec = _spec(run, bench)
+    rows = run.results[run.results["benchmark"] == bench]
+    if rows.empty:
+        return math.nan
+    processes = int(rows["stages"].max())
+    threads = spec.get("threads", 1)
+    if not isinstance(threads, int):  # "all" resolved only at run time: use the machine's cores
+        threads = int(run.fingerprint.get("cores") or 0) or math.nan
+    return processes * threads
+
+
+def hardware_limit_efficiency(run: RunData, bench: str) -> float:
+    """``bench``'s throughput / (cores used x same-m single-thread throughput); NaN: no base."""
+    rows = run.results[run.results["benchmark"] == bench]
+    if rows.empty:
+        return math.nan
+    m = int(rows["microbatches"].max())
+    base = baseline_name(m)
+    base_spec, spec = _spec(run, base), _spec(run, bench)
+    if base_spec and spec and any(base_spec.get(k) != spec.get(k) for k in SAME_MODEL):
+        return math.nan
+    single = run.value(base, "throughput")
+    cores = cores_used(run, bench)
+    if math.isnan(single) or single <= 0 or math.isnan(cores):
+        return math.nan
+    return run.value(bench, "throughput") / (cores * single)
+
+
+__all__ = [
+    "SAME_MODEL",
+    "baseline_name",
+    "benchmark_specs",
+    "cores_used",
+    "hardware_limit_efficiency",
+]
