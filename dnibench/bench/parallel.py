@@ -81,14 +81,14 @@ def run_parallel(
                 queue[:0] = [pair for pair in running.values()]
                 continue
             except KeyboardInterrupt:
-                for future in running:
-                    future.cancel()
-                pool.shutdown(wait=False, cancel_futures=True)
-                for pair in running.values():
-                    queue.insert(0, pair)
-                for process in list(getattr(pool, "_processes", {}).values()):
+                # Stop the workers first (shutdown forgets them), then let the pool go.
+                workers = list((getattr(pool, "_processes", None) or {}).values())
+                for process in workers:
                     process.terminate()
-                raise ParallelInterrupted(queue) from None
+                for process in workers:
+                    process.join(timeout=10)
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise ParallelInterrupted([*running.values(), *queue]) from None
     return results
 
 

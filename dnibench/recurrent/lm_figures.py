@@ -109,6 +109,26 @@ def best_within(run: pd.DataFrame, seconds: float) -> float:
     return float(trained.loc[trained["valid_bpc"].idxmin(), "test_bpc"])
 
 
+def best_within_chars(run: pd.DataFrame, chars: float) -> float:
+    """Test BPC at the best-validation trained evaluation at or before ``chars`` characters.
+
+    With a constant learning rate and a fixed data order, this is what a run
+    with a budget of ``chars`` would report: the first part of a longer run.
+    """
+    trained = run[(run["chars"] > 0) & (run["chars"] <= chars)]
+    if trained.empty:
+        return math.nan
+    return float(trained.loc[trained["valid_bpc"].idxmin(), "test_bpc"])
+
+
+def premise_at_budget(curves: pd.DataFrame, short: str, long: str, chars: float) -> Premise:
+    """The premise as a run with a budget of ``chars`` characters would have judged it."""
+    return Premise(
+        np.array([best_within_chars(run, chars) for run in _runs(curves, short)]),
+        np.array([best_within_chars(run, chars) for run in _runs(curves, long)]),
+    )
+
+
 def equal_seconds(curves: pd.DataFrame, benches: list[str]) -> tuple[float, dict[str, np.ndarray]]:
     """The shortest run's training seconds over ``benches``, and each seed's BPC cut there."""
     runs = {bench: _runs(curves, bench) for bench in benches}
@@ -211,11 +231,13 @@ __all__ = [
     "Premise",
     "best_valid_target",
     "best_within",
+    "best_within_chars",
     "divergence",
     "equal_seconds",
     "first_reach",
     "gap_closed",
     "median",
+    "premise_at_budget",
     "reach",
     "seed_values",
     "spread",

@@ -23,12 +23,14 @@ import numpy as np
 import pandas as pd
 
 from dnibench.recurrent.config import RecurrentConfig
+from dnibench.recurrent.copy_report import copy_lines
 from dnibench.recurrent.lm_figures import (
     Premise,
     divergence,
     equal_seconds,
     gap_closed,
     median,
+    premise_at_budget,
     seed_values,
     spread,
 )
@@ -95,44 +97,12 @@ def values(results: pd.DataFrame, bench: str, metric: str) -> np.ndarray:
     return frame.sort_values("repeat")["value"].to_numpy(dtype=float)
 
 
-def _copy_frame(results: pd.DataFrame, copies: list[Bench]) -> pd.DataFrame:
-    rows = []
-    for bench in copies:
-        for repeat, value in enumerate(values(results, bench.name, "longest_solved")):
-            rows.append(
-                {
-                    "task": bench.spec.get("task"),
-                    "regime": bench.regime,
-                    "truncation": bench.truncation,
-                    "repeat": repeat,
-                    "longest_solved": value,
-                }
-            )
-    return pd.DataFrame(rows, columns=["task", "regime", "truncation", "repeat", "longest_solved"])
-
-
 def _targets_table(targets: list[Target]) -> list[str]:
     lines = [
         "| target | measured | goal | verdict | missed by | what would change it |",
         "|---|---:|---:|---|---:|---|",
     ]
     return lines + [target.row() for target in targets]
-
-
-def _copy_table(copy: pd.DataFrame) -> list[str]:
-    regimes = list(dict.fromkeys(copy["regime"]))
-    lines = ["| task | T | " + " | ".join(regimes) + " |", "|---|---:|" + "---:|" * len(regimes)]
-    for (task, truncation), group in copy.groupby(["task", "truncation"], sort=False):
-        cells = []
-        for regime in regimes:
-            x = group[group["regime"] == regime]["longest_solved"].dropna()
-            if x.empty:
-                cells.append(MISSING)
-                continue
-            text = f"{np.median(x):g}"
-            cells.append(text if x.min() == x.max() else f"{text} [{x.min():g}-{x.max():g}]")
-        lines.append(f"| {task} | {truncation} | " + " | ".join(cells) + " |")
-    return lines
 
 
 def roles_of(lm: list[Bench]) -> LMRoles:
@@ -252,7 +222,8 @@ def _lm_table(results: pd.DataFrame, lm: list[Bench], diverged: dict[str, str]) 
         scale = fmt(bench.sg_scale, "g") if bench.regime != "tbptt" else MISSING
         lines.append(
             f"| {bench.name} | {bench.regime} | {bench.truncation} | {scale} | {bpc.size} "
-            f"| {_cell(bpc, '.3f')} | {fmt(spread(bpc), '.3f')} "
+            f"| {_cell(bpc, '.3f')} "
+            f"| {fmt(spread(bpc), '.3f') if np.isfinite(bpc).sum() > 1 else MISSING} "
             f"| {_cell(seed_values(results, bench.name, 'best_valid_bpc'), '.3f')} "
             f"| {_cell(seed_values(results, bench.name, 'final_test_bpc'), '.3f')} "
             f"| {_cell(seed_values(results, bench.name, 'train_seconds'), '.0f')} "
@@ -285,6 +256,30 @@ def _premise_lines(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) 
         " Every DNI-against-tbptt-40 verdict needs this premise; where it fails the verdict "
         'reads "not testable".'
     )
+    return lines
+
+
+def _budget_lines(curves: pd.DataFrame, roles: LMRoles, budget: int) -> list[str]:
+    """The premise at a quarter, half and all of the budget, read off the curves."""
+    if roles.short is None or roles.long is None or budget <= 0:
+        return []
+    lines = [
+        "The premise at smaller budgets, read off the same curves (a constant learning rate "
+        "and a fixed data order make a shorter run the first part of this one):",
+        "",
+        "| characters | tbptt-8 (per seed) | tbptt-40 (per seed) | margin | seed spread "
+        "| premise |",
+        "|---:|---|---|---:|---:|---|",
+    ]
+    for share in (0.25, 0.5, 1.0):
+        chars = budget * share
+        premise = premise_at_budget(curves, roles.short, roles.long, chars)
+        verdict = "holds" if premise.holds else f"fails: {premise.failure}"
+        lines.append(
+            f"| {chars:,.0f} | {_per_seed(premise.short, '.3f')} "
+            f"| {_per_seed(premise.long, '.3f')} | {fmt(premise.margin, '+.3f')} "
+            f"| {fmt(premise.spread, '.3f')} | {verdict} |"
+        )
     return lines
 
 
@@ -342,6 +337,7 @@ def _lm_lines(
     lines = [*corpus_note(run_dir, lm), ""]
     lines += [*_lm_table(results, lm, _diverged_cells(results, curves, roles)), ""]
     lines += [*_premise_lines(results, curves, roles), ""]
+    lines += [*_budget_lines(curves, roles, int(lm[0].spec.get("chars", 0))), ""]
     lines += [*_dni_table(results, curves, roles, scales), ""]
     plots = {}
     for name, drawn in (
@@ -373,16 +369,9 @@ def rnn_section(run_dir: Path) -> Section | None:
     if lm:
         lm_lines, plots, targets = _lm_lines(run_dir, results, curves, lm)
         lines += lm_lines
-    copy = _copy_frame(results, copies)
+    copy_markdown, copy = copy_lines(results, copies)
+    lines += copy_markdown
     if copies:
-        lines += [
-            "Copy tasks: longest length solved (median over repeats, min-max in brackets "
-            "when they differ); solved = mean error below the benchmark's solve_bits over "
-            "its solve_window batches.",
-            "",
-            *_copy_table(copy),
-            "",
-        ]
         drawn = plot_copy(copy, run_dir / "plots")
         if drawn is not None:
             plots[COPY_FIGURE] = drawn

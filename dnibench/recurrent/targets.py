@@ -104,11 +104,14 @@ class Target:
     def row(self) -> str:
         """The target as one Markdown table row."""
         missed = MISSING if self.met in (True, None) else fmt(self.missed_by, self.spec)
+        measured = fmt(self.measured, self.spec)
+        if math.isinf(self.measured):
+            measured, missed = "never reached", "never reached"
         if self.met is False and self.missed_by == 0:
             missed = "tie (must be strictly better)"
         hint = self.hint if self.met is False else ""
         return (
-            f"| {self.name} | {fmt(self.measured, self.spec)} | {self.better} "
+            f"| {self.name} | {measured} | {self.better} "
             f"{fmt(self.goal, self.spec)} | {self.verdict} | {missed} | {hint} |"
         )
 
@@ -130,9 +133,17 @@ class LMRoles:
         return [name for name in (self.dni, self.aux, *self.sweep) if name is not None]
 
 
-def _ratio_of_medians(top: np.ndarray, bottom: np.ndarray) -> float:
+def _reach_ratio(top: np.ndarray, bottom: np.ndarray) -> float:
+    """Median characters (or seconds) to a target, DNI over tbptt-40.
+
+    A DNI seed that never reaches the target within its budget counts as
+    infinitely late, so a DNI that never gets there misses the goal instead
+    of going unmeasured; NaN only when tbptt-40 itself has no figure.
+    """
     low = median(bottom)
-    return median(top) / low if low and math.isfinite(low) else math.nan
+    if not (low and math.isfinite(low)) or top.size == 0:
+        return math.nan
+    return float(np.median(np.where(np.isnan(top), math.inf, top))) / low
 
 
 def premise_of(results: pd.DataFrame, roles: LMRoles) -> Premise | None:
@@ -193,7 +204,7 @@ def lm_targets(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) -> l
                     Target(
                         f"{label} to {roles.long}'s best validation BPC ({target_bpc:.3f}): "
                         f"{name} / {roles.long}",
-                        _ratio_of_medians(dni_reach[:, column], long_reach[:, column]),
+                        _reach_ratio(dni_reach[:, column], long_reach[:, column]),
                         TO_TARGET_RATIO,
                         "<=",
                         _HINTS[hint],

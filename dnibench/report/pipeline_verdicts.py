@@ -17,8 +17,9 @@ Each verdict states its premise and checks it on the same run:
   met when the interval's lower end clears it, missed when its upper end
   does not, and undecided otherwise.
 
-Split-backward cost: from the traces, per stage, the input half plus the
-weight half of zb's backward against 1f1b's fused backward at the same m.
+Split-backward cost: own zb's comes from :mod:`split_backward` (D + W of
+each zb benchmark against its 1f1b twin); PyTorch's, the same measure for
+torch-zb against torch-1f1b, from the traces here.
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def _split_lines(run: RunData) -> list[str]:
         "|---|---:|---:|---:|---:|",
     ]
     found = False
-    for split, fused in (("zb-m8", "1f1b-m8"), ("torch-zb-m8", "torch-1f1b-m8")):
+    for split, fused in (("torch-zb-m8", "torch-1f1b-m8"),):
         if split not in run.benchmarks() or fused not in run.benchmarks():
             continue
         for stage, halves, whole in split_backward_cost(run, split, fused):
@@ -341,18 +342,22 @@ def verdicts_section(run_dir: Path) -> Section | None:
         *_torch_zb_table(run),
         "",
     ]
-    split = _split_lines(run)
-    if split:
-        out += [
-            "### Split-backward cost",
-            "",
-            "Per stage, the mean input-gradient half plus the mean weight-gradient half of a "
-            "split backward (steady-state window, mean over launches) against the fused "
-            "backward of the 1F1B run at the same m.",
-            "",
-            *split,
-            "",
-        ]
+    from dnibench.report.split_backward import split_backward_section
+
+    own_split = split_backward_section(run_dir)
+    torch_split = _split_lines(run)
+    if own_split or torch_split:
+        out += ["### Split-backward cost", ""]
+        if own_split:
+            out += [own_split, ""]
+        if torch_split:
+            out += [
+                "PyTorch's ZB1P against its 1F1B, same measure (input + weight halves of "
+                "torch-zb against torch-1f1b's fused backward):",
+                "",
+                *torch_split,
+                "",
+            ]
     hardware = _hardware_lines(run)
     if len(hardware) > 2:
         out += [

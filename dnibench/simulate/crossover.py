@@ -95,14 +95,14 @@ def zb_premise(rows: Sequence[ValidationRow]) -> tuple[bool, str]:
     if not checked:
         return False, (
             "the calibration run has no measured zb benchmark the simulator could predict, "
-            "so its zb model is unchecked: the map is not drawn"
+            "so its zb model is unchecked"
         )
     missed = [r for r in checked if r.verdict != "within"]
     detail = ", ".join(f"{r.benchmark} {r.error:+.1%}" for r in checked)
     if missed:
         return False, (
             f"the simulator missed the measured zb run beyond its stated error ({detail}; "
-            f"target ±{checked[0].target:.0%}): the map is not drawn"
+            f"target ±{checked[0].target:.0%})"
         )
     return True, f"the simulator predicts the measured zb run within its target ({detail})"
 

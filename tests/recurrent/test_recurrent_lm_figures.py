@@ -145,3 +145,24 @@ def test_bpc_far_above_tbptt8_and_nonfinite_loss_are_diverged() -> None:
     reasons = divergence(table, worse, "d8", "t8").reasons
     assert "validation BPC > tbptt-8's + 0.3 twice by 200 chars" in str(reasons[0])
     assert reasons[1] is None and reasons[2] == "non-finite training loss"
+
+
+def test_the_premise_at_a_smaller_budget_reads_the_first_part_of_each_run() -> None:
+    from dnibench.recurrent.lm_figures import premise_at_budget
+
+    _, curves = hand_made_run(long_better=True)
+    # at 100 characters: t8 valid 2.4 -> test 2.39; t40 valid 2.6 -> test 2.59 (worse)
+    early = premise_at_budget(curves, "t8", "t40", 100)
+    assert early.margin == pytest.approx(-0.2) and not early.holds
+    late = premise_at_budget(curves, "t8", "t40", 300)
+    assert late.holds and late.margin == pytest.approx(1.90 - 1.81)
+
+
+def test_a_dni_that_never_reaches_tbptt40s_best_misses_rather_than_goes_unmeasured() -> None:
+    table, curves = hand_made_run(long_better=True)
+    late = curves.copy()
+    late.loc[late["benchmark"] == "d8", "valid_bpc"] = [3.0, 2.5, 2.3, 2.2] * 3
+    targets = lm_targets(table, late, LMRoles("t8", "t40", "d8"))
+    reach_chars = next(t for t in targets if t.name.startswith("characters to t40"))
+    assert math.isinf(reach_chars.measured) and reach_chars.met is False
+    assert "never reached" in reach_chars.row()

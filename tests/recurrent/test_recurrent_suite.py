@@ -52,8 +52,11 @@ def test_the_rnn_suite_expands_to_the_issue_grid() -> None:
     }
     assert len(budgets) == 1  # equal characters on one corpus for all
     assert budgets.pop()[2:] == (100_000, "pystdlib")  # the default corpus, >= 100k scored
-    tasks = {(i.recurrent.task, i.recurrent.mode) for i in copies if i.recurrent}
-    assert tasks == {(t, m) for t in ("copy", "repeat-copy") for m in ("tbptt", "dni-tbptt")}
+    grid = {(i.recurrent.task, i.recurrent.mode, i.recurrent.truncation) for i in copies
+            if i.recurrent}  # fmt: skip
+    assert grid == {(t, m, T) for t in ("copy", "repeat-copy") for m in ("tbptt", "dni-tbptt")
+                    for T in (2, 3, 4, 5, 8)}  # fmt: skip
+    assert all(item.repeats >= 3 for item in copies)
 
 
 def test_no_suite_names_an_absolute_path() -> None:

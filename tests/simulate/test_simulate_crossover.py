@@ -62,3 +62,13 @@ def test_markdown_has_a_row_per_m_and_a_column_per_k() -> None:
     lines = text.splitlines()
     assert lines[0] == "| m \\ K | 2 | 4 |"
     assert [line.split(" |")[0] for line in lines[2:]] == ["| 1", "| 8"]
+
+
+def test_report_draws_the_map_or_says_why_not() -> None:
+    from dnibench.simulate.report import _crossover_blocks
+
+    cells = crossover_map(MODEL, [2, 4], [4], SETTINGS)
+    drawn = [getattr(b, "text", "") for b in _crossover_blocks("checked", cells)]
+    assert any("| m \\ K | 2 | 4 |" in text for text in drawn)
+    refused = [getattr(b, "text", "") for b in _crossover_blocks("zb missed", None)]
+    assert any(text == "Not drawn: zb missed." for text in refused)

@@ -5,7 +5,8 @@ the module functions ``_batch_p2p`` (post a batch of sends/receives) and
 ``_wait_batch_p2p`` (block on them), which every schedule calls by name. For
 the duration of a peer's run they are replaced by timed wrappers:
 
-- posting a batch is a SEND span (communication, neither busy nor idle);
+- posting a batch is a SEND span when it holds a send, else RECV
+  (communication, neither busy nor idle);
 - waiting on a batch is WAIT_ACTIVATION when it holds a forward receive,
   WAIT_GRADIENT when it holds a backward receive (1F1B's combined
   "send activation, receive gradient" batch counts as a gradient wait: the
@@ -87,9 +88,11 @@ def timed_waits(recorder: SpanRecorder | None) -> Iterator[bool]:
     def timed_post(p2p_ops: list, desc: str | None = None) -> list:
         t0 = time.perf_counter_ns()
         works = _Works(post(p2p_ops, desc))
+        tags = {getattr(op, _TAG, None) for op in p2p_ops}
         if p2p_ops:
-            recorder.record(SpanKind.SEND, -1, t0, time.perf_counter_ns())
-        works.kind = wait_kind({getattr(op, _TAG, None) for op in p2p_ops}, desc)
+            posted = SpanKind.SEND if "send" in tags else SpanKind.RECV
+            recorder.record(posted, -1, t0, time.perf_counter_ns())
+        works.kind = wait_kind(tags, desc)
         return works
 
     def timed_wait(work: list) -> None:
