@@ -1,10 +1,12 @@
 """Recurrent data efficiency: truncated BPTT against DNI at the truncation boundary.
 
-Modules: :mod:`config` (one benchmark's settings), :mod:`corpus` (character
-corpora), :mod:`copy_tasks` (copy / repeat-copy generators and curriculum),
-:mod:`core` (the LSTM core), :mod:`chunks`, :mod:`tbptt` and :mod:`dni_tbptt`
-(the regimes), :mod:`trainer`, :mod:`lm_bench` and :mod:`copy_bench` (the
-runs), :mod:`bench` (tidy rows), :mod:`targets`, :mod:`report_plots` and
-:mod:`report` (the rnn report section). Only :mod:`config` is imported by the
-suite schema, so loading a suite stays free of torch-heavy imports here.
+Modules: :mod:`config` (one benchmark's settings), :mod:`corpus` and
+:mod:`pystdlib` (character corpora; the default one), :mod:`copy_tasks`
+(copy / repeat-copy generators and curriculum), :mod:`core` (the LSTM core),
+:mod:`chunks`, :mod:`tbptt` and :mod:`dni_tbptt` (the regimes),
+:mod:`sg_quality` (the SG probe), :mod:`trainer`, :mod:`lm_bench` and
+:mod:`copy_bench` (the runs), :mod:`data_options` (where the text comes
+from) and :mod:`bench` (tidy rows). The rnn report section reads the rows:
+:mod:`dnibench.report.rnn`. Only :mod:`config` is imported by the suite
+schema, so loading a suite stays free of torch-heavy imports here.
 """

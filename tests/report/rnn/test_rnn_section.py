@@ -11,8 +11,8 @@ import pandas as pd
 from dnibench.bench.session import BenchItem, run_session
 from dnibench.recurrent.bench import CURVE_FIELDS
 from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.report import BPC_FIGURE, COPY_FIGURE, SG_FIGURE, rnn_section
-from dnibench.recurrent.targets import Target, copy_targets
+from dnibench.report.rnn.section import BPC_FIGURE, COPY_FIGURE, SG_FIGURE, rnn_section
+from dnibench.report.rnn.targets import Target, copy_targets
 from dnibench.report.sections import extra_sections
 
 

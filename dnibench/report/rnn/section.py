@@ -8,7 +8,7 @@ at T = 8 / 40; "dni-8" is dni-tbptt at T = 8 without aux at the default
 sg_scale (or the only non-zero scale the run has), "dni-8+aux" the same with
 aux, the control is dni-tbptt at T = 8 with sg_scale = 0, and other scales
 form the sg_scale comparison. Definitions and the premise rule are in
-:mod:`lm_figures` and :mod:`targets`.
+:mod:`dnibench.report.rnn.figures` and :mod:`dnibench.report.rnn.targets`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.copy_report import copy_lines
-from dnibench.recurrent.lm_figures import (
+from dnibench.report.data import load_run
+from dnibench.report.rnn.copy_tables import copy_lines
+from dnibench.report.rnn.figures import (
     Premise,
     divergence,
     equal_seconds,
@@ -34,8 +35,8 @@ from dnibench.recurrent.lm_figures import (
     seed_values,
     spread,
 )
-from dnibench.recurrent.report_plots import plot_bpc, plot_copy, plot_sg_quality
-from dnibench.recurrent.targets import (
+from dnibench.report.rnn.plots import plot_bpc, plot_copy, plot_sg_quality
+from dnibench.report.rnn.targets import (
     LMRoles,
     Target,
     copy_targets,
@@ -43,7 +44,6 @@ from dnibench.recurrent.targets import (
     premise_of,
     seconds_premise,
 )
-from dnibench.report.data import load_run
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 
