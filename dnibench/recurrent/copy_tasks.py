@@ -128,9 +128,9 @@ class CopyTask:
             targets[:, length + 1 :] = seq
             mask[:, length + 1 :] = 1.0
             return CopyBatch(inputs, targets, mask)
-        repeats = torch.randint(1, ceiling + 1, (batch_size,), generator=generator)
+        counts = torch.randint(1, ceiling + 1, (batch_size,), generator=generator)
         start = length + 2
-        for row, count in enumerate(repeats.tolist()):
+        for row, count in enumerate(counts.tolist()):
             inputs[row, length + 1] = self.count_token(count)
             answer = length * count
             targets[row, start : start + answer] = seq[row].repeat(count)

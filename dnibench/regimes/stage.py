@@ -253,7 +253,8 @@ class Stage:
         root, root_grad = self._root(mb, state, grad)
         wants_input = not self.is_first and state.inp is not None
         roots = state.weight_roots or []
-        targets = ([state.inp] if wants_input else []) + [t for t, _ in roots]
+        targets: list[Tensor] = [state.inp] if wants_input and state.inp is not None else []
+        targets += [t for t, _ in roots]
         state.input_done = True
         if not targets:
             state.grad_out = root_grad
@@ -290,10 +291,10 @@ class Stage:
             for output, grad, params in state.weight_grads:
                 torch.autograd.backward(output, grad, inputs=list(params), retain_graph=True)
             return
-        params = [p for p in self.module.parameters() if p.requires_grad]
-        if params:
+        trainable = [p for p in self.module.parameters() if p.requires_grad]
+        if trainable:
             root, root_grad = self._root(mb, state, state.grad_out)
-            torch.autograd.backward(root, root_grad, inputs=params)
+            torch.autograd.backward(root, root_grad, inputs=trainable)
 
     def synthetic_backward(self, mb: int) -> Tensor | None:
         """Backward of ``mb`` from the stage's own synthetic gradient (DNI).

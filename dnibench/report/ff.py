@@ -259,7 +259,7 @@ def _group_lines(
             f"{_reach_cell(reached[:, 1], '.2f')} |"
         )
     named: list[Target] = []
-    canonical = {role: None for role in acc}
+    canonical: dict[str, str | None] = dict.fromkeys(acc)
     for bench in ordered:
         role = bench.role
         if role not in CLAIM_OF:

@@ -125,8 +125,7 @@ def crossover_markdown(cells: Sequence[Crossover]) -> str:
             elif cell.sg_relative is not None:
                 row.append(f"{cell.sg_relative:.3f}")
             else:
-                row.append(
-                    "none (DNI slower)" if cell.ratio_free <= 1 else f"none (> {RANGE[1]:g})"
-                )
+                top = f"none (above {RANGE[1]:g})"
+                row.append("none (DNI slower)" if cell.ratio_free <= 1 else top)
         lines.append(f"| {m} | " + " | ".join(row) + " |")
     return "\n".join(lines)

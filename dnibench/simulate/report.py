@@ -339,12 +339,14 @@ def write_simulation(
             ),
         ]
     if crossover is not None:
-        blocks += _crossover_blocks(*crossover)
+        blocks += _crossover_blocks(*crossover, measured=model.sg_relative)
     md, _ = write_documents(out, blocks, f"dnibench simulate: {title}")
     return md
 
 
-def _crossover_blocks(premise: str, cells: Sequence[Crossover] | None) -> list[Block]:
+def _crossover_blocks(
+    premise: str, cells: Sequence[Crossover] | None, measured: float | None = None
+) -> list[Block]:
     """The DNI-against-zb crossover map, or why it is not drawn."""
     blocks: list[Block] = [Heading("Where DNI stops beating zero-bubble (dni / zb = 1)")]
     if cells is None:
@@ -355,11 +357,25 @@ def _crossover_blocks(premise: str, cells: Sequence[Crossover] | None) -> list[B
             "over one stage's forward + backward) at which the simulated DNI throughput equals "
             "zb's on the same model, microbatch and links, found by bisection over "
             f"{RANGE[0]:g} to {RANGE[1]:g}; below it DNI is faster. 'none (DNI slower)': DNI "
-            f"is slower than zb even with a free SG; 'none (> {RANGE[1]:g})': DNI is faster "
+            f"is slower than zb even with a free SG; 'none (above {RANGE[1]:g})': DNI is faster "
             "over the whole range."
         )
     )
     blocks.append(Markdown(crossover_markdown(cells)))
+    if measured is not None:
+        ahead = sorted(
+            (c.stages, c.microbatches)
+            for c in cells
+            if (c.sg_relative is not None and c.sg_relative > measured)
+            or (c.sg_relative is None and c.ratio_top > 1)
+        )
+        blocks.append(
+            Paragraph(
+                f"The measured SG costs {measured:.3g} of a stage's F+B: DNI is predicted "
+                f"faster than zb in {len(ahead)} of {len(cells)} cells (those whose value "
+                "exceeds it), slower in the rest."
+            )
+        )
     return blocks
 
 

@@ -313,6 +313,7 @@ TRAIN_KEYS = (
     Key("data_dir", "str"),
     Key("target_accuracy", "float", above=0, maximum=1),
     Key("frozen_stages", "int", minimum=0, note="the first n stages keep their initial weights"),
+    Key("threads", "threads", minimum=1, note="1 (the default) times the training thread's CPU"),
     *_KNOB_KEYS,
 )
 
@@ -528,6 +529,7 @@ def build_item(
         eval_every=values.get("eval_every", base.eval_every),
         data_dir=Path(values["data_dir"]).expanduser() if "data_dir" in values else None,
         frozen_stages=values.get("frozen_stages", base.frozen_stages),
+        threads=values.get("threads", base.threads),
     )
     if config.batch_size % config.microbatches:
         raise UserError(

@@ -52,8 +52,11 @@ PAPER_NOTE = (
 class CopyBench(Protocol):
     """What the table needs of a copy benchmark: its name, configuration and regime."""
 
-    name: str
-    spec: dict[str, Any]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> dict[str, Any]: ...
 
     @property
     def regime(self) -> str: ...

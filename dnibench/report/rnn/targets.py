@@ -51,6 +51,8 @@ _HINTS = {
     "tuning sg_scale / sg_lr, or aux",
     "control": "a bug: with a zero synthetic gradient the core's update must be tbptt's",
     "diverged": "a smaller sg_scale (a stronger discount of the bootstrapped future)",
+    "sg": "an SG that sees what predicts the future gradient (a context, a wider state), or "
+    "a task whose future gradient depends on the state (the copy tasks)",
     "spread": "more seeds (a tighter spread), a longer budget, or another sg_scale (see the "
     "sg_scale comparison) so the synthetic gradient carries more of the future",
     "chars": "a target BPC reached later in the budget, or a longer budget",
@@ -92,6 +94,8 @@ class Target:
     def verdict(self) -> str:
         if self.untestable is not None:
             return f"not testable: {self.untestable}"
+        if self.met is None and math.isnan(self.goal) and not math.isnan(self.measured):
+            return "quoted (no goal)"
         return {True: "met", False: "missed", None: "not measured"}[self.met]
 
     @property
@@ -252,7 +256,33 @@ def lm_targets(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) -> l
                 ".0f",
             )
         )
+    for name in judged:
+        targets += sg_quality_targets(results, name)
     return targets
+
+
+def sg_quality_targets(results: pd.DataFrame, name: str) -> list[Target]:
+    """The last SG probe of ``name`` (median over seeds): does the SG carry the true gradient?
+
+    A synthetic gradient helps only if it points with the gradient it stands
+    for (cosine above 0) and is closer to it than no synthetic gradient at all
+    (relative error below 1, which is what predicting zero scores). Its share
+    of the boundary gradient is quoted as measured: how much of the update it
+    carries, large or small.
+    """
+    cosine = median(seed_values(results, name, "sg_cosine"))
+    if math.isnan(cosine):
+        return []
+    error = median(seed_values(results, name, "sg_relative_error"))
+    share = median(seed_values(results, name, "sg_carried_ratio"))
+    return [
+        Target(f"final SG cosine with the true gradient: {name}", cosine, 0.0, ">",
+               _HINTS["sg"], ".3f"),
+        Target(f"final SG relative error (1 = no better than zero): {name}", error, 1.0, "<",
+               _HINTS["sg"], ".3f"),
+        Target(f"final SG share of the boundary gradient: {name} (quoted, no goal)", share,
+               math.nan, ">=", "", ".3f"),
+    ]  # fmt: skip
 
 
 def copy_targets(copy: pd.DataFrame) -> list[Target]:
