@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     from dnibench.suite_cli import add_suite_commands
 
     add_suite_commands(commands)
-    from dnibench.simulate.cli_simulate import add_simulate_parser
+    from dnibench.simulate_cli.simulate import add_simulate_parser
 
     add_simulate_parser(commands)
     return parser

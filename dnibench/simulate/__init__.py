@@ -6,9 +6,10 @@ model (:mod:`costs`); :mod:`calibrate` measures those costs from a run's
 spans, :mod:`validate` puts predictions next to the run's measurements,
 :mod:`crosscheck` predicts another run (a straggler) out of sample,
 :mod:`scaling` re-splits a measured model over K stages and sweeps K, m and
-the SG's cost, and :mod:`report` writes the ``dnibench simulate`` output
-(:mod:`agreement_plot` draws predicted against measured throughput,
-:mod:`provenance` records the simulating machine and the source runs').
+the SG's cost, and :mod:`crossover` finds where DNI overtakes zero bubble.
+The simulator writes nothing itself: :mod:`dnibench.report.simulation` turns
+its results into reports and :mod:`dnibench.simulate_cli` is the command, so
+the reports can use the simulator without the simulator using the reports.
 """
 
 from dnibench.simulate.costs import LinkModel, PipelineCosts, StageCosts

@@ -20,15 +20,6 @@ from pathlib import Path
 
 from dnibench.errors import UserError, unknown_name
 from dnibench.simulate.calibrate import STATISTICS
-from dnibench.simulate.cli_crosscheck import cmd_crosscheck
-from dnibench.simulate.cli_output import (
-    DEFAULT_MICROBATCHES,
-    DEFAULT_SG_RELATIVE,
-    DEFAULT_STAGES,
-    check_out,
-    check_source,
-    write_new_dir,
-)
 from dnibench.simulate.crossover import crossover_map, zb_premise
 from dnibench.simulate.scaling import (
     REGIMES,
@@ -38,6 +29,15 @@ from dnibench.simulate.scaling import (
     sweep,
 )
 from dnibench.simulate.validate import load_specs, validate_run
+from dnibench.simulate_cli.crosscheck import cmd_crosscheck
+from dnibench.simulate_cli.output import (
+    DEFAULT_MICROBATCHES,
+    DEFAULT_SG_RELATIVE,
+    DEFAULT_STAGES,
+    check_out,
+    check_source,
+    write_new_dir,
+)
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
 
@@ -188,8 +188,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if "dni" in modes and "1f1b" not in modes:
         points += sweep(model, ["1f1b"], stages, microbatches, settings)
 
-    from dnibench.simulate.provenance import Provenance
-    from dnibench.simulate.report import write_simulation
+    from dnibench.report.simulation.provenance import Provenance
+    from dnibench.report.simulation.writer import write_simulation
 
     flags = [
         "--from",

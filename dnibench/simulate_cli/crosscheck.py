@@ -15,7 +15,12 @@ import shlex
 from pathlib import Path
 
 from dnibench.errors import UserError
-from dnibench.simulate.cli_output import (
+from dnibench.report.simulation.crosscheck_writer import write_crosscheck
+from dnibench.report.simulation.provenance import Provenance
+from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
+from dnibench.simulate.scaling import REGIMES
+from dnibench.simulate.validate import load_specs
+from dnibench.simulate_cli.output import (
     DEFAULT_MICROBATCHES,
     DEFAULT_SG_RELATIVE,
     DEFAULT_STAGES,
@@ -23,11 +28,6 @@ from dnibench.simulate.cli_output import (
     check_source,
     write_new_dir,
 )
-from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
-from dnibench.simulate.crosscheck_report import write_crosscheck
-from dnibench.simulate.provenance import Provenance
-from dnibench.simulate.scaling import REGIMES
-from dnibench.simulate.validate import load_specs
 
 __all__ = ["cmd_crosscheck"]
 

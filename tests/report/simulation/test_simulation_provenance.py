@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from dnibench.cli import main
-from dnibench.simulate.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
-from dnibench.simulate.provenance import SIMULATION_BACKEND, Provenance, SourceRun
+from dnibench.report.simulation.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
+from dnibench.report.simulation.provenance import SIMULATION_BACKEND, Provenance, SourceRun
 from dnibench.simulate.validate import ValidationRow
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "pipeline-run"
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "pipeline-run"
 FINGERPRINT_KEYS = ("cpu", "cores", "torch", "python", "backend", "git_commit", "gpu")
 
 

@@ -1,0 +1,1 @@
+"""Writing simulation and cross-check reports: the report layer over the simulator."""

@@ -1,0 +1,1 @@
+"""The simulate command (dnibench simulate, --predict, cross-checks) over the simulator."""
