@@ -1,0 +1,87 @@
+"""`dnibench run --jobs 2`: Ctrl-C on the parent stops every worker and keeps what finished."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+SUITE = """
+[suite]
+description = "one quick and three long character LMs"
+repeats = 1
+
+[[benchmark]]
+name = "quick"
+kind = "rnn"
+data = "text"
+width = 8
+batch_size = 4
+chars = 400
+eval_every = 200
+eval_chars = 100
+
+[[benchmark]]
+name = "long-T{truncation}"
+kind = "rnn"
+data = "text"
+truncation = [8, 9, 10]
+width = 8
+batch_size = 4
+chars = 50000000
+eval_every = 10000000
+eval_chars = 100
+"""
+
+
+def tagged_workers(tag: str) -> list[int]:
+    """Live processes started under this test's tag (the parent's spawned workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"DNIBENCH_TEST_TAG={tag}".encode() in environ and b"multiprocessing" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_sigint_to_the_parent_stops_the_workers_and_keeps_results(tmp_path: Path) -> None:
+    suite, book, out = tmp_path / "lm.toml", tmp_path / "book.txt", tmp_path / "run"
+    suite.write_text(SUITE)
+    book.write_text("sphinx of black quartz, judge my vow. " * 60)
+    tag = uuid.uuid4().hex
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DNIBENCH_TEST_TAG": tag}
+    command = [sys.executable, "-m", "dnibench", "run", str(suite), "--jobs", "2",
+               "--text-path", str(book), "--out", str(out)]  # fmt: skip
+    parent = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    assert parent.stdout is not None
+    seen, deadline = [], time.monotonic() + 240
+    for line in parent.stdout:  # the quick run finishes; the long ones are then running
+        seen.append(line)
+        if line.startswith("[1/"):
+            break
+        assert time.monotonic() < deadline, "".join(seen)
+    time.sleep(2.0)
+    assert tagged_workers(tag), "no worker was running: " + "".join(seen)
+    parent.send_signal(signal.SIGINT)  # the parent alone, as kill -INT would
+    rest, _ = parent.communicate(timeout=90)
+    assert parent.returncode == 130, "".join(seen) + rest
+    with (out / "status.csv").open() as handle:
+        status = {row["benchmark"]: row["status"] for row in csv.DictReader(handle)}
+    assert status["quick"] == "ok"
+    assert {status[f"long-T{t}"] for t in (8, 9, 10)} == {"interrupted"}
+    assert (out / "report.md").exists()
+    time.sleep(1.0)
+    assert tagged_workers(tag) == []
