@@ -20,6 +20,7 @@ non-finite training loss ends the run at once and is recorded.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -110,8 +111,6 @@ def load_corpus(data: str, path: Path | None, split: float, min_count: int) -> C
 
 def ptb_folder(path: Path | None) -> Path:
     """``path``, else the folder in $DNIBENCH_PTB_DIR; a UserError says how to give one."""
-    import os
-
     if path is not None:
         return path
     named = os.environ.get(PTB_DIR_VARIABLE)

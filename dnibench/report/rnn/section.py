@@ -91,12 +91,6 @@ def recurrent_benches(run_dir: Path) -> list[Bench]:
     ]
 
 
-def values(results: pd.DataFrame, bench: str, metric: str) -> np.ndarray:
-    """One metric of one benchmark over its repeats (NaN kept)."""
-    frame = results[(results["benchmark"] == bench) & (results["metric"] == metric)]
-    return frame.sort_values("repeat")["value"].to_numpy(dtype=float)
-
-
 def _targets_table(targets: list[Target]) -> list[str]:
     lines = [
         "| target | measured | goal | verdict | missed by | what would change it |",
@@ -386,4 +380,4 @@ BPC_FIGURE = "Recurrent: validation and test BPC against characters and against 
 SG_FIGURE = "Recurrent: synthetic-gradient quality against characters"
 COPY_FIGURE = "Recurrent: longest solved copy length against T"
 
-__all__ = ["Bench", "corpus_note", "recurrent_benches", "rnn_section", "roles_of", "values"]
+__all__ = ["Bench", "corpus_note", "recurrent_benches", "rnn_section", "roles_of"]
