@@ -120,6 +120,19 @@ def _run_one(item: ItemLike, repeat: int, repeats: int, out: Path, deadline_s: f
     return benchmark_kind(item.kind).run(item, repeat, repeats, out, deadline_s)
 
 
+def _write_status(out: Path, name: str, state: str, seconds: str, message: str = "") -> None:
+    """One status.csv row: a benchmark run's outcome, its seconds and why when not ok."""
+    row = {"benchmark": name, "status": state, "seconds": seconds, "message": message}
+    append_csv(out / "status.csv", STATUS_FIELDS, [row])
+
+
+def _write_interrupted(out: Path, unfinished: Sequence[tuple[ItemLike, int]]) -> None:
+    """Rows for the runs Ctrl-C stopped or never started, so status.csv lists every run."""
+    rows = [{"benchmark": item.name, "status": "interrupted", "seconds": 0, "message": ""}
+            for item, _ in unfinished]  # fmt: skip
+    append_csv(out / "status.csv", STATUS_FIELDS, rows)
+
+
 def run_session(
     items: Sequence[ItemLike | BenchSpec],
     out: Path,
@@ -157,9 +170,7 @@ def run_session(
         pending = [pair for pair in pending if pair[0].kind not in PARALLEL_KINDS]
 
         def status(item: ItemLike, state: str, seconds: float, message: str) -> None:
-            row = {"benchmark": item.name, "status": state, "seconds": f"{seconds:.1f}",
-                   "message": message}  # fmt: skip
-            append_csv(out / "status.csv", STATUS_FIELDS, [row])
+            _write_status(out, item.name, state, f"{seconds:.1f}", message)
             if on_result is not None and state != "ok":
                 on_result(item, None, message)
 
@@ -171,31 +182,23 @@ def run_session(
         try:
             results += run_parallel(side_by_side, jobs, record, status)
         except ParallelInterrupted as stop:
-            rows = [{"benchmark": i.name, "status": "interrupted", "seconds": 0, "message": ""}
-                    for i, _ in [*stop.unfinished, *pending]]  # fmt: skip
-            append_csv(out / "status.csv", STATUS_FIELDS, rows)
+            _write_interrupted(out, [*stop.unfinished, *pending])
             raise
     for index, (item, repeat) in enumerate(pending):
         started = time.perf_counter()
         try:
             result = _run_one(item, repeat, repeats or item.repeats, out, deadline_s)
         except KeyboardInterrupt:
-            rows = [{"benchmark": i.name, "status": "interrupted", "seconds": 0, "message": ""}
-                    for i, _ in pending[index:]]  # fmt: skip
-            append_csv(out / "status.csv", STATUS_FIELDS, rows)
+            _write_interrupted(out, pending[index:])
             raise
         except (RankFailure, UserError) as err:
             seconds = time.perf_counter() - started
             state = NOT_APPLICABLE if isinstance(err, NotApplicable) else FAILED
-            row = {"benchmark": item.name, "status": state, "seconds": f"{seconds:.1f}",
-                   "message": str(err)}  # fmt: skip
-            append_csv(out / "status.csv", STATUS_FIELDS, [row])
+            _write_status(out, item.name, state, f"{seconds:.1f}", str(err))
             if on_result is not None:
                 on_result(item, None, f"{state}: {err}" if state == NOT_APPLICABLE else str(err))
             continue
-        row = {"benchmark": item.name, "status": "ok",
-               "seconds": f"{time.perf_counter() - started:.1f}", "message": ""}  # fmt: skip
-        append_csv(out / "status.csv", STATUS_FIELDS, [row])
+        _write_status(out, item.name, "ok", f"{time.perf_counter() - started:.1f}")
         results.append(result)
         if on_result is not None:
             on_result(item, result, "ok")

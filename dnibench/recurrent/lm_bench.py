@@ -35,6 +35,7 @@ from dnibench.recurrent.chunks import Chunk
 from dnibench.recurrent.config import RecurrentConfig
 from dnibench.recurrent.core import LSTMCore, State
 from dnibench.recurrent.corpus import CharCorpus, batchify, load_ptb, load_pystdlib, load_text
+from dnibench.recurrent.crossing import first_crossing
 from dnibench.recurrent.dni_tbptt import DNITBPTT
 from dnibench.recurrent.sg_quality import SGQuality, probe_length, sg_quality
 from dnibench.recurrent.tbptt import TBPTT
@@ -87,14 +88,8 @@ class LMResult:
         """
         if target is None:
             return math.nan, math.nan
-        for before, point in zip(self.curve, self.curve[1:], strict=False):
-            if point.valid_bpc <= target:
-                if before.valid_bpc <= target:
-                    return float(before.chars), before.seconds
-                share = (before.valid_bpc - target) / (before.valid_bpc - point.valid_bpc)
-                chars = before.chars + share * (point.chars - before.chars)
-                return chars, before.seconds + share * (point.seconds - before.seconds)
-        return math.nan, math.nan
+        points = [(p.chars, p.seconds, p.valid_bpc) for p in self.curve]
+        return first_crossing(points, target)
 
 
 @lru_cache(maxsize=4)

@@ -23,12 +23,13 @@ best-validation evaluation. Definitions (the recurrent issue's, used as is):
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from dnibench.recurrent.crossing import first_crossing
 
 MIN_SEEDS = 3
 BPC_DIVERGENCE = 0.3
@@ -142,16 +143,7 @@ def equal_seconds(curves: pd.DataFrame, benches: list[str]) -> tuple[float, dict
 def first_reach(run: pd.DataFrame, target: float) -> tuple[float, float]:
     """(characters, seconds) where validation BPC first reaches ``target``, interpolated."""
     rows = run[["chars", "seconds", "valid_bpc"]].to_numpy(dtype=float)
-    for before, point in itertools.pairwise(rows):
-        if point[2] <= target:
-            if before[2] <= target:
-                return float(before[0]), float(before[1])
-            share = (before[2] - target) / (before[2] - point[2])
-            return (
-                float(before[0] + share * (point[0] - before[0])),
-                float(before[1] + share * (point[1] - before[1])),
-            )
-    return math.nan, math.nan
+    return first_crossing([tuple(row) for row in rows], target)
 
 
 def best_valid_target(curves: pd.DataFrame, long: str) -> float:

@@ -13,6 +13,7 @@ validation was scored have test curves only.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -40,6 +41,26 @@ def _per_eval(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     ).reset_index()
 
 
+def _band(
+    ax: Any,
+    x: Any,
+    middle: Any,
+    low: Any,
+    high: Any,
+    colour: Any,
+    label: str,
+    marker: str | None = None,
+) -> None:
+    """A line through ``middle`` (mean or median over seeds) over a band from low to high."""
+    ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+    ax.plot(x, middle, color=colour, label=label, marker=marker)
+
+
+def _spread(summary: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The mean, min and max columns of a :func:`_per_eval` summary."""
+    return summary["mean"], summary["low"], summary["high"]
+
+
 def plot_bpc(curves: pd.DataFrame, out_dir: Path) -> Path | None:
     """Validation and test BPC against characters seen and against training seconds."""
     lm = curves[curves["kind"] == "rnn"].dropna(subset=["test_bpc"])
@@ -55,17 +76,7 @@ def plot_bpc(curves: pd.DataFrame, out_dir: Path) -> Path | None:
             for bench in order:
                 summary = _per_eval(lm[lm["benchmark"] == bench], column)
                 for ax, x in ((axes[row][0], "chars"), (axes[row][1], "seconds")):
-                    ax.fill_between(
-                        summary[x],
-                        summary["low"],
-                        summary["high"],
-                        color=colours[bench],
-                        alpha=0.2,
-                        linewidth=0,
-                    )
-                    ax.plot(
-                        summary[x], summary["mean"], color=colours[bench], label=bench, marker="."
-                    )
+                    _band(ax, summary[x], *_spread(summary), colours[bench], bench, marker=".")
             name = "validation" if column == "valid_bpc" else "test"
             axes[row][0].set_ylabel(f"{name} bits per character")
             axes[row][0].set_title(f"{name} BPC vs characters")
@@ -100,15 +111,7 @@ def plot_sg_quality(curves: pd.DataFrame, out_dir: Path) -> Path | None:
         for ax, (column, label) in zip(axes, present, strict=False):
             for bench in order:
                 summary = _per_eval(lm[lm["benchmark"] == bench], column)
-                ax.fill_between(
-                    summary["chars"],
-                    summary["low"],
-                    summary["high"],
-                    color=colours[bench],
-                    alpha=0.2,
-                    linewidth=0,
-                )
-                ax.plot(summary["chars"], summary["mean"], color=colours[bench], label=bench)
+                _band(ax, summary["chars"], *_spread(summary), colours[bench], bench)
             ax.set_ylabel(label)
             if column in ("sg_norm_ratio", "sg_carried_ratio"):
                 ax.set_yscale("log")
@@ -142,17 +145,8 @@ def plot_copy(solved: pd.DataFrame, out_dir: Path) -> Path | None:
                 if data.empty:
                     continue
                 stats = data.groupby("truncation")["longest_solved"].agg(["median", "min", "max"])
-                ax.fill_between(
-                    stats.index,
-                    stats["min"],
-                    stats["max"],
-                    color=colours[regime],
-                    alpha=0.2,
-                    linewidth=0,
-                )
-                ax.plot(
-                    stats.index, stats["median"], marker="o", color=colours[regime], label=regime
-                )
+                _band(ax, stats.index, stats["median"], stats["min"], stats["max"],
+                      colours[regime], regime, marker="o")  # fmt: skip
             ax.set_title(task)
             ax.set_xlabel("truncation T")
             ax.set_ylabel("longest solved length")
