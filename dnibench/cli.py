@@ -18,9 +18,9 @@ from pathlib import Path
 from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError, unknown_name
 from dnibench.models import MODEL_NAMES
+from dnibench.modes import TRAIN_MODES
 from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
 from dnibench.pipeline import PipelineConfig
-from dnibench.regimes.regime import REGIME_NAMES, REGIMES
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
 
@@ -61,8 +61,8 @@ def _modes(text: str) -> list[str]:
     if not modes:
         raise argparse.ArgumentTypeError("expected at least one mode")
     for mode in modes:
-        if mode not in REGIMES:
-            raise argparse.ArgumentTypeError(str(unknown_name("mode", mode, REGIME_NAMES)))
+        if mode not in TRAIN_MODES:
+            raise argparse.ArgumentTypeError(str(unknown_name("mode", mode, TRAIN_MODES)))
     return modes
 
 
@@ -82,8 +82,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--mode",
         type=_modes,
-        default=list(REGIME_NAMES),
-        help=f"comma-separated regimes from {', '.join(REGIME_NAMES)} (default: all)",
+        default=list(TRAIN_MODES),
+        help=f"comma-separated regimes from {', '.join(TRAIN_MODES)} (default: all)",
     )
     parser.add_argument("--stages", type=_positive_int, default=3)
     parser.add_argument("--balance", type=_int_list, help="blocks per stage, e.g. 1,1,2")

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from dnibench.data import BatchStream, Dataset, load_dataset
+from dnibench.modes import DNI
 from dnibench.pipeline import Pipeline, PipelineConfig, build_pipeline
 from dnibench.regimes.regime import get_regime
 from dnibench.runtimes.reference import ReferenceRuntime
@@ -39,7 +40,7 @@ class TrainConfig:
     """One training run: data, pipeline, regime and budget."""
 
     data: str = "digits"
-    mode: str = "dni"
+    mode: str = DNI.regime.name
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     batch_size: int = 64
     microbatches: int = 1

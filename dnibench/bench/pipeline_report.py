@@ -17,6 +17,15 @@ import pandas as pd
 
 from dnibench.bench.results_file import read_results
 from dnibench.instrument import gpipe_bubble
+from dnibench.modes import (
+    DNI,
+    GPIPE,
+    ONE_F_ONE_B,
+    TORCH_1F1B,
+    TORCH_GPIPE,
+    UNLOCK,
+    unlocked_mode_names,
+)
 
 
 def load_results(run_dir: Path) -> pd.DataFrame:
@@ -63,12 +72,12 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
     """
     batch_sizes = batch_sizes or {}
     out: list[Target] = []
-    for mode in ("dni", "cdni", "unlock"):
+    for mode in unlocked_mode_names():
         for m in (1, 8):
             name = f"{mode}-m{m}"
             eff = _value(frame, name, "pipeline_efficiency")
             out.append(Target(f"{name} pipeline efficiency", eff, 0.90, True, "throughput / ideal"))
-    for ours, theirs in (("gpipe", "torch-gpipe"), ("1f1b", "torch-1f1b")):
+    for ours, theirs in ((GPIPE.name, TORCH_GPIPE.name), (ONE_F_ONE_B.name, TORCH_1F1B.name)):
         a = _value(frame, f"{ours}-m8", "throughput")
         b = _value(frame, f"{theirs}-m8", "throughput")
         out.append(
@@ -80,7 +89,7 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
                 f"{a:.0f} / {b:.0f} samples/s",
             )
         )
-    for mode in ("dni", "unlock"):
+    for mode in (DNI.name, UNLOCK.name):
         a = _value(frame, f"{mode}-m1", "throughput")
         b = _value(frame, "sequential-m1", "throughput")
         out.append(
@@ -112,7 +121,7 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
             )
         )
     cost_ns = _value(frame, "calibration", "span_cost")
-    for mode in ("gpipe", "dni"):
+    for mode in (GPIPE.name, DNI.name):
         name = f"{mode}-m8"
         on = _value(frame, name, "throughput")
         off = _value(frame, f"{name}-nospans", "throughput")

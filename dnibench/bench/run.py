@@ -44,7 +44,7 @@ def run_benchmark(spec: BenchSpec, *, deadline_s: float | None = None) -> BenchR
     if spec.runtime == "streams":
         return run_streams(spec, deadline_s=deadline_s)
     require_gpus(spec)
-    require_applicable(spec.name, spec.mode, spec.world_size, spec.microbatches)
+    require_applicable(spec.name, spec.mode)
     started = time.perf_counter()
     ranks = launch_local(spec, deadline_s=deadline_s)
     return summarise(spec, ranks, time.perf_counter() - started)

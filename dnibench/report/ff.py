@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dnibench.modes import CDNI, DNI, UNLOCK, regime_names
 from dnibench.report.rnn.figures import MIN_SEEDS, median, seed_values, spread
 from dnibench.report.rnn.targets import Target
 from dnibench.report.section import Section
@@ -45,15 +46,17 @@ from dnibench.report.tables import MISSING, fmt
 
 TARGET_SHARE = 0.95
 CLOSE_SHARE = 0.9
-REGIME_ORDER = ("backprop", "dni", "cdni", "unlock")
-CLAIM_OF = {"dni": "DNI close", "cdni": "cDNI at least", "unlock": "complete unlock"}
+REGIME_ORDER = regime_names()
+# The regimes the claims are about (train's modes), named by the table of modes.
+_DNI, _CDNI, _UNLOCK = DNI.regime.name, CDNI.regime.name, UNLOCK.regime.name
+CLAIM_OF = {_DNI: "DNI close", _CDNI: "cDNI at least", _UNLOCK: "complete unlock"}
 BASELINE = "last stage only"
 
 _HINTS = {
     "close": "a larger SG (sg_hidden, sg_width), a tuned sg_lr, or fewer stages",
-    "cdni": "more seeds (a tighter spread) or a longer budget; cDNI's label context helps "
+    _CDNI: "more seeds (a tighter spread) or a longer budget; cDNI's label context helps "
     "most where the SG alone predicts the gradient poorly",
-    "unlock": "tuning the synthetic inputs (si_hidden, si_width, si_lr) or fewer stages",
+    _UNLOCK: "tuning the synthetic inputs (si_hidden, si_width, si_lr) or fewer stages",
 }
 
 
@@ -177,8 +180,8 @@ def group_targets(acc: dict[str, np.ndarray]) -> list[Target]:
     why = _premise(bp, base)
     gain = median(bp) - median(base)
     targets = []
-    if "dni" in acc:
-        share = (median(acc["dni"]) - median(base)) / gain if gain else math.nan
+    if _DNI in acc:
+        share = (median(acc[_DNI]) - median(base)) / gain if gain else math.nan
         targets.append(
             Target(
                 "DNI close to backprop: share of backprop's gain over the baseline",
@@ -190,8 +193,8 @@ def group_targets(acc: dict[str, np.ndarray]) -> list[Target]:
                 why,
             )
         )
-    if "dni" in acc and "cdni" in acc:
-        dni, cdni = acc["dni"], acc["cdni"]
+    if _DNI in acc and _CDNI in acc:
+        dni, cdni = acc[_DNI], acc[_CDNI]
         dni_why = why
         if dni_why is None and not median(dni) - median(base) > max(spread(dni), spread(base)):
             dni_why = f"DNI does not beat the {BASELINE} baseline by more than the seed spread"
@@ -202,13 +205,13 @@ def group_targets(acc: dict[str, np.ndarray]) -> list[Target]:
                 median(cdni) - median(dni),
                 -max(spread(cdni), spread(dni)),
                 ">=",
-                _HINTS["cdni"],
+                _HINTS[_CDNI],
                 "+.4f",
                 dni_why,
             )
         )
-    if "unlock" in acc:
-        unlock = acc["unlock"]
+    if _UNLOCK in acc:
+        unlock = acc[_UNLOCK]
         targets.append(
             Target(
                 f"complete unlock trains: median accuracy, unlock minus {BASELINE} "
@@ -216,7 +219,7 @@ def group_targets(acc: dict[str, np.ndarray]) -> list[Target]:
                 median(unlock) - median(base),
                 max(spread(unlock), spread(base)),
                 ">",
-                _HINTS["unlock"],
+                _HINTS[_UNLOCK],
                 "+.4f",
                 why,
             )

@@ -34,6 +34,7 @@ import pandas as pd
 
 from dnibench.bench.pipeline_report import Target
 from dnibench.bench.results_file import read_results
+from dnibench.modes import DNI, UNLOCK
 from dnibench.report.gpu_energy import energy_lines, read_facts
 from dnibench.report.gpu_overlap import (
     SIZE_SUFFIXES,
@@ -119,7 +120,7 @@ def gpu_targets(frame: pd.DataFrame) -> list[Target]:
     # dist benchmarks carry no stream_gpus: GPU telemetry says they ran on one.
     on_gpu |= set(frame[frame.metric.str.startswith("gpu_")].benchmark)
     out: list[Target] = []
-    for mode in ("dni", "unlock"):
+    for mode in (DNI.name, UNLOCK.name):
         for bench in sorted(b for b in on_gpu if b.startswith(f"streams-{mode}-m")):
             eff = _median(frame, bench, "pipeline_efficiency")
             out.append(
@@ -172,7 +173,7 @@ def efficiency_lines(frame: pd.DataFrame) -> list[str]:
     names = set(frame.benchmark)
     rows = []
     for size, suffix in SIZE_SUFFIXES.items():
-        for mode in ("dni", "unlock"):
+        for mode in (DNI.name, UNLOCK.name):
             cells = [
                 _cell(_median(frame, f"streams-{mode}-m{m}{suffix}", "pipeline_efficiency"))
                 for m in (1, 8)

@@ -21,6 +21,8 @@ import math
 
 import pandas as pd
 
+from dnibench.modes import GPIPE, ONE_F_ONE_B, unlocked_mode_names
+
 __all__ = [
     "LARGE_OVERLAP_MAX",
     "OVERLAP_PROBES",
@@ -37,7 +39,7 @@ SMALL_OVERLAP_MIN = 1.5
 #: Benchmark-name suffix of each model size in the gpu-quick suite.
 SIZE_SUFFIXES = {"large": "", "small": "-small"}
 #: The m = 8 benchmarks whose schedules let stages run at once: the premise's probes.
-OVERLAP_PROBES = ("gpipe", "1f1b", "dni", "cdni", "unlock")
+OVERLAP_PROBES = (GPIPE.name, ONE_F_ONE_B.name, *unlocked_mode_names())
 #: Readings further apart than this (as fractions of the GPU) are called a disagreement.
 DISAGREEMENT = 0.15
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnibench.modes import SINGLE, Family, mode_names, unlocked_mode_names
 from dnibench.report.data import RunData, load_run
 from dnibench.report.hardware_limit import benchmark_specs, hardware_limit_efficiency
 from dnibench.report.section import Section
@@ -39,8 +40,9 @@ __all__ = ["bootstrap_ratio", "lock_idle", "verdicts_section"]
 MICROBATCHES = (1, 4, 8)
 TORCH_ZB_TARGET = 0.95
 MIN_LAUNCHES = 5
-EXACT_MODES = ("sequential", "gpipe", "1f1b", "zb")
-UNLOCKED = ("dni", "cdni", "unlock")
+#: Exact gradients: dnibench's own backprop schedules and PyTorch's peers.
+EXACT_MODES = mode_names(Family.OWN, Family.PEER)
+UNLOCKED = unlocked_mode_names()
 
 
 def launches(run: RunData, bench: str) -> np.ndarray:
@@ -94,7 +96,7 @@ def _exact_at(run: RunData, m: int) -> list[str]:
         mode = str(spec.get("mode", ""))
         if int(spec.get("microbatches", -1)) != m or spec.get("spans") is False:
             continue
-        exact = mode in EXACT_MODES or mode.startswith("torch-")
+        exact = mode in EXACT_MODES
         if exact and not math.isnan(_throughput(run, bench)):
             found.append(bench)
     return found
@@ -285,7 +287,7 @@ def _hardware_lines(run: RunData) -> list[str]:
             b
             for b in run.pipeline_benchmarks()
             if int(specs.get(b, {}).get("microbatches", -1)) == m
-            and specs.get(b, {}).get("mode") != "single"
+            and specs.get(b, {}).get("mode") != SINGLE.name
             and specs.get(b, {}).get("spans") is not False
         ]
         best = max(pipes, key=lambda b: _throughput(run, b), default=None)

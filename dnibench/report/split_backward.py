@@ -25,6 +25,7 @@ import numpy as np
 
 from dnibench.errors import UserError
 from dnibench.instrument.spans import SpanKind
+from dnibench.modes import ONE_F_ONE_B, ZB
 from dnibench.simulate.calibrate import calibrate_trace, read_trace, trace_paths
 from dnibench.simulate.validate import load_specs
 
@@ -36,7 +37,7 @@ __all__ = [
     "split_backward_section",
 ]
 
-SPLIT_MODE, FUSED_MODE = "zb", "1f1b"
+SPLIT_MODE, FUSED_MODE = ZB.name, ONE_F_ONE_B.name
 # Keys that may differ between a zb benchmark and its fused twin.
 _NOT_COMPARED = ("name", "mode")
 

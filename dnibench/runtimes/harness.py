@@ -25,8 +25,8 @@ from dnibench.data import BatchStream, load_dataset
 from dnibench.pipeline import Pipeline, build_pipeline
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
-from dnibench.runtimes.spec import SINGLE_MODE, BenchSpec, parse_fault
-from dnibench.schedules import Action, build_schedule
+from dnibench.runtimes.spec import BenchSpec, parse_fault
+from dnibench.schedules import Action
 
 
 @dataclass
@@ -79,13 +79,13 @@ def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
     across a step boundary, as the staleness bound allows.
     """
     m = spec.microbatches
-    name = "gpipe" if spec.mode == SINGLE_MODE else spec.mode
-    if spec.regime.synthetic_gradients:
-        schedule = build_schedule(
-            name, spec.world_size, spec.steps * m, spec.staleness, spec.update_every
+    mode = spec.mode_row
+    if mode.unlocked:
+        schedule = mode.build_schedule(
+            spec.world_size, spec.steps * m, spec.staleness, spec.update_every
         )
         return list(schedule.stage_actions(rank))
-    one_step = build_schedule(name, spec.world_size, m).stage_actions(rank)
+    one_step = mode.build_schedule(spec.world_size, m).stage_actions(rank)
     actions: list[Action] = []
     for step in range(spec.steps):
         for action in one_step:

@@ -10,22 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from dnibench.errors import UserError, unknown_name
+from dnibench.modes import (
+    BENCH_MODES,
+    BENCH_RUNTIMES,
+    SINGLE,
+    STREAMS,
+    Family,
+    Mode,
+    get_mode,
+    mode_names,
+)
+from dnibench.modes import PEER_MODES as PEER_MODES
 from dnibench.optim import OptimConfig
 from dnibench.pipeline import PipelineConfig
-from dnibench.regimes.regime import Regime, get_regime
+from dnibench.regimes.regime import Regime
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
-from dnibench.runtimes.peer_schedules import PEER_MODES, stages_per_rank
 
-# dnibench's own schedules, PyTorch's as peers, and the single-process baselines.
-OWN_MODES = ("sequential", "gpipe", "1f1b", "zb", "dni", "cdni", "unlock")
-SINGLE_MODE = "single"
-BENCH_MODES = (*OWN_MODES, *PEER_MODES, SINGLE_MODE)
+# dnibench's own schedules (exact and decoupled), PyTorch's as peers, and the
+# single-process baseline: names from the table of modes.
+OWN_MODES = mode_names(Family.OWN, Family.DECOUPLED)
+SINGLE_MODE = SINGLE.name
 # One process per stage over torch.distributed, or one CUDA stream per stage.
-RUNTIMES = ("dist", "streams")
+RUNTIMES = BENCH_RUNTIMES
 STREAMS_DEVICES = ("auto", "cuda", "cpu")
-
-_REGIME_OF = {"dni": "dni", "cdni": "cdni", "unlock": "unlock"}
 
 
 @dataclass(frozen=True)
@@ -95,27 +103,27 @@ class BenchSpec:
             )
         if self.steps <= self.warmup:
             raise UserError(f"{self.name}: steps ({self.steps}) must exceed warmup ({self.warmup})")
-        if self.mode in ("torch-gpipe", "torch-1f1b") and not 2 <= self.stages <= self.microbatches:
-            raise UserError(
-                f"{self.name}: {self.mode} needs at least 2 stages and at least as many "
-                f"microbatches as stages (torch.distributed.pipelining's rule); got "
-                f"{self.stages} stages, {self.microbatches} microbatches"
-            )
-        if self.mode in PEER_MODES and self.stages < 2:
-            raise UserError(f"{self.name}: {self.mode} needs at least 2 stages")
+        problem = self.mode_row.problem(self.stages, self.microbatches)
+        if problem is not None:
+            raise UserError(f"{self.name}: {problem}")
         if self.fault is not None:
             parse_fault(self.fault)
         if self.slow_stage is not None and not 0 <= self.slow_stage < self.world_size:
             raise UserError(f"{self.name}: slow_stage {self.slow_stage} is not a stage")
 
     @property
+    def mode_row(self) -> Mode:
+        """The row of :mod:`dnibench.modes` that says how this mode runs."""
+        return get_mode(self.mode)
+
+    @property
     def regime(self) -> Regime:
-        return get_regime(_REGIME_OF.get(self.mode, "backprop"))
+        return self.mode_row.regime
 
     @property
     def world_size(self) -> int:
         """Processes the benchmark runs on: one per stage, one for ``single``."""
-        return 1 if self.mode == SINGLE_MODE else self.stages
+        return self.mode_row.world_size(self.stages)
 
     @property
     def pipeline_config(self) -> PipelineConfig:
@@ -123,7 +131,7 @@ class BenchSpec:
             model=self.model,
             width=self.width,
             depth=self.depth,
-            stages=self.world_size * stages_per_rank(self.mode),
+            stages=self.virtual_stages,
             balance=self._model_balance(),
             optim=self.optim,
             sg=self.sg,
@@ -134,7 +142,7 @@ class BenchSpec:
     def _model_balance(self) -> tuple[int, ...] | None:
         """The split: none for ``single``; a looped/V peer keeps it only if it names every
         virtual stage, and otherwise splits by cost (the ranks' balance cannot say where)."""
-        if self.mode == SINGLE_MODE:
+        if self.mode_row.family is Family.SINGLE:
             return None
         if (
             self.virtual_stages != self.world_size
@@ -146,7 +154,7 @@ class BenchSpec:
     @property
     def virtual_stages(self) -> int:
         """Stages the model is split into: two per rank for PyTorch's looped and V peers."""
-        return self.world_size * stages_per_rank(self.mode)
+        return self.mode_row.virtual_stages(self.stages)
 
     @property
     def update_every(self) -> int:
@@ -164,11 +172,12 @@ class BenchSpec:
 
 def _check_streams(spec: BenchSpec) -> None:
     """What the streams runtime cannot do, said before anything runs."""
-    if spec.mode in PEER_MODES:
+    if STREAMS not in spec.mode_row.runtimes:
+        runs = [mode for mode in BENCH_MODES if STREAMS in get_mode(mode).runtimes]
         raise UserError(
             f"{spec.name}: {spec.mode} runs torch.distributed.pipelining, which needs one "
             'process per stage: use runtime = "dist" for it (streams runs '
-            f"{', '.join((*OWN_MODES, SINGLE_MODE))})"
+            f"{', '.join(runs)})"
         )
     if spec.fault is not None and not spec.fault.startswith("raise:"):
         raise UserError(

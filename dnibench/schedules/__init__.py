@@ -7,9 +7,8 @@ check schedules without processes; runtimes execute them.
 
 from dnibench.schedules.actions import Action, Dependency, Op, Schedule
 from dnibench.schedules.builders import (
-    SCHEDULE_NAMES,
-    build_schedule,
     cdni,
+    check_sizes,
     dni,
     gpipe,
     one_f_one_b,
@@ -29,15 +28,14 @@ from dnibench.schedules.validate import ScheduleError, execution_order, validate
 
 __all__ = [
     "DEFAULT_COSTS",
-    "SCHEDULE_NAMES",
     "Action",
     "Dependency",
     "Op",
     "Schedule",
     "ScheduleError",
     "bubble_fraction",
-    "build_schedule",
     "cdni",
+    "check_sizes",
     "dni",
     "execution_order",
     "gpipe",

@@ -5,21 +5,20 @@ stage's list in order (and may run a G or I earlier than listed, as soon as
 its delta or activation has arrived, but never before the stage's own S or F
 of that microbatch). Every builder's output passes
 :func:`dnibench.schedules.validate.validate` for any K, m and staleness.
+
+The builders name their schedules for people (``GPipe``); which mode runs
+which builder, and the mode's name, is the table's (:mod:`dnibench.modes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from dnibench.errors import unknown_name
 from dnibench.schedules.actions import Action, Op, Schedule
-
-SCHEDULE_NAMES = ("sequential", "gpipe", "1f1b", "zb", "dni", "cdni", "unlock")
 
 _U = Action(Op.UPDATE)
 
 
-def _check(num_stages: int, microbatches: int, staleness: int = 0) -> None:
+def check_sizes(num_stages: int, microbatches: int, staleness: int = 0) -> None:
+    """Refuse sizes no schedule has (a ValueError: a bug, or a spec that skipped its checks)."""
     if num_stages < 1:
         raise ValueError(f"a schedule needs at least one stage, got {num_stages}")
     if microbatches < 1:
@@ -45,21 +44,21 @@ def sequential(num_stages: int, microbatches: int) -> Schedule:
     Stage 0 cannot start F1 before its B0, which waits for the whole pipeline,
     so only one microbatch is ever in flight pipeline-wide.
     """
-    _check(num_stages, microbatches)
+    check_sizes(num_stages, microbatches)
     stage: list[Action] = []
     for i in range(microbatches):
         stage += [Action(Op.FORWARD, i), Action(Op.BACKWARD, i)]
     stage.append(_U)
-    return _backprop("sequential", [list(stage) for _ in range(num_stages)], microbatches)
+    return _backprop("Sequential", [list(stage) for _ in range(num_stages)], microbatches)
 
 
 def gpipe(num_stages: int, microbatches: int) -> Schedule:
     """GPipe: all forwards, then all backwards in the same order, then one update."""
-    _check(num_stages, microbatches)
+    check_sizes(num_stages, microbatches)
     forwards = [Action(Op.FORWARD, i) for i in range(microbatches)]
     backwards = [Action(Op.BACKWARD, i) for i in range(microbatches)]
     return _backprop(
-        "gpipe", [[*forwards, *backwards, _U] for _ in range(num_stages)], microbatches
+        "GPipe", [[*forwards, *backwards, _U] for _ in range(num_stages)], microbatches
     )
 
 
@@ -69,7 +68,7 @@ def one_f_one_b(num_stages: int, microbatches: int) -> Schedule:
     Stage k runs ``min(m, K-k-1)`` warm-up forwards, so it never holds more
     than K-k microbatches' activations, against GPipe's m.
     """
-    _check(num_stages, microbatches)
+    check_sizes(num_stages, microbatches)
     stages: list[list[Action]] = []
     for k in range(num_stages):
         warmup = min(microbatches, num_stages - k - 1)
@@ -79,7 +78,7 @@ def one_f_one_b(num_stages: int, microbatches: int) -> Schedule:
         stage += [Action(Op.BACKWARD, j) for j in range(microbatches - warmup, microbatches)]
         stage.append(_U)
         stages.append(stage)
-    return _backprop("1f1b", stages, microbatches)
+    return _backprop("1F1B", stages, microbatches)
 
 
 def zero_bubble_h1(num_stages: int, microbatches: int) -> Schedule:
@@ -108,7 +107,7 @@ def zero_bubble_h1(num_stages: int, microbatches: int) -> Schedule:
     14 units against 1F1B's 18 (bubble 1/7 of the stage time against 1/3):
     only the warm-up bubble is left; the deferred W's fill the drain.
     """
-    _check(num_stages, microbatches)
+    check_sizes(num_stages, microbatches)
     m = microbatches
     stages: list[list[Action]] = []
     for k in range(num_stages):
@@ -133,7 +132,7 @@ def zero_bubble_h1(num_stages: int, microbatches: int) -> Schedule:
         stage += [Action(Op.BACKWARD_WEIGHT, j) for j in range(weights, m)]
         stage.append(_U)
         stages.append(stage)
-    return _backprop("zb", stages, microbatches)
+    return _backprop("ZB-H1", stages, microbatches)
 
 
 def _late_updates(mb: int, *, has_sg: bool, has_si: bool) -> list[Action]:
@@ -167,7 +166,7 @@ def _unlocked(
     to overlap; updates still due at the end of the step close the step, so a
     step leaves no microbatch state behind.
     """
-    _check(num_stages, microbatches, staleness)
+    check_sizes(num_stages, microbatches, staleness)
     if update_every < 1:
         raise ValueError(f"update_every must be >= 1, got {update_every}")
     last = num_stages - 1
@@ -204,7 +203,7 @@ def dni(num_stages: int, microbatches: int, staleness: int = 0, update_every: in
     locked: stage k > 0 still needs h_{k-1}(i).
     """
     return _unlocked(
-        "dni",
+        "DNI",
         num_stages,
         microbatches,
         staleness,
@@ -216,7 +215,7 @@ def dni(num_stages: int, microbatches: int, staleness: int = 0, update_every: in
 def cdni(num_stages: int, microbatches: int, staleness: int = 0, update_every: int = 1) -> Schedule:
     """cDNI: the same step as DNI (the label context changes the SG, not the order)."""
     return _unlocked(
-        "cdni",
+        "cDNI",
         num_stages,
         microbatches,
         staleness,
@@ -230,39 +229,10 @@ def unlock(
 ) -> Schedule:
     """Complete unlock: DNI plus an SI update of every stage k > 0; forwards unlocked."""
     return _unlocked(
-        "unlock",
+        "Unlock",
         num_stages,
         microbatches,
         staleness,
         synthetic_inputs=True,
         update_every=update_every,
     )
-
-
-_BACKPROP_BUILDERS: dict[str, Callable[[int, int], Schedule]] = {
-    "sequential": sequential,
-    "gpipe": gpipe,
-    "1f1b": one_f_one_b,
-    "zb": zero_bubble_h1,
-}
-_UNLOCKED_BUILDERS: dict[str, Callable[[int, int, int, int], Schedule]] = {
-    "dni": dni,
-    "cdni": cdni,
-    "unlock": unlock,
-}
-
-
-def build_schedule(
-    name: str, num_stages: int, microbatches: int, staleness: int = 0, update_every: int = 1
-) -> Schedule:
-    """The schedule called ``name``; ``staleness`` and ``update_every`` apply to unlocked ones.
-
-    Unknown names raise :class:`dnibench.errors.UserError` listing the valid
-    ones, since the name usually comes from a suite file or the command line.
-    """
-    if name in _BACKPROP_BUILDERS:
-        _check(num_stages, microbatches, staleness)
-        return _BACKPROP_BUILDERS[name](num_stages, microbatches)
-    if name in _UNLOCKED_BUILDERS:
-        return _UNLOCKED_BUILDERS[name](num_stages, microbatches, staleness, update_every)
-    raise unknown_name("schedule", name, SCHEDULE_NAMES)

@@ -29,6 +29,7 @@ import numpy as np
 
 from dnibench.bench.spec import BenchSpec
 from dnibench.errors import UserError
+from dnibench.modes import SINGLE
 from dnibench.simulate.costs import PipelineCosts
 from dnibench.simulate.engine import simulate
 from dnibench.simulate.predict import predict
@@ -88,7 +89,7 @@ class Straggler:
 
 
 def _num_stages(spec: dict[str, Any]) -> int:
-    return 1 if spec.get("mode") == "single" else int(spec.get("stages", 1))
+    return 1 if spec.get("mode") == SINGLE.name else int(spec.get("stages", 1))
 
 
 #: BenchSpec's plain defaults: a run written before a key existed ran with its default.
@@ -164,7 +165,7 @@ def crosscheck_runs(
         base = base_specs.get(name)
         if base is None:
             reason = f"not in the baseline run {baseline.name}"
-        elif spec["mode"] == "single":
+        elif spec["mode"] == SINGLE.name:
             reason = "single-process baseline: not a pipeline, nothing to simulate"
         elif differ := _differences(base, spec):
             reason = f"spec differs from the baseline's in {', '.join(differ)}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dnibench.modes import DNI, ZB
 from dnibench.simulate.scaling import ModelCosts, SweepSettings, simulate_point
 from dnibench.simulate.validate import ValidationRow
 
@@ -57,7 +58,7 @@ class Crossover:
 def _ratio(
     model: ModelCosts, k: int, m: int, settings: SweepSettings, zb: float, rel: float
 ) -> float:
-    dni = simulate_point(model, "dni", k, m, settings, sg_relative=rel)
+    dni = simulate_point(model, DNI.name, k, m, settings, sg_relative=rel)
     return dni.prediction.throughput / zb
 
 
@@ -72,7 +73,7 @@ def crossover_map(
     cells = []
     for m in microbatches:
         for k in stages:
-            zb = simulate_point(model, "zb", k, m, settings).prediction.throughput
+            zb = simulate_point(model, ZB.name, k, m, settings).prediction.throughput
             free, top = (_ratio(model, k, m, settings, zb, r) for r in (lo, hi))
             found: float | None = None
             if free > 1 >= top:
@@ -90,7 +91,7 @@ def crossover_map(
 
 def zb_premise(rows: Sequence[ValidationRow]) -> tuple[bool, str]:
     """(draw the map?, why): every measured zb benchmark simulated within its target."""
-    zb = [r for r in rows if r.mode == "zb"]
+    zb = [r for r in rows if r.mode == ZB.name]
     checked = [r for r in zb if r.verdict in ("within", "MISSED")]
     if not checked:
         return False, (

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dnibench.modes import is_unlocked, unlocked_mode_names
 from dnibench.simulate.costs import PipelineCosts
 from dnibench.simulate.programs import OP_B, OP_D, OP_F, OP_G, OP_I, OP_S, OP_W, run_programs
 
@@ -82,9 +83,10 @@ class SimConfig:
             )
         if not 0 < self.p_update <= 1:
             raise ValueError(f"p_update must be in (0, 1], got {self.p_update}")
-        if self.p_update < 1 and self.schedule not in ("dni", "cdni", "unlock"):
+        if self.p_update < 1 and not is_unlocked(self.schedule):
             raise ValueError(
-                f"p_update applies to unlocked regimes (dni, cdni, unlock), not {self.schedule}: "
+                f"p_update applies to unlocked regimes ({', '.join(unlocked_mode_names())}), "
+                f"not {self.schedule}: "
                 "a backprop stage cannot skip a backward that the stage above waits for"
             )
         if self.microbatch_size < 1:

@@ -3,7 +3,7 @@
 The dist runtime repeats a backprop schedule's one-step list every step and
 builds an unlocked schedule over all ``steps * m`` microbatches (so deltas
 may stay outstanding across a step boundary); :func:`run_programs` does the
-same, from :func:`dnibench.schedules.build_schedule`, so the simulator runs
+same, from the schedule builders of :mod:`dnibench.modes`, so the simulator runs
 exactly the lists the runtime runs.
 
 Building every stage's list for K = 1024 would cost more than simulating
@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dnibench.errors import unknown_name
-from dnibench.schedules import SCHEDULE_NAMES, Op, Schedule, build_schedule
+from dnibench.modes import Mode, StageLists, find_mode, simulated_mode_names
+from dnibench.schedules import Op, Schedule
 
 __all__ = [
     "OP_B", "OP_D", "OP_F", "OP_G", "OP_I", "OP_S", "OP_U", "OP_W", "RunPrograms", "run_programs",
@@ -36,7 +37,6 @@ _CODE = {
     Op.BACKWARD_INPUT: OP_D,
     Op.BACKWARD_WEIGHT: OP_W,
 }
-_UNLOCKED = frozenset({"dni", "cdni", "unlock"})
 
 
 @dataclass(frozen=True)
@@ -80,22 +80,22 @@ def _repeat(one_step: tuple, microbatches: int, steps: int) -> tuple[list[int], 
 
 
 def _representative(
-    name: str, num_stages: int, microbatches: int, steps: int, staleness: int, update_every: int
+    mode: Mode, num_stages: int, microbatches: int, steps: int, staleness: int, update_every: int
 ) -> tuple[Schedule, list[int]]:
     """A small schedule holding every distinct stage list, and each stage's index into it."""
     K, m = num_stages, microbatches
-    if name in _UNLOCKED:
+    if mode.stage_lists is StageLists.ENDS:
         small = min(K, 3)
-        schedule = build_schedule(name, small, steps * m, staleness, update_every)
+        schedule = mode.build_schedule(small, steps * m, staleness, update_every)
         mapping = [0 if k == 0 else small - 1 if k == K - 1 else 1 for k in range(K)]
         return schedule, mapping
-    if name in ("1f1b", "zb"):
+    if mode.stage_lists is StageLists.WARMUP:
         # Stage k warms up with min(m, K-k-1) forwards: stages far from the end share m.
         # ZB-H1 also defers min(k, m - warm-up) weight passes, which the small schedule's
         # stage k - (K - small) matches, having the same warm-up and m - warm-up <= k.
         small = min(K, m + 1)
-        return build_schedule(name, small, m), [max(0, k - (K - small)) for k in range(K)]
-    return build_schedule(name, 1, m), [0] * K
+        return mode.build_schedule(small, m), [max(0, k - (K - small)) for k in range(K)]
+    return mode.build_schedule(1, m), [0] * K
 
 
 def run_programs(
@@ -112,13 +112,14 @@ def run_programs(
     ``update_every`` (unlocked schedules) defaults to ``microbatches``: one
     optimiser step per training step, the runtime's default.
     """
-    if name not in SCHEDULE_NAMES:
-        raise unknown_name("schedule", name, SCHEDULE_NAMES)
+    mode = find_mode(name)
+    if mode is None or not mode.simulated:
+        raise unknown_name("schedule", name, simulated_mode_names())
     if steps < 1:
         raise ValueError(f"a run needs at least one step, got {steps}")
     every = microbatches if update_every is None else update_every
-    schedule, mapping = _representative(name, num_stages, microbatches, steps, staleness, every)
-    if name in _UNLOCKED:
+    schedule, mapping = _representative(mode, num_stages, microbatches, steps, staleness, every)
+    if mode.unlocked:
         lists = tuple(_encode(schedule.stage_actions(j)) for j in range(schedule.num_stages))
     else:
         lists = tuple(
@@ -131,7 +132,7 @@ def run_programs(
         microbatches=microbatches,
         steps=steps,
         forward_locked=schedule.forward_locked,
-        unlocked=name in _UNLOCKED,
+        unlocked=mode.unlocked,
         lists=lists,
         stage_list=tuple(mapping),
     )

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from dnibench.errors import UserError
+from dnibench.modes import DNI, GPIPE, ONE_F_ONE_B, UNLOCK, ZB, get_mode, is_unlocked
 from dnibench.simulate.calibrate import Calibration
 from dnibench.simulate.costs import LinkModel, PipelineCosts, StageCosts
 from dnibench.simulate.engine import SimConfig, simulate
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 SCALINGS = ("strong", "weak")
-REGIMES = ("sequential", "gpipe", "1f1b", "zb", "dni", "cdni", "unlock")
 
 
 @dataclass(frozen=True)
@@ -158,17 +158,19 @@ def model_costs_from_run(run_dir: Path | str, statistic: str = "mean") -> ModelC
     run_dir = Path(run_dir)
     specs = load_specs(run_dir)
     cal = RunCalibrations(run_dir, specs, statistic)
-    backprop = [n for n in (_largest_m(specs, "gpipe"), _largest_m(specs, "1f1b")) if n]
+    backprop = [
+        n for n in (_largest_m(specs, GPIPE.name), _largest_m(specs, ONE_F_ONE_B.name)) if n
+    ]
     base = [c for name in backprop for c in cal.of(name) if c.has_spans]
     if not base:
         raise UserError(
             f"{run_dir} has no gpipe or 1f1b benchmark with spans to calibrate from; "
             "run the pipeline suite (dnibench run pipeline) and point --from at it"
         )
-    dni_name, unlock_name = _largest_m(specs, "dni"), _largest_m(specs, "unlock")
+    dni_name, unlock_name = _largest_m(specs, DNI.name), _largest_m(specs, UNLOCK.name)
     dni = cal.of(dni_name) if dni_name else []
     unlock = cal.of(unlock_name) if unlock_name else []
-    zb_name = _largest_m(specs, "zb")
+    zb_name = _largest_m(specs, ZB.name)
     zb = [c for c in cal.of(zb_name) if c.has_spans] if zb_name else []
     first = specs[backprop[0]]
     m = int(first.get("microbatches", 1))
@@ -231,7 +233,7 @@ def simulate_point(
     if settings.straggler is not None:
         stage, factor = settings.straggler
         costs = costs.with_straggler(stage, factor)
-    unlocked = mode in ("dni", "cdni", "unlock")
+    unlocked = is_unlocked(mode)
     warmup, steps = settings.warmup, settings.steps
     if unlocked:
         # An unlocked run must outlast its staleness, or its SG updates all fall after the
@@ -259,6 +261,12 @@ def simulate_point(
     )
 
 
+def _sg_cost_matters(mode: str) -> bool:
+    """Synthetic gradients and no synthetic inputs (dni, cdni): the SG cost sets the pace."""
+    regime = get_mode(mode).regime
+    return regime.synthetic_gradients and not regime.synthetic_inputs
+
+
 def sweep(
     model: ModelCosts,
     modes: Sequence[str],
@@ -270,7 +278,7 @@ def sweep(
     """Every combination of mode, K, m and SG relative cost (SG cost matters to dni/cdni only)."""
     points = []
     for mode in modes:
-        for rel in sg_relatives if mode in ("dni", "cdni") else (None,):
+        for rel in sg_relatives if _sg_cost_matters(mode) else (None,):
             for k in stages:
                 for m in microbatches:
                     points.append(simulate_point(model, mode, k, m, settings, rel))

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.errors import UserError
+from dnibench.modes import PEER_MODES, SINGLE, Family, modes_of
 from dnibench.simulate.calibrate import (
     Calibration,
     borrow_runtime_costs,
@@ -52,7 +53,8 @@ TARGET = 0.10
 TARGET_STRAGGLER = 0.15
 """Largest relative throughput error accepted when one stage is a straggler."""
 
-PEER_SCHEDULE = {"torch-gpipe": "gpipe", "torch-1f1b": "1f1b"}
+#: Peers the simulator models with one of dnibench's schedules, from the table of modes.
+PEER_SCHEDULE = {m.name: m.simulated_as for m in modes_of(Family.PEER) if m.simulated_as}
 _IGNORED_FOR_TWIN = ("name", "spans", "mode")
 
 
@@ -246,17 +248,17 @@ def validate_run(run_dir: Path | str, statistic: str = "mean") -> list[Validatio
             ValidationRow,
             benchmark=name,
             mode=str(spec["mode"]),
-            stages=1 if spec["mode"] == "single" else int(spec.get("stages", 1)),
+            stages=1 if spec["mode"] == SINGLE.name else int(spec.get("stages", 1)),
             microbatches=int(spec.get("microbatches", 1)),
             measured=measured,
             target=TARGET_STRAGGLER if slowed else TARGET,
             launches=launches,
         )
-        if spec["mode"] == "single":
+        if spec["mode"] == SINGLE.name:
             reason = "single-process baseline: not a pipeline, nothing to simulate"
             rows.append(row(predicted=math.nan, calibration="", skipped=reason))
             continue
-        if str(spec["mode"]).startswith("torch-") and spec["mode"] not in PEER_SCHEDULE:
+        if spec["mode"] in PEER_MODES and spec["mode"] not in PEER_SCHEDULE:
             reason = "a PyTorch schedule the simulator has no model of"
             rows.append(row(predicted=math.nan, calibration="", skipped=reason))
             continue

@@ -15,10 +15,10 @@ import shlex
 from pathlib import Path
 
 from dnibench.errors import UserError
+from dnibench.modes import SIMULATED_MODES
 from dnibench.report.simulation.crosscheck_writer import write_crosscheck
 from dnibench.report.simulation.provenance import Provenance
 from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
-from dnibench.simulate.scaling import REGIMES
 from dnibench.simulate.validate import load_specs
 from dnibench.simulate_cli.output import (
     DEFAULT_MICROBATCHES,
@@ -35,7 +35,7 @@ __all__ = ["cmd_crosscheck"]
 _SWEEP_DEFAULTS = {
     "stages": DEFAULT_STAGES,
     "microbatches": DEFAULT_MICROBATCHES,
-    "modes": ",".join(REGIMES),
+    "modes": ",".join(SIMULATED_MODES),
     "straggler": None,
     "p_update": 1.0,
     "staleness": None,

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from dnibench.errors import UserError, unknown_name
+from dnibench.modes import DNI, ONE_F_ONE_B, SIMULATED_MODES, is_unlocked
 from dnibench.simulate.calibrate import STATISTICS
 from dnibench.simulate.crossover import crossover_map, zb_premise
 from dnibench.simulate.scaling import (
-    REGIMES,
     SCALINGS,
     SweepSettings,
     model_costs_from_run,
@@ -90,7 +90,7 @@ def add_simulate_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--microbatches", default=DEFAULT_MICROBATCHES, help=f"m values ({DEFAULT_MICROBATCHES})"
     )
-    parser.add_argument("--modes", default=",".join(REGIMES), help="regimes to simulate")
+    parser.add_argument("--modes", default=",".join(SIMULATED_MODES), help="modes to simulate")
     parser.add_argument(
         "--straggler",
         metavar="STAGE:FACTOR",
@@ -143,8 +143,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     relatives = _numbers(args.sg_relative, "sg-relative", float) if args.sg_relative else []
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for mode in modes:
-        if mode not in REGIMES:
-            raise unknown_name("mode", mode, REGIMES)
+        if mode not in SIMULATED_MODES:
+            raise unknown_name("mode", mode, SIMULATED_MODES)
     straggler = _straggler(args.straggler)
     if straggler is not None and straggler[0] >= min(stages):
         raise UserError(
@@ -160,7 +160,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     specs = load_specs(source)
     staleness = args.staleness
     if staleness is None:
-        unlocked = [s for s in specs.values() if s.get("mode") in ("dni", "cdni", "unlock")]
+        unlocked = [s for s in specs.values() if is_unlocked(s.get("mode"))]
         staleness = int(unlocked[0].get("staleness", 0)) if unlocked else 0
     if staleness < 0:
         raise UserError(f"--staleness {staleness}: must be >= 0")
@@ -183,10 +183,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         draw, premise = zb_premise(rows)
         cells = crossover_map(model, crossover_ks, microbatches, settings) if draw else None
         crossover = (premise, cells)
-    rels = [None, *(r for r in relatives if r != model.sg_relative)] if "dni" in modes else [None]
+    rels = (
+        [None, *(r for r in relatives if r != model.sg_relative)] if DNI.name in modes else [None]
+    )
     points = sweep(model, modes, stages, microbatches, settings, rels)
-    if "dni" in modes and "1f1b" not in modes:
-        points += sweep(model, ["1f1b"], stages, microbatches, settings)
+    if DNI.name in modes and ONE_F_ONE_B.name not in modes:
+        points += sweep(model, [ONE_F_ONE_B.name], stages, microbatches, settings)
 
     from dnibench.report.simulation.provenance import Provenance
     from dnibench.report.simulation.writer import write_simulation

@@ -23,6 +23,7 @@ from dnibench.bench.kinds import KINDS as BENCHMARK_KINDS
 from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError
 from dnibench.models import DEFAULT_DEPTH, MODEL_NAMES
+from dnibench.modes import TRAIN_MODES
 from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
 from dnibench.pipeline import PipelineConfig
 from dnibench.recurrent.config import (
@@ -33,7 +34,6 @@ from dnibench.recurrent.config import (
     RecurrentConfig,
     build_recurrent,
 )
-from dnibench.regimes.regime import REGIME_NAMES
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
 from dnibench.runtimes.spec import BENCH_MODES, SINGLE_MODE, STREAMS_DEVICES, BenchSpec
@@ -306,7 +306,7 @@ PIPELINE_KEYS = (
 )
 
 TRAIN_KEYS = (
-    Key("mode", "str", choices=REGIME_NAMES),
+    Key("mode", "str", choices=TRAIN_MODES),
     Key("data", "str", choices=DATA_NAMES),
     *_MODEL_KEYS,
     Key("eval_every", "int", minimum=1),

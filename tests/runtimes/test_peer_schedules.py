@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dnibench.errors import UserError
 from dnibench.runtimes.peer_schedules import PEERS, stages_per_rank, why_not_applicable
 from dnibench.runtimes.spec import BenchSpec
 
@@ -18,12 +19,26 @@ def test_loop_and_v_placements_cover_every_virtual_stage_once() -> None:
         assert held == list(range(peer.virtual_stages(4)))
 
 
-def test_rules_follow_torch_constructors() -> None:
-    assert why_not_applicable("torch-dualpipev", 2, 2) is not None
-    assert why_not_applicable("torch-dualpipev", 2, 4) is None
-    assert why_not_applicable("torch-interleaved-zb", 2, 6) is None  # 3 rounds of 2
-    assert "multiple of its rounds" in (why_not_applicable("torch-interleaved-zb", 2, 5) or "")
-    assert why_not_applicable("1f1b", 2, 1) is None  # not a peer
+def _spec(mode: str, microbatches: int, stages: int = 2) -> BenchSpec:
+    return BenchSpec(name="x", mode=mode, depth=4, stages=stages, microbatches=microbatches,
+                     batch_size=48)  # fmt: skip
+
+
+def test_rules_follow_torch_constructors_and_are_refused_when_the_spec_is_built() -> None:
+    with pytest.raises(UserError, match="at least as many microbatches as stages: 2 micro"):
+        _spec("torch-dualpipev", 2)  # 2 ranks hold 4 virtual stages
+    _spec("torch-dualpipev", 4)
+    with pytest.raises(UserError, match="Schedule1F1B"):
+        _spec("torch-1f1b", 1)
+    _spec("torch-gpipe", 1)  # ScheduleGPipe takes any m
+    _spec("torch-interleaved-zb", 6)  # 3 rounds of 2
+    with pytest.raises(UserError, match="multiple of its rounds"):
+        BenchSpec(name="x", mode="torch-interleaved-zb", depth=4, microbatches=5, batch_size=40)
+    with pytest.raises(UserError, match="at least 2 stages"):
+        _spec("torch-gpipe", 4, stages=1)
+    # What is left for run time depends on the installed torch only.
+    assert why_not_applicable("torch-dualpipev") is None
+    assert why_not_applicable("1f1b") is None  # not a peer
 
 
 @pytest.mark.parametrize("mode", ["torch-zbv", "torch-interleaved-1f1b"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dnibench.errors import UserError
-from dnibench.schedules import SCHEDULE_NAMES, build_schedule
+from dnibench.modes import SCHEDULE_NAMES, build_schedule, is_unlocked
 from dnibench.simulate.programs import run_programs
 
 _CODES = "FBSGIUDW"  # op codes 0..7 in programs.py order
@@ -13,7 +13,7 @@ _CODES = "FBSGIUDW"  # op codes 0..7 in programs.py order
 
 def runtime_stream(name: str, K: int, k: int, m: int, steps: int, staleness: int) -> list:
     """What dist's worker.action_stream executes on stage k (same rule, no torch)."""
-    if name in ("dni", "cdni", "unlock"):
+    if is_unlocked(name):
         actions = build_schedule(name, K, steps * m, staleness, m).stage_actions(k)
         return [(a.op.value, -1 if a.mb is None else a.mb) for a in actions]
     one = build_schedule(name, K, m).stage_actions(k)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from dnibench.modes import CDNI, DNI, ONE_F_ONE_B
 from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
 from dnibench.report.simulation.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
@@ -97,7 +98,7 @@ def _at_measured_sg(points: Sequence[SweepPoint], model: ModelCosts) -> list[Swe
     return [
         p
         for p in points
-        if p.mode not in ("dni", "cdni") or math.isclose(p.sg_relative, model.sg_relative)
+        if p.mode not in (DNI.name, CDNI.name) or math.isclose(p.sg_relative, model.sg_relative)
     ]
 
 
@@ -153,10 +154,11 @@ def plot_scaling(points: Sequence[SweepPoint], path: Path) -> Path:
 
 def overtake_table(points: Sequence[SweepPoint]) -> dict[float, dict[tuple[int, int], float]]:
     """Per SG relative cost, (K, m) -> DNI throughput / 1F1B throughput."""
-    base = {(p.stages, p.microbatches): p.prediction.throughput for p in points if p.mode == "1f1b"}
+    fused = ONE_F_ONE_B.name
+    base = {(p.stages, p.microbatches): p.prediction.throughput for p in points if p.mode == fused}
     maps: dict[float, dict[tuple[int, int], float]] = {}
     for p in points:
-        if p.mode == "dni" and (p.stages, p.microbatches) in base:
+        if p.mode == DNI.name and (p.stages, p.microbatches) in base:
             ratio = p.prediction.throughput / base[(p.stages, p.microbatches)]
             maps.setdefault(p.sg_relative, {})[(p.stages, p.microbatches)] = ratio
     return maps

@@ -25,6 +25,7 @@ from dnibench.instrument import (
     estimate_offset,
     peak_rss_bytes,
 )
+from dnibench.modes import Family
 from dnibench.runtimes.distributed.links import NeighbourLinks
 from dnibench.runtimes.distributed.transport import LinkTransport, RecorderSpans
 from dnibench.runtimes.driver import StageDriver
@@ -39,7 +40,7 @@ from dnibench.runtimes.harness import (
     place_stage,
     slow_factor_of,
 )
-from dnibench.runtimes.spec import PEER_MODES, BenchSpec
+from dnibench.runtimes.spec import BenchSpec
 
 
 def init_group(spec: BenchSpec, rank: int, world: int, store_path: Path | None) -> None:
@@ -123,7 +124,7 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
     dist.barrier()
     sampler.start()
     cpu0, wall0 = cpu_times(), time.perf_counter()
-    if spec.mode in PEER_MODES:
+    if spec.mode_row.family is Family.PEER:
         from dnibench.runtimes.distributed.peers import run_peer
 
         log = run_peer(spec, pipeline, rank, world, recorder, data, device)
