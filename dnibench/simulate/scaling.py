@@ -45,6 +45,7 @@ __all__ = [
     "first_below",
     "model_costs_from_run",
     "overtake",
+    "sg_cost_matters",
     "simulate_point",
     "sweep",
 ]
@@ -261,7 +262,7 @@ def simulate_point(
     )
 
 
-def _sg_cost_matters(mode: str) -> bool:
+def sg_cost_matters(mode: str) -> bool:
     """Synthetic gradients and no synthetic inputs (dni, cdni): the SG cost sets the pace."""
     regime = get_mode(mode).regime
     return regime.synthetic_gradients and not regime.synthetic_inputs
@@ -278,7 +279,7 @@ def sweep(
     """Every combination of mode, K, m and SG relative cost (SG cost matters to dni/cdni only)."""
     points = []
     for mode in modes:
-        for rel in sg_relatives if _sg_cost_matters(mode) else (None,):
+        for rel in sg_relatives if sg_cost_matters(mode) else (None,):
             for k in stages:
                 for m in microbatches:
                     points.append(simulate_point(model, mode, k, m, settings, rel))

@@ -26,14 +26,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from dnibench.modes import CDNI, DNI, ONE_F_ONE_B
+from dnibench.modes import DNI, ONE_F_ONE_B
 from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
 from dnibench.report.simulation.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
 from dnibench.report.simulation.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.report.style import figure, palette, save, styled
 from dnibench.simulate.crossover import RANGE, Crossover, crossover_markdown
-from dnibench.simulate.scaling import ModelCosts, SweepPoint, first_below, overtake
+from dnibench.simulate.scaling import (
+    ModelCosts,
+    SweepPoint,
+    first_below,
+    overtake,
+    sg_cost_matters,
+)
 from dnibench.simulate.validate import ValidationRow, validation_markdown
 
 __all__ = ["results_frame", "write_simulation"]
@@ -98,7 +104,7 @@ def _at_measured_sg(points: Sequence[SweepPoint], model: ModelCosts) -> list[Swe
     return [
         p
         for p in points
-        if p.mode not in (DNI.name, CDNI.name) or math.isclose(p.sg_relative, model.sg_relative)
+        if not sg_cost_matters(p.mode) or math.isclose(p.sg_relative, model.sg_relative)
     ]
 
 
