@@ -14,13 +14,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from dnibench.errors import UserError
-from dnibench.report.simulation.crosscheck_writer import write_crosscheck
-from dnibench.report.simulation.provenance import Provenance
-from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
-from dnibench.simulate.scaling import REGIMES
-from dnibench.simulate.validate import load_specs
-from dnibench.simulate_cli.output import (
+from dnibench.cli.simulate_output import (
     DEFAULT_MICROBATCHES,
     DEFAULT_SG_RELATIVE,
     DEFAULT_STAGES,
@@ -28,6 +22,12 @@ from dnibench.simulate_cli.output import (
     check_source,
     write_new_dir,
 )
+from dnibench.errors import UserError
+from dnibench.report.simulation.crosscheck_writer import write_crosscheck
+from dnibench.report.simulation.provenance import Provenance
+from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
+from dnibench.simulate.scaling import REGIMES
+from dnibench.simulate.validate import load_specs
 
 __all__ = ["cmd_crosscheck"]
 

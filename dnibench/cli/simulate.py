@@ -18,6 +18,15 @@ import shlex
 import time
 from pathlib import Path
 
+from dnibench.cli.crosscheck import cmd_crosscheck
+from dnibench.cli.simulate_output import (
+    DEFAULT_MICROBATCHES,
+    DEFAULT_SG_RELATIVE,
+    DEFAULT_STAGES,
+    check_out,
+    check_source,
+    write_new_dir,
+)
 from dnibench.errors import UserError, unknown_name
 from dnibench.simulate.calibrate import STATISTICS
 from dnibench.simulate.crossover import crossover_map, zb_premise
@@ -29,15 +38,6 @@ from dnibench.simulate.scaling import (
     sweep,
 )
 from dnibench.simulate.validate import load_specs, validate_run
-from dnibench.simulate_cli.crosscheck import cmd_crosscheck
-from dnibench.simulate_cli.output import (
-    DEFAULT_MICROBATCHES,
-    DEFAULT_SG_RELATIVE,
-    DEFAULT_STAGES,
-    check_out,
-    check_source,
-    write_new_dir,
-)
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
 

@@ -3,7 +3,7 @@
 User mistakes (unknown names, impossible splits, missing or malformed data
 files) print one clear message and exit with status 2, without a traceback;
 argparse does the same for malformed flags. The exit statuses (0, 1, 2, 3,
-130) are listed in ``--help`` (:data:`dnibench.suite_cli.EXIT_CODES`).
+130) are listed in ``--help`` (:data:`dnibench.cli.suites.EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per job."""
-    from dnibench.suite_cli import EXIT_CODES
+    from dnibench.cli.suites import EXIT_CODES
 
     parser = argparse.ArgumentParser(
         prog="dnibench",
@@ -119,13 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
-    from dnibench.bench.cli_bench import add_bench_parser
+    from dnibench.cli.bench import add_bench_parser
 
     add_bench_parser(commands)
-    from dnibench.suite_cli import add_suite_commands
+    from dnibench.cli.suites import add_suite_commands
 
     add_suite_commands(commands)
-    from dnibench.simulate_cli.simulate import add_simulate_parser
+    from dnibench.cli.simulate import add_simulate_parser
 
     add_simulate_parser(commands)
     return parser
