@@ -1,115 +1,36 @@
-"""The ``dnibench`` command line.
+"""The ``dnibench`` command line: one sub-command per job, each in its own module.
+
+- :mod:`train`: ``dnibench train`` (curves on the reference runtime);
+- :mod:`bench`: ``dnibench bench`` (one pipeline benchmark, also under torchrun);
+- :mod:`suites`: ``run``, ``list``, ``report``, ``compare`` and ``check``;
+- :mod:`simulate` with :mod:`crosscheck` and :mod:`simulate_output`: ``dnibench simulate``;
+- :mod:`suite_benchmarks`: a suite under pytest-benchmark (``pytest --pyargs``);
+- :mod:`exit_codes`: the exit statuses every command shares.
 
 User mistakes (unknown names, impossible splits, missing or malformed data
 files) print one clear message and exit with status 2, without a traceback;
 argparse does the same for malformed flags. The exit statuses (0, 1, 2, 3,
-130) are listed in ``--help`` (:data:`dnibench.cli.suites.EXIT_CODES`).
+130) are listed in ``--help`` (:data:`dnibench.cli.exit_codes.EXIT_CODES`).
+Sub-command modules are imported when the parser is built, so importing this
+package (the ``dnibench.cli:main`` entry point) stays cheap.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
-from pathlib import Path
 
-from dnibench.data import DATA_NAMES
-from dnibench.errors import UserError, unknown_name
-from dnibench.models import MODEL_NAMES
-from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
-from dnibench.pipeline import PipelineConfig
-from dnibench.regimes.regime import REGIME_NAMES, REGIMES
-from dnibench.regimes.synthetic_gradient import SGConfig
-from dnibench.regimes.synthetic_input import SIConfig
-
-EXIT_USAGE = 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
-    return value
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated whole numbers such as 1,2,1; got {text!r}"
-        ) from None
-
-
-def _modes(text: str) -> list[str]:
-    modes = [part.strip() for part in text.split(",") if part.strip()]
-    if not modes:
-        raise argparse.ArgumentTypeError("expected at least one mode")
-    for mode in modes:
-        if mode not in REGIMES:
-            raise argparse.ArgumentTypeError(str(unknown_name("mode", mode, REGIME_NAMES)))
-    return modes
-
-
-def _add_train(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "train",
-        help="train one configuration per mode and print learning curves",
-        description=(
-            "Train a stage-split model on the single-process reference runtime under one or "
-            "more regimes, print each learning curve and a side-by-side summary. With no "
-            "options it compares every regime on scikit-learn's digits (no files needed)."
-        ),
-    )
-    parser.add_argument("--model", default="mlp", help=f"one of {', '.join(MODEL_NAMES)}")
-    parser.add_argument("--data", default="digits", help=f"one of {', '.join(DATA_NAMES)}")
-    parser.add_argument("--data-dir", type=Path, help="directory of MNIST IDX or CIFAR-10 files")
-    parser.add_argument(
-        "--mode",
-        type=_modes,
-        default=list(REGIME_NAMES),
-        help=f"comma-separated regimes from {', '.join(REGIME_NAMES)} (default: all)",
-    )
-    parser.add_argument("--stages", type=_positive_int, default=3)
-    parser.add_argument("--balance", type=_int_list, help="blocks per stage, e.g. 1,1,2")
-    parser.add_argument("--width", type=_positive_int, help="hidden units or channels per layer")
-    parser.add_argument("--depth", type=int, help="hidden layers (the classifier adds one block)")
-    parser.add_argument("--steps", type=_positive_int, default=600)
-    parser.add_argument("--batch-size", type=_positive_int, default=64)
-    parser.add_argument("--microbatches", type=_positive_int, default=1)
-    parser.add_argument("--eval-every", type=_positive_int, default=100)
-    parser.add_argument("--optimizer", default="adam", choices=OPTIMIZER_NAMES)
-    parser.add_argument("--lr", type=_positive_float, default=1e-3)
-    parser.add_argument("--sg-hidden", type=int, default=0, choices=(0, 1, 2))
-    parser.add_argument("--sg-width", type=_positive_int, help="SG width; low-rank if no hidden")
-    parser.add_argument("--sg-lr", type=_positive_float, default=1e-3)
-    parser.add_argument("--sg-scale", type=float, default=1.0)
-    parser.add_argument("--si-hidden", type=int, default=1, choices=(0, 1, 2))
-    parser.add_argument("--si-width", type=_positive_int, default=256)
-    parser.add_argument("--si-lr", type=_positive_float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, help="also write the curves to this JSON file")
-    parser.set_defaults(handler=run_train)
+from dnibench.cli.exit_codes import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
+from dnibench.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per job."""
-    from dnibench.cli.suites import EXIT_CODES
+    from dnibench.cli.bench import add_bench_parser
+    from dnibench.cli.simulate import add_simulate_parser
+    from dnibench.cli.suites import add_suite_commands
+    from dnibench.cli.train import add_train_parser
 
     parser = argparse.ArgumentParser(
         prog="dnibench",
@@ -118,81 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_train(commands)
-    from dnibench.cli.bench import add_bench_parser
-
+    add_train_parser(commands)
     add_bench_parser(commands)
-    from dnibench.cli.suites import add_suite_commands
-
     add_suite_commands(commands)
-    from dnibench.cli.simulate import add_simulate_parser
-
     add_simulate_parser(commands)
     return parser
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """``dnibench train``: one run per mode, then a summary table."""
-    from dnibench.data import load_dataset
-    from dnibench.train import CURVE_HEADER, TrainConfig, train
-
-    pipeline = PipelineConfig(
-        model=args.model,
-        width=args.width,
-        depth=args.depth,
-        stages=args.stages,
-        balance=args.balance,
-        optim=OptimConfig(name=args.optimizer, lr=args.lr),
-        sg=SGConfig(hidden=args.sg_hidden, width=args.sg_width, lr=args.sg_lr, scale=args.sg_scale),
-        si=SIConfig(hidden=args.si_hidden, width=args.si_width, lr=args.si_lr),
-        seed=args.seed,
-    )
-    if args.model not in MODEL_NAMES:
-        raise unknown_name("model", args.model, MODEL_NAMES)
-    dataset = load_dataset(args.data, data_dir=args.data_dir, seed=args.seed)
-    if args.batch_size > len(dataset.x_train):
-        raise UserError(
-            f"--batch-size {args.batch_size} exceeds the {len(dataset.x_train)} training "
-            f"examples of {args.data}; use a smaller batch"
-        )
-    if args.microbatches > args.batch_size:
-        raise UserError(
-            f"--microbatches {args.microbatches} exceeds --batch-size {args.batch_size}; "
-            "each microbatch needs at least one example"
-        )
-    results = []
-    for mode in args.mode:
-        config = TrainConfig(
-            data=args.data,
-            mode=mode,
-            pipeline=pipeline,
-            batch_size=args.batch_size,
-            microbatches=args.microbatches,
-            steps=args.steps,
-            eval_every=args.eval_every,
-            data_dir=args.data_dir,
-        )
-        print(f"\n== {args.model} on {args.data}, mode {mode}, {args.stages} stages ==", flush=True)
-        print(CURVE_HEADER, flush=True)
-        result = train(config, dataset, verbose=True)
-        print(f"balance {result.balance}; final test accuracy {result.final.test_accuracy:.4f}")
-        results.append(result)
-    print("\nsummary")
-    print(f"{'mode':<10} {'test_acc':>8} {'test_loss':>9} {'seconds':>8} {'samples':>8}")
-    for result in results:
-        point = result.final
-        print(
-            f"{result.config.mode:<10} {point.test_accuracy:>8.4f} {point.test_loss:>9.4f} "
-            f"{point.seconds:>8.2f} {point.samples:>8}"
-        )
-    if args.json is not None:
-        payload = [
-            {"mode": r.config.mode, "balance": r.balance, "curve": [asdict(p) for p in r.curve]}
-            for r in results
-        ]
-        args.json.write_text(json.dumps(payload, indent=2))
-        print(f"curves written to {args.json}")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,8 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("dnibench: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+__all__ = ["build_parser", "main"]

@@ -2,7 +2,8 @@
 
 Calibrates from the baseline run, applies the target run's straggler,
 simulates, and writes a small run directory comparing with the target's
-measured throughput (:mod:`crosscheck`, :mod:`crosscheck_report`). Bad input
+measured throughput (:mod:`dnibench.simulate.crosscheck`,
+:mod:`dnibench.report.simulation.crosscheck_writer`). Bad input
 (a missing run directory, runs with no benchmark in common, sweep options
 that do not apply, an output directory that already holds files) is a
 UserError: exit 2, nothing written.

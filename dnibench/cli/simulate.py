@@ -8,7 +8,7 @@ machine), report.md/html and plots. Bad input (a missing or corrupt run
 directory, a malformed list, a straggler outside the pipeline, an output
 directory that already holds files) is a UserError: exit 2, nothing written.
 With ``--predict TARGET_RUN`` it instead predicts another run out of sample
-(:mod:`cli_crosscheck`).
+(:mod:`dnibench.cli.crosscheck`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 benchmark into a run directory (results kept as each one lands), then writes
 ``pytest-benchmark.json``, ``report.md``, ``report.html`` and the plots.
 ``check`` is the CI gate: exit 0 pass, 1 regression, 2 usage error; ``run``
-exits 3 when a benchmark failed (:data:`EXIT_CODES`).
+exits 3 when a benchmark failed (:mod:`dnibench.cli.exit_codes`).
 """
 
 from __future__ import annotations
@@ -21,19 +21,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from dnibench.cli.exit_codes import EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REGRESSION
 from dnibench.errors import UserError
-
-EXIT_REGRESSION = 1
-EXIT_FAILED = 3
-EXIT_INTERRUPTED = 130
-EXIT_CODES = """exit status:
-  0    success
-  1    check found a regression
-  2    usage error: a bad flag, suite, name or path (the message names it and the fix)
-  3    run: a benchmark failed (every result and the report are still written);
-       --allow-failures exits 0 instead. Benchmarks this machine cannot run (too few
-       GPUs) are recorded as not_applicable and are not failures
-  130  interrupted (Ctrl-C): results so far are kept"""
 
 
 def add_suite_commands(commands: argparse._SubParsersAction) -> None:
