@@ -1,6 +1,5 @@
 """Benchmarks: what to run (specs, grids), running them into a run directory, reading results.
 
-- :mod:`spec`: one pipeline benchmark as plain data;
 - :mod:`grids`: the base specs suites and ``dnibench bench`` start from;
 - :mod:`kinds`: the registry of benchmark kinds (pipeline, train, rnn, copy);
 - :mod:`run`: one pipeline benchmark on its runtime;
@@ -9,5 +8,6 @@
 - :mod:`results_file`: the result columns and the one reader of ``results.csv``;
 - :mod:`fingerprint`: the machine a run ran on.
 
+One pipeline benchmark as plain data is :class:`dnibench.runtimes.spec.BenchSpec`;
 ``dnibench bench`` is :mod:`dnibench.cli.bench`.
 """

@@ -31,8 +31,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.spec import parse_fault
 from dnibench.errors import UserError
+from dnibench.runtimes.spec import parse_fault
 from dnibench.suites.loader import _SuiteReader, find_suite
 from dnibench.suites.schema import Suite, SuiteError, SuiteItem, suggest
 
