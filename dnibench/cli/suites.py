@@ -172,7 +172,7 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from dnibench.bench.session import run_session
-    from dnibench.suites.profiles import load_suite_profile, with_fault
+    from dnibench.suites.rewrites import load_suite_profile, with_fault
 
     suites = [load_suite_profile(name, args.profile) for name in args.suites]
     items = [item for suite in suites for item in suite.items]

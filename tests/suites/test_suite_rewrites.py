@@ -8,7 +8,7 @@ import pytest
 
 from dnibench.errors import UserError
 from dnibench.suites import SuiteError, load_suite
-from dnibench.suites.profiles import load_suite_profile, profile_names, with_fault
+from dnibench.suites.rewrites import load_suite_profile, profile_names, with_fault
 
 
 def test_the_cpu_profile_keeps_every_name_and_ratio_and_moves_everything_to_the_stand_in() -> None:
