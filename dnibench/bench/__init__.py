@@ -1,6 +1,5 @@
-"""Benchmarks: what to run (specs, grids), running them into a run directory, reading results.
+"""Benchmarks: running them into a run directory, reading results.
 
-- :mod:`grids`: the base specs suites and ``dnibench bench`` start from;
 - :mod:`kinds`: the registry of benchmark kinds (pipeline, train, rnn, copy);
 - :mod:`run`: one pipeline benchmark on its runtime;
 - :mod:`train_bench`: one training benchmark on the reference runtime;
