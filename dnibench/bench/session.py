@@ -6,7 +6,7 @@ Layout of a run directory::
     fingerprint.json   the machine (see :mod:`fingerprint`)
     results.csv        tidy rows, appended as each benchmark ends
     curves.csv         learning curves of training benchmarks
-    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.recurrent.rows)
+    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.recurrent.bench)
     status.csv         one row per benchmark run: ok / failed / skipped / interrupted
     traces/NAME.json   merged Chrome trace of each pipeline benchmark (opens in Perfetto)
 

@@ -14,6 +14,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from dnibench.target_reach import first_reach
 from dnibench.train import TrainConfig, TrainResult, train
 
 
@@ -27,10 +28,8 @@ def to_target(result: TrainResult, target: float | None) -> tuple[float, float]:
     """Samples and seconds at the first evaluation reaching ``target`` accuracy (NaN if never)."""
     if target is None:
         return math.nan, math.nan
-    for point in result.curve:
-        if point.test_accuracy >= target:
-            return float(point.samples), point.seconds
-    return math.nan, math.nan
+    points = [(p.samples, p.seconds, p.test_accuracy) for p in result.curve]
+    return first_reach(points, target, higher_is_better=True)
 
 
 def train_rows(

@@ -73,11 +73,6 @@ def benchmark_names(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame.loc[frame["mode"] != "", "benchmark"]))
 
 
-def has_windows(frame: pd.DataFrame) -> bool:
-    """Whether the rows carry per-step throughput windows."""
-    return bool(frame["metric"].str.match(_WINDOW).any())
-
-
 def _by_repeat(rows: pd.DataFrame) -> dict[int, np.ndarray]:
     groups: dict[int, np.ndarray] = {}
     for repeat, group in rows.groupby("repeat", sort=True):

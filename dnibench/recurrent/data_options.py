@@ -1,7 +1,8 @@
 """Where a recurrent run's text comes from: suite keys, command-line options, the environment.
 
 ``dnibench run --text-path FILE`` points every character-LM benchmark at a
-plain text file, ``--data-dir DIR`` at a Penn Treebank folder; a suite's
+plain text file, ``--data-dir DIR`` at a Penn Treebank folder
+(:func:`dnibench.suites.rewrites.with_data`); a suite's
 ``data = "ptb"`` with no ``data_dir`` reads ``$DNIBENCH_PTB_DIR``. Suites
 never need a machine's absolute path. :func:`check_data` runs before the
 first benchmark, so a missing folder or file fails the command at once with
@@ -10,27 +11,11 @@ the path and the files expected, not once per benchmark.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
 from dnibench.errors import UserError
 from dnibench.recurrent.config import RecurrentConfig
 from dnibench.recurrent.lm_bench import ptb_folder
 
 PTB_FILES = ("ptb.char.{split}.txt", "ptb.{split}.txt")
-
-
-def with_data(
-    config: RecurrentConfig, data_dir: Path | None, text_path: Path | None
-) -> RecurrentConfig:
-    """``config`` with the command line's corpus (rnn benchmarks only; text wins over PTB)."""
-    if config.kind != "rnn":
-        return config
-    if text_path is not None:
-        return replace(config, data="text", text_path=Path(text_path).expanduser())
-    if data_dir is not None:
-        return replace(config, data="ptb", data_dir=Path(data_dir).expanduser())
-    return config
 
 
 def check_data(name: str, config: RecurrentConfig) -> None:
@@ -61,4 +46,4 @@ def check_data(name: str, config: RecurrentConfig) -> None:
             )
 
 
-__all__ = ["check_data", "with_data"]
+__all__ = ["check_data"]

@@ -35,11 +35,11 @@ from dnibench.recurrent.chunks import Chunk
 from dnibench.recurrent.config import RecurrentConfig
 from dnibench.recurrent.core import LSTMCore, State
 from dnibench.recurrent.corpus import CharCorpus, batchify, load_ptb, load_pystdlib, load_text
-from dnibench.recurrent.crossing import first_crossing
 from dnibench.recurrent.dni_tbptt import DNITBPTT
 from dnibench.recurrent.sg_quality import SGQuality, probe_length, sg_quality
 from dnibench.recurrent.tbptt import TBPTT
 from dnibench.recurrent.trainer import build_regime
+from dnibench.target_reach import first_reach
 
 EVAL_STREAMS = 16
 EVAL_CHUNK = 256
@@ -81,15 +81,12 @@ class LMResult:
         return min(trained, key=lambda p: p.valid_bpc) if trained else self.final
 
     def to_target(self, target: float | None) -> tuple[float, float]:
-        """Characters and seconds at which validation BPC first reaches ``target`` (NaN if never).
-
-        Interpolated linearly between the evaluation before and the one at
-        the crossing, so the figure does not snap to the evaluation grid.
-        """
+        """Characters and seconds at the first evaluation whose validation BPC reaches
+        ``target`` (NaN if never; :func:`dnibench.target_reach.first_reach`)."""
         if target is None:
             return math.nan, math.nan
         points = [(p.chars, p.seconds, p.valid_bpc) for p in self.curve]
-        return first_crossing(points, target)
+        return first_reach(points, target, higher_is_better=False)
 
 
 @lru_cache(maxsize=4)

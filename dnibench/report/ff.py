@@ -23,7 +23,8 @@ for it in the other claims; a second one (say unlock with tuned synthetic
 inputs) gets its own verdict on its own claim. The section appears only for groups
 that have both backprop and the baseline. Samples and seconds to target use
 a target set by the run itself: :data:`TARGET_SHARE` times backprop's median
-final test accuracy; the crossing is interpolated between evaluations.
+final test accuracy, read at the first evaluation that reaches it
+(:func:`dnibench.target_reach.first_reach`, no interpolation).
 Seconds are CPU seconds of the training steps (:mod:`dnibench.train`).
 """
 
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dnibench import target_reach
 from dnibench.modes import CDNI, DNI, UNLOCK, regime_names
 from dnibench.report.rnn.figures import MIN_SEEDS, median, seed_values, spread
 from dnibench.report.rnn.targets import Target
@@ -111,24 +113,9 @@ def train_benches(run_dir: Path) -> list[FFBench]:
 
 
 def first_reach(run: pd.DataFrame, target: float) -> tuple[float, float]:
-    """Samples and seconds at which one run's test accuracy first reaches ``target`` (NaN: never).
-
-    Linear between the evaluation before the crossing and the one at it.
-    """
-    run = run.sort_values("samples")
-    before: pd.Series | None = None
-    for _, point in run.iterrows():
-        if point["test_accuracy"] >= target:
-            if before is None or before["test_accuracy"] >= target:
-                return float(point["samples"]), float(point["seconds"])
-            share = (target - before["test_accuracy"]) / (
-                point["test_accuracy"] - before["test_accuracy"]
-            )
-            samples = before["samples"] + share * (point["samples"] - before["samples"])
-            seconds = before["seconds"] + share * (point["seconds"] - before["seconds"])
-            return float(samples), float(seconds)
-        before = point
-    return math.nan, math.nan
+    """Samples and seconds at the first evaluation of one run reaching ``target`` (NaN: never)."""
+    rows = run.sort_values("samples")[["samples", "seconds", "test_accuracy"]]
+    return target_reach.first_reach(rows.to_numpy(dtype=float), target, higher_is_better=True)
 
 
 def reach(curves: pd.DataFrame, bench: str, target: float) -> np.ndarray:

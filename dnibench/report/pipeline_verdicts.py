@@ -17,9 +17,9 @@ Each verdict states its premise and checks it on the same run:
   met when the interval's lower end clears it, missed when its upper end
   does not, and undecided otherwise.
 
-Split-backward cost: own zb's comes from :mod:`split_backward` (D + W of
-each zb benchmark against its 1f1b twin); PyTorch's, the same measure for
-torch-zb against torch-1f1b, from the traces here.
+Split-backward cost: own zb's and PyTorch's both come from
+:func:`split_backward.split_backward_costs` (D + W of each zb benchmark
+against its 1f1b twin, and of torch-zb against torch-1f1b).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dnibench.errors import UserError
 from dnibench.modes import SINGLE, Family, mode_names, unlocked_mode_names
 from dnibench.report.data import RunData, load_run
 from dnibench.report.hardware_limit import benchmark_specs, hardware_limit_efficiency
@@ -231,43 +232,27 @@ def _torch_zb_table(run: RunData) -> list[str]:
     return lines
 
 
-def split_backward_cost(run: RunData, split: str, fused: str) -> list[tuple[int, float, float]]:
-    """Per stage: (stage, input + weight halves of ``split``, fused backward of ``fused``), ms."""
-    from dnibench.simulate.calibrate import calibrate_trace, read_trace, trace_paths
-
-    def costs(bench: str) -> list[list[tuple[float, float, float]]]:
-        warmup = run.warmup(bench)
-        out = []
-        for path in trace_paths(run.run_dir, bench):
-            stages = calibrate_trace(read_trace(path), warmup=warmup).costs.stages
-            out.append([(s.backward_input, s.backward_weight, s.backward) for s in stages])
-        return out
-
-    a, b = costs(split), costs(fused)
-    if not a or not b:
-        return []
-    rows = []
-    for stage in range(min(len(a[0]), len(b[0]))):
-        halves = float(np.mean([launch[stage][0] + launch[stage][1] for launch in a]))
-        whole = float(np.mean([launch[stage][2] for launch in b]))
-        rows.append((stage, halves * 1e3, whole * 1e3))
-    return rows
-
-
 def _split_lines(run: RunData) -> list[str]:
     lines = [
         "| pair | stage | input + weight halves (ms) | fused backward (ms) | split / fused |",
         "|---|---:|---:|---:|---:|",
     ]
+    from dnibench.report.split_backward import split_backward_costs
+
     found = False
     for split, fused in (("torch-zb-m8", "torch-1f1b-m8"),):
         if split not in run.benchmarks() or fused not in run.benchmarks():
             continue
-        for stage, halves, whole in split_backward_cost(run, split, fused):
+        try:
+            costs = split_backward_costs(run.run_dir, split, fused)
+        except UserError:  # no traces, or not the spans of a split and a fused backward
+            continue
+        for cost in costs:
             found = True
+            halves, whole = cost.split_s * 1e3, cost.fused_s * 1e3
             lines.append(
-                f"| {split} vs {fused} | {stage} | {halves:.3f} | {whole:.3f} | "
-                f"{_fmt(halves / whole if whole else math.nan)} |"
+                f"| {split} vs {fused} | {cost.stage} | {halves:.3f} | {whole:.3f} | "
+                f"{_fmt(cost.ratio)} |"
             )
     return lines if found else []
 

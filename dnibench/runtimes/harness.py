@@ -100,11 +100,6 @@ def loss_scale(spec: BenchSpec) -> float:
     return 1.0 / per_update
 
 
-def slow_factor_of(spec: BenchSpec, stage: int) -> float:
-    """The straggler factor of ``stage`` (1: not slowed)."""
-    return spec.slow_factor if spec.slow_stage == stage else 1.0
-
-
 def place_stage(stage: Stage, device: torch.device) -> None:
     """Move a stage's module and its SG / SI modules (parameter identity kept for optimisers).
 
@@ -166,5 +161,5 @@ def fault_hook(spec: BenchSpec, stage: int) -> StepHook | None:
 
 __all__ = [
     "PROBE_ROWS", "RankFailure", "RankResult", "action_stream", "build_for_rank", "fault_hook",
-    "loss_scale", "microbatch_source", "parameter_snapshot", "place_stage", "slow_factor_of",
+    "loss_scale", "microbatch_source", "parameter_snapshot", "place_stage",
 ]  # fmt: skip

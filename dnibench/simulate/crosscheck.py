@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from dnibench.bench.spec import BenchSpec
 from dnibench.errors import UserError
 from dnibench.modes import SINGLE
+from dnibench.runtimes.spec import BenchSpec
 from dnibench.simulate.costs import PipelineCosts
 from dnibench.simulate.engine import simulate
 from dnibench.simulate.predict import predict

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import dnibench
-from dnibench.bench.spec import BenchSpec
 from dnibench.errors import UserError
 from dnibench.recurrent.config import RecurrentConfig
+from dnibench.runtimes.spec import BenchSpec
 from dnibench.suites.schema import (
     ALL_KEYS,
     DEFAULT_METRIC,

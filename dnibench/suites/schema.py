@@ -385,7 +385,7 @@ RATIO_KEYS = (
     Key("denominator", "str", axis=False),
     Key("metric", "str", axis=False),
 )
-# "profile": named overrides, applied only when asked for (dnibench.suites.profiles).
+# "profile": named overrides, applied only when asked for (dnibench.suites.rewrites).
 TABLES = ("suite", "defaults", "benchmark", "ratio", "profile")
 DEFAULT_METRIC = "throughput"
 

@@ -37,10 +37,11 @@ def write_run(tmp_path: Path, accuracies: dict[str, list[float]]) -> Path:
     return tmp_path
 
 
-def test_reach_is_interpolated_between_evaluations() -> None:
-    run = pd.DataFrame({"samples": [100, 200, 300], "seconds": [1.0, 2.0, 3.0],
-                        "test_accuracy": [0.2, 0.6, 0.8]})  # fmt: skip
-    assert first_reach(run, 0.5) == (175.0, 1.75)
+def test_reach_is_the_first_evaluation_at_the_target_not_interpolated() -> None:
+    run = pd.DataFrame({"samples": [300, 100, 200], "seconds": [3.0, 1.0, 2.0],
+                        "test_accuracy": [0.8, 0.2, 0.6]})  # fmt: skip
+    assert first_reach(run, 0.5) == (200.0, 2.0)
+    assert first_reach(run, 0.6) == (200.0, 2.0)
     assert first_reach(run, 0.1) == (100.0, 1.0)
     assert all(math.isnan(v) for v in first_reach(run, 0.9))
 
@@ -95,8 +96,8 @@ def test_the_section_lists_every_regime_with_the_run_relative_target(tmp_path: P
     markdown = ff_section_markdown(run)
     assert markdown is not None
     assert "= 0.7600" in markdown  # 0.95 x 0.80
-    # backprop's curve rises 0.2 per 100 samples: 0.76 is reached at 380 samples, 1.90 s
-    assert "| backprop | backprop | 3 | 0.8000 (0.8000-0.8000) | 380 (380-380) |" in markdown
+    # backprop's curve rises 0.2 per 100 samples: 0.76 is first met at the 400-sample evaluation
+    assert "| backprop | backprop | 3 | 0.8000 (0.8000-0.8000) | 400 (400-400) |" in markdown
     assert "| unlock | unlock | 3 | 0.7000 (0.6000-0.7400) | not reached (0/3) |" in markdown
     assert f"| {BASELINE} | last | 3 |" in markdown
     assert "mnist1d conv1d K=3 [unlock]: complete unlock trains" in markdown

@@ -99,3 +99,38 @@ def test_markdown_shows_a_dash_where_there_is_no_fused_backward() -> None:
 
     table = split_backward_markdown([SplitBackwardCost(0, 1e-3, 1e-3, 0.0, ())], "zb", "1f1b")
     assert table.splitlines()[-1] == "| 0 | 1.000 | 1.000 | 2.000 | 0.000 | — | — |"
+
+
+def test_the_pipeline_verdicts_read_the_torch_pair_through_the_same_costs(tmp_path: Path) -> None:
+    """torch-zb against torch-1f1b is measured by split_backward_costs, not a second copy."""
+    import pandas as pd
+
+    from dnibench.bench.results_file import RESULT_COLUMNS
+    from dnibench.report.data import load_run
+    from dnibench.report.pipeline_verdicts import _split_lines
+
+    split, fused = "torch-zb-m8", "torch-1f1b-m8"
+    specs = [
+        {"name": split, "mode": "torch-zb", **BASE},
+        {"name": fused, "mode": "torch-1f1b", **BASE},
+    ]
+    (tmp_path / "config.json").write_text(
+        json.dumps({"benchmarks": [{"kind": "pipeline", "spec": spec} for spec in specs]})
+    )
+    (tmp_path / "traces").mkdir()
+    halves = [(SpanKind.BACKWARD_INPUT, 1.0), (SpanKind.BACKWARD_WEIGHT, 1.5)]
+    _launch(tmp_path / "traces" / f"{split}.json", {0: halves, 1: halves})
+    fused_b = {0: [(SpanKind.BACKWARD, 2.0)], 1: [(SpanKind.BACKWARD, 5.0)]}
+    _launch(tmp_path / "traces" / f"{fused}.json", fused_b)
+    row = {"stages": 2, "microbatches": 8, "metric": "throughput", "stage": -1, "repeat": 0,
+           "value": 100.0, "unit": "samples/s"}  # fmt: skip
+    rows = [{"benchmark": spec["name"], "mode": spec["mode"], **row} for spec in specs]
+    pd.DataFrame(rows, columns=list(RESULT_COLUMNS)).to_csv(tmp_path / "results.csv", index=False)
+    costs = split_backward_costs(tmp_path, split, fused)
+    lines = _split_lines(load_run(tmp_path))
+    assert lines[2:] == [
+        f"| {split} vs {fused} | {c.stage} | {c.split_s * 1e3:.3f} | {c.fused_s * 1e3:.3f} | "
+        f"{c.ratio:.3f} |"
+        for c in costs
+    ]
+    assert [round(c.ratio, 3) for c in costs] == [1.25, 0.5]

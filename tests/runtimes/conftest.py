@@ -22,6 +22,12 @@ from dnibench.runtimes.spec import BenchSpec
 
 SHAPE = (32,)
 
+#: What a spec changes to run on each runtime under test (streams: the CPU stand-in).
+RUNTIME_CHANGES: dict[str, dict[str, object]] = {
+    "dist": {},
+    "streams": {"runtime": "streams", "device": "cpu", "timeout_s": 30},
+}
+
 
 def small_spec(mode: str, stages: int, microbatches: int, steps: int = 3, **changes) -> BenchSpec:
     """A tiny benchmark that keeps its parameters (dist runtime unless ``changes`` say so)."""
@@ -66,6 +72,19 @@ def reference_parameters(spec: BenchSpec) -> list[dict[str, torch.Tensor]]:
 def spec_of() -> Callable[..., BenchSpec]:
     """:func:`small_spec`, for tests (a runtime's own conftest may override it)."""
     return small_spec
+
+
+@pytest.fixture
+def runtime_spec_of() -> Callable[..., BenchSpec]:
+    """:func:`small_spec` on a named runtime: ``(runtime, mode, stages, microbatches, ...)``."""
+
+    def on(
+        on_runtime: str, /, mode: str, stages: int, microbatches: int, steps: int = 3, **changes
+    ):
+        settings = {**RUNTIME_CHANGES[on_runtime], **changes}
+        return small_spec(mode, stages, microbatches, steps, **settings)
+
+    return on
 
 
 @pytest.fixture

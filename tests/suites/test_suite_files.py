@@ -1,18 +1,19 @@
 """The shipped suites: each loads, expands to what it promises, and stays runnable.
 
-``pipeline`` is checked against the code-defined grid spec by spec, so the
-two cannot drift apart; ``quick`` is checked against its time budget, since it
-is the default of ``dnibench run``.
+``pipeline`` is its grid's only copy (``dnibench bench`` reads its base model
+from it too), so it is checked for what the grid promises: every mode at its
+microbatch counts on one base model, the repeats and the ratios; ``quick`` is
+checked against its time budget, since it is the default of ``dnibench run``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
-from dnibench.bench.grids import pipeline_grid
 from dnibench.data import Dataset
 from dnibench.pipeline import build_pipeline
 from dnibench.suites import Suite, load_suite, package_suites_dir
@@ -104,16 +105,43 @@ def test_quick_pipelines_and_trainings_build(digits: Dataset) -> None:
             assert len(pipeline.stages) == 3
 
 
-def test_pipeline_suite_reproduces_the_code_grid() -> None:
+def test_pipeline_suite_is_the_grid_it_promises() -> None:
     suite = load_suite("pipeline")
     assert suite.repeats == 3
-    specs, repeats = pipeline_grid()
-    assert set(suite.names) == {spec.name for spec in specs}
-    for spec in specs:
-        assert suite.item(spec.name).spec == spec, spec.name
-        assert suite.item(spec.name).repeats == repeats.get(spec.name, 3), spec.name
-    assert repeats.keys() >= {"zb-m4", "zb-m8", "torch-zb-m4", "torch-zb-m8"}
-    assert all(times >= 5 for times in repeats.values())
+    grid = {
+        (1, 4, 8): ("1f1b", "dni", "cdni", "unlock", "torch-interleaved-zb", "torch-zbv",
+                    "zb", "torch-zb"),
+        (4, 8): ("torch-1f1b", "torch-dualpipev"),
+        (8,): ("gpipe", "torch-gpipe", "torch-interleaved-1f1b", "torch-looped-bfs"),
+        (1,): ("sequential",),
+    }  # fmt: skip
+    expected = {
+        f"{mode}-m{m}": (mode, m) for ms, modes in grid.items() for m in ms for mode in modes
+    }
+    singles = {f"single-{t}-m{m}": m for t in ("1t", "all") for m in (1, 4, 8)}
+    twins = {"gpipe-m8-nospans": "gpipe", "dni-m8-nospans": "dni"}
+    assert set(suite.names) == set(expected) | set(singles) | set(twins)
+    base = suite.item("gpipe-m8").spec
+    assert base is not None
+    for item in suite.items:
+        spec = item.spec
+        assert spec is not None and item.kind == "pipeline"
+        same = spec.with_(name=base.name, mode=base.mode, microbatches=base.microbatches,
+                          threads=base.threads, spans=base.spans)  # fmt: skip
+        assert same == base, item.name  # one base model; only the grid keys vary
+        if item.name in expected:
+            assert (spec.mode, spec.microbatches, spec.threads) == (*expected[item.name], 1)
+        elif item.name in singles:
+            threads = 1 if "-1t-" in item.name else os.cpu_count()
+            assert (spec.mode, spec.microbatches, spec.threads) == (
+                "single",
+                singles[item.name],
+                threads,
+            )
+        else:
+            assert (spec.mode, spec.microbatches, spec.spans) == (twins[item.name], 8, False)
+        zb = spec.mode in ("zb", "torch-zb")
+        assert item.repeats == (5 if zb else 3), item.name
     pairs = {(r.numerator, r.denominator) for r in suite.ratios}
     for m in (4, 8):
         assert {(f"dni-m{m}", f"zb-m{m}"), (f"dni-m{m}", f"1f1b-m{m}")} <= pairs

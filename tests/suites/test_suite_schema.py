@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from dnibench.bench.spec import BENCH_MODES, BenchSpec
 from dnibench.errors import UserError
 from dnibench.regimes.regime import REGIME_NAMES
+from dnibench.runtimes.spec import BENCH_MODES, BenchSpec
 from dnibench.suites import KEYS, SuiteError, find_suite, list_suites, load_suite
 from dnibench.suites.schema import key_for
 from dnibench.train import TrainConfig

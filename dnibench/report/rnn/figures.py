@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dnibench.recurrent.crossing import first_crossing
+from dnibench import target_reach
 
 MIN_SEEDS = 3
 BPC_DIVERGENCE = 0.3
@@ -141,9 +141,9 @@ def equal_seconds(curves: pd.DataFrame, benches: list[str]) -> tuple[float, dict
 
 
 def first_reach(run: pd.DataFrame, target: float) -> tuple[float, float]:
-    """(characters, seconds) where validation BPC first reaches ``target``, interpolated."""
+    """(characters, seconds) at the first evaluation whose validation BPC reaches ``target``."""
     rows = run[["chars", "seconds", "valid_bpc"]].to_numpy(dtype=float)
-    return first_crossing([tuple(row) for row in rows], target)
+    return target_reach.first_reach(rows, target, higher_is_better=False)
 
 
 def best_valid_target(curves: pd.DataFrame, long: str) -> float:

@@ -42,7 +42,7 @@ from dnibench.pipeline import Pipeline
 from dnibench.runtimes.distributed.peer_waits import tag_messages, timed_waits
 from dnibench.runtimes.peer_schedules import PEERS
 from dnibench.runtimes.spec import BenchSpec
-from dnibench.runtimes.straggler import straggle
+from dnibench.runtimes.straggler import slow_factor_of, straggle
 
 
 def _timed(
@@ -112,7 +112,7 @@ def run_peer(
     from torch.distributed import pipelining
 
     peer = PEERS[spec.mode]
-    slow_factor = spec.slow_factor if spec.slow_stage == rank else 1.0
+    slow_factor = slow_factor_of(spec.slow_stage, spec.slow_factor, rank)
     total = peer.virtual_stages(world)
     indices = peer.local_stages(rank, world)
     stages = [pipeline.stages[i] for i in indices]

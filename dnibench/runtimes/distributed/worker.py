@@ -38,9 +38,9 @@ from dnibench.runtimes.harness import (
     microbatch_source,
     parameter_snapshot,
     place_stage,
-    slow_factor_of,
 )
 from dnibench.runtimes.spec import BenchSpec
+from dnibench.runtimes.straggler import slow_factor_of
 
 
 def init_group(spec: BenchSpec, rank: int, world: int, store_path: Path | None) -> None:
@@ -146,7 +146,7 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
             loss_scale=scale,
             forward_locked=not spec.regime.synthetic_inputs,
             microbatches_per_step=spec.microbatches,
-            slow_factor=slow_factor_of(spec, rank),
+            slow_factor=slow_factor_of(spec.slow_stage, spec.slow_factor, rank),
         )
         driver.run(action_stream(spec, rank), data, on_step=fault_hook(spec, rank))
         log = driver.log.floats(scale)

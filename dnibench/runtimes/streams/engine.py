@@ -29,6 +29,7 @@ import torch
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StageDriver, StepHook
 from dnibench.runtimes.harness import RankFailure
+from dnibench.runtimes.straggler import slow_factor_of
 from dnibench.runtimes.streams.handoff import Abort, Inbox, StageAborted
 from dnibench.runtimes.streams.stream import StageStream, Timebase
 from dnibench.runtimes.streams.timeline import EventTimeline
@@ -93,7 +94,7 @@ class StreamEngine:
         """Stage k's driver over its stream's hand-offs and event-timed spans."""
         last = len(self.stages) - 1
         config = self.config
-        slow_factor = config.slow_factor if config.slow_stage == k else 1.0
+        slow_factor = slow_factor_of(config.slow_stage, config.slow_factor, k)
         if slow_factor > 1.0 and not self.streams[k].executes_inline:
             raise ValueError(
                 "slow_factor needs the CPU stand-in: a host sleep does not slow a CUDA stream"

@@ -1,4 +1,4 @@
-"""Run a :class:`~dnibench.bench.spec.BenchSpec` on the streams runtime.
+"""Run a :class:`~dnibench.runtimes.spec.BenchSpec` on the streams runtime.
 
 Everything around the engine is shared with the dist runtime so the two
 measure the same thing (:mod:`~dnibench.runtimes.harness`): the pipeline is

@@ -112,12 +112,12 @@ def test_equal_seconds_cuts_at_the_shortest_run() -> None:
     np.testing.assert_allclose(cut_bpc["t8"], [2.39] * 3)
 
 
-def test_reach_interpolates_and_the_target_is_tbptt40_best_valid() -> None:
+def test_reach_is_the_first_evaluation_at_the_target_and_the_target_is_tbptt40_best_valid() -> None:
     _, curves = hand_made_run(long_better=True)
     target = best_valid_target(curves, "t40")
     assert target == pytest.approx(1.82)  # the median of 1.81, 1.82, 1.83
     run = pd.DataFrame(curve("x", 0, [3.0, 2.0, 1.5], 1.0))
-    assert first_reach(run, 1.75) == pytest.approx((150.0, 1.5))
+    assert first_reach(run, 1.75) == pytest.approx((200.0, 2.0))
     assert all(math.isnan(v) for v in first_reach(run, 1.0))
     assert reach(curves, "d8", 1.9).shape == (3, 2)
 

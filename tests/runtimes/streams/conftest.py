@@ -10,11 +10,10 @@ from dnibench.runtimes.spec import BenchSpec
 
 
 @pytest.fixture
-def spec_of(spec_of: Callable[..., BenchSpec]) -> Callable[..., BenchSpec]:
+def spec_of(runtime_spec_of: Callable[..., BenchSpec]) -> Callable[..., BenchSpec]:
     """The shared tiny spec on the streams runtime's CPU stand-in (30 s timeout)."""
 
     def streams_spec(mode: str, stages: int, microbatches: int, steps: int = 3, **changes):
-        settings = {"runtime": "streams", "device": "cpu", "timeout_s": 30, **changes}
-        return spec_of(mode, stages, microbatches, steps, **settings)
+        return runtime_spec_of("streams", mode, stages, microbatches, steps, **changes)
 
     return streams_spec

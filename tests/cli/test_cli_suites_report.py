@@ -16,7 +16,7 @@ import pytest
 
 from dnibench.cli import main
 
-COMMITTED = Path(__file__).resolve().parents[1] / "reports" / "quick-cpu2-2026-11-22"
+COMMITTED = Path(__file__).resolve().parents[2] / "reports" / "quick-cpu2-2026-11-22"
 
 
 def _row(markdown: str, benchmark: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 Calibrates from the baseline run, applies the target run's straggler,
 simulates, and writes a small run directory comparing with the target's
-measured throughput (:mod:`crosscheck`, :mod:`crosscheck_report`). Bad input
+measured throughput (:mod:`dnibench.simulate.crosscheck`,
+:mod:`dnibench.report.simulation.crosscheck_writer`). Bad input
 (a missing run directory, runs with no benchmark in common, sweep options
 that do not apply, an output directory that already holds files) is a
 UserError: exit 2, nothing written.
@@ -14,13 +15,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from dnibench.errors import UserError
-from dnibench.modes import SIMULATED_MODES
-from dnibench.report.simulation.crosscheck_writer import write_crosscheck
-from dnibench.report.simulation.provenance import Provenance
-from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
-from dnibench.simulate.validate import load_specs
-from dnibench.simulate_cli.output import (
+from dnibench.cli.simulate_output import (
     DEFAULT_MICROBATCHES,
     DEFAULT_SG_RELATIVE,
     DEFAULT_STAGES,
@@ -28,6 +23,12 @@ from dnibench.simulate_cli.output import (
     check_source,
     write_new_dir,
 )
+from dnibench.errors import UserError
+from dnibench.modes import SIMULATED_MODES
+from dnibench.report.simulation.crosscheck_writer import write_crosscheck
+from dnibench.report.simulation.provenance import Provenance
+from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
+from dnibench.simulate.validate import load_specs
 
 __all__ = ["cmd_crosscheck"]
 

@@ -1,4 +1,5 @@
-"""Suite profiles ([profile.NAME]) and the rehearsal fault, on the gpu-quick suite."""
+"""Item rewrites: suite profiles ([profile.NAME]) and the rehearsal fault on the gpu-quick
+suite, a slowed stage on quick, and the command line's corpus on rnn."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import pytest
 
 from dnibench.errors import UserError
 from dnibench.suites import SuiteError, load_suite
-from dnibench.suites.profiles import load_suite_profile, profile_names, with_fault
+from dnibench.suites.rewrites import (
+    load_suite_profile,
+    profile_names,
+    with_data,
+    with_fault,
+    with_slow_stage,
+)
 
 
 def test_the_cpu_profile_keeps_every_name_and_ratio_and_moves_everything_to_the_stand_in() -> None:
@@ -96,3 +103,36 @@ def test_with_fault_sets_one_benchmark_and_rejects_mistakes() -> None:
         with_fault(items, "raise:1:2")
     with pytest.raises(UserError, match="KIND:STAGE:STEP"):
         with_fault(items, "streams-dni-m8=explode:1:2")
+
+
+def test_with_slow_stage_slows_pipelines_that_have_the_stage_and_keeps_the_rest() -> None:
+    items = load_suite("quick").items
+    slowed = with_slow_stage(items, 1, 1.5)
+    assert [i.name for i in slowed] == [i.name for i in items]
+    for before, after in zip(items, slowed, strict=True):
+        if before.kind == "pipeline" and before.spec is not None and before.spec.world_size > 1:
+            assert after.spec is not None
+            assert (after.spec.slow_stage, after.spec.slow_factor) == (1, 1.5)
+        else:
+            assert after == before
+    assert with_slow_stage(items, 99, 2.0) == items  # no pipeline has a stage 99
+    with pytest.raises(UserError, match=r"--slow-factor must be >= 1, got 0.5"):
+        with_slow_stage(items, 1, 0.5)
+
+
+def test_with_data_points_every_lm_benchmark_at_the_text_and_leaves_copy_tasks(
+    tmp_path: Path,
+) -> None:
+    items = load_suite("rnn").items
+    text = tmp_path / "corpus.txt"
+    text.write_text("some text\n" * 100)
+    changed = with_data(items, None, text)
+    for before, after in zip(items, changed, strict=True):
+        assert before.recurrent is not None and after.recurrent is not None
+        if before.kind == "rnn":
+            assert (after.recurrent.data, after.recurrent.text_path) == ("text", text)
+        else:
+            assert after == before
+    assert with_data(items, None, None) == items
+    with pytest.raises(UserError, match="does not exist: pass --text-path"):
+        with_data(items, None, tmp_path / "missing.txt")

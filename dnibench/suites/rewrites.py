@@ -1,4 +1,16 @@
-"""Named overrides of a suite (``[profile.NAME]``) and a fault injected for rehearsals.
+"""Every rewrite of a suite's items before a run: profile, fault, slowed stage, data paths.
+
+A suite file says what to run; a command may change it in four ways, and
+each is applied here, in one place, so the rules (what an option reaches,
+which error it gives) are written once:
+
+- :func:`load_suite_profile`: a named ``[profile.NAME]`` of overrides, applied
+  to the parsed file before validation (``--profile``);
+- :func:`with_fault`: one benchmark set to fail at a step (``--fault``);
+- :func:`with_slow_stage`: one stage of every pipeline made a straggler
+  (``--slow-stage``, ``--slow-factor``);
+- :func:`with_data`: every rnn benchmark pointed at a corpus (``--data-dir``,
+  ``--text-path``), each corpus checked before the first benchmark runs.
 
 A GPU suite is written for the GPU, but its run has to be rehearsed where
 there is none: the same benchmarks, names, ratios and report, on the CPU
@@ -31,12 +43,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.spec import parse_fault
 from dnibench.errors import UserError
+from dnibench.recurrent.config import RecurrentConfig
+from dnibench.recurrent.data_options import check_data
+from dnibench.runtimes.spec import parse_fault
 from dnibench.suites.loader import _SuiteReader, find_suite
 from dnibench.suites.schema import Suite, SuiteError, SuiteItem, suggest
 
-__all__ = ["load_suite_profile", "profile_names", "with_fault"]
+__all__ = [
+    "load_suite_profile", "profile_names", "with_data", "with_fault", "with_slow_stage",
+]  # fmt: skip
 
 PROFILE_KEYS = ("description", "defaults", "benchmark")
 
@@ -147,3 +163,51 @@ def with_fault(items: list[SuiteItem], text: str) -> list[SuiteItem]:
             item = replace(item, spec=item.spec.with_(fault=fault))
         out.append(item)
     return out
+
+
+def with_slow_stage(items: list[SuiteItem], stage: int, factor: float) -> list[SuiteItem]:
+    """``items`` with stage ``stage`` of every pipeline benchmark slowed ``factor`` times.
+
+    Benchmarks that are not pipelines, or whose pipeline has no such stage, are kept as
+    they are: ``--slow-stage 3`` over a suite of two- and four-stage pipelines slows the
+    four-stage ones only.
+    """
+    from dnibench.bench.kinds import benchmark_kind
+
+    if factor < 1:
+        raise UserError(f"--slow-factor must be >= 1, got {factor}")
+    out = []
+    for item in items:
+        spec = item.spec
+        if benchmark_kind(item.kind).pipeline and spec is not None and stage < spec.world_size:
+            item = replace(item, spec=spec.with_(slow_stage=stage, slow_factor=factor))
+        out.append(item)
+    return out
+
+
+def with_data(
+    items: list[SuiteItem], data_dir: Path | None, text_path: Path | None
+) -> list[SuiteItem]:
+    """``items`` with the command line's corpus applied, every rnn corpus checked before running."""
+    out = []
+    for item in items:
+        config = item.recurrent
+        if config is not None:
+            config = _recurrent_with_data(config, data_dir, text_path)
+            check_data(item.name, config)
+            item = replace(item, recurrent=config)
+        out.append(item)
+    return out
+
+
+def _recurrent_with_data(
+    config: RecurrentConfig, data_dir: Path | None, text_path: Path | None
+) -> RecurrentConfig:
+    """``config`` with the command line's corpus (rnn benchmarks only; text wins over PTB)."""
+    if config.kind != "rnn":
+        return config
+    if text_path is not None:
+        return replace(config, data="text", text_path=Path(text_path).expanduser())
+    if data_dir is not None:
+        return replace(config, data="ptb", data_dir=Path(data_dir).expanduser())
+    return config

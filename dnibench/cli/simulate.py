@@ -8,7 +8,7 @@ machine), report.md/html and plots. Bad input (a missing or corrupt run
 directory, a malformed list, a straggler outside the pipeline, an output
 directory that already holds files) is a UserError: exit 2, nothing written.
 With ``--predict TARGET_RUN`` it instead predicts another run out of sample
-(:mod:`cli_crosscheck`).
+(:mod:`dnibench.cli.crosscheck`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ import shlex
 import time
 from pathlib import Path
 
+from dnibench.cli.crosscheck import cmd_crosscheck
+from dnibench.cli.simulate_output import (
+    DEFAULT_MICROBATCHES,
+    DEFAULT_SG_RELATIVE,
+    DEFAULT_STAGES,
+    check_out,
+    check_source,
+    write_new_dir,
+)
 from dnibench.errors import UserError, unknown_name
 from dnibench.modes import DNI, ONE_F_ONE_B, SIMULATED_MODES, is_unlocked
 from dnibench.simulate.calibrate import STATISTICS
@@ -29,15 +38,6 @@ from dnibench.simulate.scaling import (
     sweep,
 )
 from dnibench.simulate.validate import load_specs, validate_run
-from dnibench.simulate_cli.crosscheck import cmd_crosscheck
-from dnibench.simulate_cli.output import (
-    DEFAULT_MICROBATCHES,
-    DEFAULT_SG_RELATIVE,
-    DEFAULT_STAGES,
-    check_out,
-    check_source,
-    write_new_dir,
-)
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
 

@@ -4,7 +4,7 @@
 benchmark into a run directory (results kept as each one lands), then writes
 ``pytest-benchmark.json``, ``report.md``, ``report.html`` and the plots.
 ``check`` is the CI gate: exit 0 pass, 1 regression, 2 usage error; ``run``
-exits 3 when a benchmark failed (:data:`EXIT_CODES`).
+exits 3 when a benchmark failed (:mod:`dnibench.cli.exit_codes`).
 """
 
 from __future__ import annotations
@@ -17,23 +17,12 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from dnibench.cli.exit_codes import EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REGRESSION
 from dnibench.errors import UserError
-
-EXIT_REGRESSION = 1
-EXIT_FAILED = 3
-EXIT_INTERRUPTED = 130
-EXIT_CODES = """exit status:
-  0    success
-  1    check found a regression
-  2    usage error: a bad flag, suite, name or path (the message names it and the fix)
-  3    run: a benchmark failed (every result and the report are still written);
-       --allow-failures exits 0 instead. Benchmarks this machine cannot run (too few
-       GPUs) are recorded as not_applicable and are not failures
-  130  interrupted (Ctrl-C): results so far are kept"""
 
 
 def add_suite_commands(commands: argparse._SubParsersAction) -> None:
@@ -183,7 +172,12 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from dnibench.bench.session import run_session
-    from dnibench.suites.profiles import load_suite_profile, with_fault
+    from dnibench.suites.rewrites import (
+        load_suite_profile,
+        with_data,
+        with_fault,
+        with_slow_stage,
+    )
 
     suites = [load_suite_profile(name, args.profile) for name in args.suites]
     items = [item for suite in suites for item in suite.items]
@@ -197,14 +191,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.repeats is not None and args.repeats < 1:
         raise UserError(f"--repeats must be at least 1, got {args.repeats}")
     if args.slow_stage is not None:
-        if args.slow_factor < 1:
-            raise UserError(f"--slow-factor must be >= 1, got {args.slow_factor}")
-        items = [_slowed(item, args.slow_stage, args.slow_factor) for item in items]
+        items = with_slow_stage(items, args.slow_stage, args.slow_factor)
     if args.fault:
         items = with_fault(items, args.fault)
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
-    items = _with_data(items, args.data_dir, args.text_path)
+    items = with_data(items, args.data_dir, args.text_path)
     names = [item.name for item in items]
     if len(set(names)) != len(names):
         raise UserError("two suites define benchmarks of the same name; run them separately")
@@ -251,33 +243,6 @@ def _exit_status(out: Path, allow_failures: bool) -> int:
     print(f"dnibench: {len(failed)} benchmark(s) failed: {', '.join(failed)} ({where}); "
           "exit 3 (--allow-failures exits 0)", file=sys.stderr)  # fmt: skip
     return EXIT_FAILED
-
-
-def _with_data(items: list[Any], data_dir: Path | None, text_path: Path | None) -> list[Any]:
-    """Items with the command line's corpus applied, every rnn corpus checked before running."""
-    from dataclasses import replace
-
-    from dnibench.recurrent.data_options import check_data, with_data
-
-    changed = []
-    for item in items:
-        config = getattr(item, "recurrent", None)
-        if config is not None:
-            config = with_data(config, data_dir, text_path)
-            check_data(item.name, config)
-            item = replace(item, recurrent=config)
-        changed.append(item)
-    return changed
-
-
-def _slowed(item: Any, stage: int, factor: float) -> Any:
-    """``item`` with one stage made a straggler (pipeline benchmarks only)."""
-    from dnibench.bench.kinds import benchmark_kind
-
-    spec = item.spec
-    if not benchmark_kind(item.kind).pipeline or spec is None or stage >= spec.world_size:
-        return item
-    return replace(item, spec=spec.with_(slow_stage=stage, slow_factor=factor))
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -1,9 +1,9 @@
 """What both simulate commands share: sweep defaults, input checks and the all-or-nothing write.
 
-``dnibench simulate`` (:mod:`cli_simulate`) and its ``--predict`` form
-(:mod:`cli_crosscheck`) read the same kind of source run and write a new
-run directory the same way; keeping those pieces here lets ``cli_simulate``
-dispatch to ``cli_crosscheck`` without the two importing each other.
+``dnibench simulate`` (:mod:`dnibench.cli.simulate`) and its ``--predict`` form
+(:mod:`dnibench.cli.crosscheck`) read the same kind of source run and write a new
+run directory the same way; keeping those pieces here lets the simulate command
+dispatch to the cross-check without the two importing each other.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """``dnibench bench``: one pipeline benchmark, spawned locally or under torchrun.
 
 Suites (``dnibench run``) are how grids are run; this command runs a single
-benchmark built from flags on top of the ``pipeline`` suite's base model.
+benchmark built from flags on top of the ``pipeline`` suite's base model,
+read from ``suites/pipeline.toml`` itself (its ``[defaults]``), so the model
+and the grid are written once, in the suite file.
 Run locally, dnibench spawns one process per stage itself. Under ``torchrun``
 (one node or several) every process runs this same command; each becomes
 the rank torchrun gave it, and rank 0 prints and writes the results.
@@ -15,9 +17,20 @@ import socket
 import time
 from pathlib import Path
 
-from dnibench.bench.grids import PIPELINE_BASE
 from dnibench.errors import UserError
 from dnibench.runtimes.spec import BENCH_MODES, BenchSpec
+from dnibench.suites import load_suite
+
+#: The ``pipeline`` suite's benchmark that is its ``[defaults]`` with only mode and m set.
+BASE_BENCHMARK = "gpipe-m8"
+
+
+def pipeline_base() -> BenchSpec:
+    """The ``pipeline`` suite's base model: what every flag not given keeps."""
+    spec = load_suite("pipeline").item(BASE_BENCHMARK).spec
+    if spec is None:
+        raise UserError(f"the pipeline suite's {BASE_BENCHMARK} is not a pipeline benchmark")
+    return spec
 
 
 def add_bench_parser(commands: argparse._SubParsersAction) -> None:
@@ -31,12 +44,13 @@ def add_bench_parser(commands: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--mode", required=True, help=f"one of {', '.join(BENCH_MODES)}")
-    parser.add_argument("--stages", type=int, default=PIPELINE_BASE.stages)
+    suite = "default: the pipeline suite's"
+    parser.add_argument("--stages", type=int, help=suite)
     parser.add_argument("--microbatches", type=int, default=8)
-    parser.add_argument("--staleness", type=int, default=PIPELINE_BASE.staleness)
-    parser.add_argument("--steps", type=int, default=PIPELINE_BASE.steps)
-    parser.add_argument("--warmup", type=int, default=PIPELINE_BASE.warmup)
-    parser.add_argument("--timeout", type=float, default=PIPELINE_BASE.timeout_s)
+    parser.add_argument("--staleness", type=int, help=suite)
+    parser.add_argument("--steps", type=int, help=suite)
+    parser.add_argument("--warmup", type=int, help=suite)
+    parser.add_argument("--timeout", type=float, help=f"seconds a rank may wait ({suite})")
     parser.add_argument("--slow-stage", type=int, help="make this stage a straggler")
     parser.add_argument("--slow-factor", type=float, default=1.0)
     parser.add_argument("--backend", choices=("gloo", "nccl"), default="gloo")
@@ -46,22 +60,29 @@ def add_bench_parser(commands: argparse._SubParsersAction) -> None:
 
 def bench_spec(args: argparse.Namespace) -> BenchSpec:
     """The benchmark the flags describe, on the pipeline suite's base model."""
+    base = pipeline_base()
+
+    def given(flag: str, default: object) -> object:
+        value = getattr(args, flag)
+        return default if value is None else value
+
+    stages = base.stages if args.stages is None else args.stages
     changes: dict[str, object] = {
-        "name": f"{args.mode}-k{args.stages}-m{args.microbatches}",
+        "name": f"{args.mode}-k{stages}-m{args.microbatches}",
         "mode": args.mode,
-        "stages": args.stages,
+        "stages": stages,
         "microbatches": args.microbatches,
-        "staleness": args.staleness,
-        "steps": args.steps,
-        "warmup": args.warmup,
-        "timeout_s": args.timeout,
+        "staleness": given("staleness", base.staleness),
+        "steps": given("steps", base.steps),
+        "warmup": given("warmup", base.warmup),
+        "timeout_s": given("timeout", base.timeout_s),
         "slow_stage": args.slow_stage,
         "slow_factor": args.slow_factor,
         "backend": args.backend,
     }
-    if args.stages != PIPELINE_BASE.stages:
+    if stages != base.stages:
         changes["balance"] = None
-    return PIPELINE_BASE.with_(**changes)
+    return base.with_(**changes)
 
 
 def under_torchrun() -> bool:

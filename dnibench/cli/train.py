@@ -1,17 +1,13 @@
-"""The ``dnibench`` command line.
+"""``dnibench train``: train one configuration per regime and print the learning curves.
 
-User mistakes (unknown names, impossible splits, missing or malformed data
-files) print one clear message and exit with status 2, without a traceback;
-argparse does the same for malformed flags. The exit statuses (0, 1, 2, 3,
-130) are listed in ``--help`` (:data:`dnibench.suite_cli.EXIT_CODES`).
+Flags are checked by argparse types (a whole number, a number > 0, a regime
+name), so a malformed value is a usage error before anything loads.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,8 +19,6 @@ from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
 from dnibench.pipeline import PipelineConfig
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
-
-EXIT_USAGE = 2
 
 
 def _positive_int(text: str) -> int:
@@ -66,7 +60,7 @@ def _modes(text: str) -> list[str]:
     return modes
 
 
-def _add_train(commands: argparse._SubParsersAction) -> None:
+def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "train",
         help="train one configuration per mode and print learning curves",
@@ -105,30 +99,6 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the curves to this JSON file")
     parser.set_defaults(handler=run_train)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one sub-command per job."""
-    from dnibench.suite_cli import EXIT_CODES
-
-    parser = argparse.ArgumentParser(
-        prog="dnibench",
-        description="Benchmark pipeline-parallel training under backprop, DNI and complete unlock.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_train(commands)
-    from dnibench.bench.cli_bench import add_bench_parser
-
-    add_bench_parser(commands)
-    from dnibench.suite_cli import add_suite_commands
-
-    add_suite_commands(commands)
-    from dnibench.simulate_cli.simulate import add_simulate_parser
-
-    add_simulate_parser(commands)
-    return parser
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -193,21 +163,3 @@ def run_train(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(payload, indent=2))
         print(f"curves written to {args.json}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except UserError as err:
-        print(f"dnibench: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("dnibench: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

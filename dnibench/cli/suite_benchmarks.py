@@ -2,8 +2,8 @@
 
 Usage (the suite comes from ``DNIBENCH_SUITE``, default ``quick``)::
 
-    DNIBENCH_SUITE=quick pytest --pyargs dnibench.suite_benchmarks --benchmark-autosave
-    DNIBENCH_SUITE=quick pytest --pyargs dnibench.suite_benchmarks \\
+    DNIBENCH_SUITE=quick pytest --pyargs dnibench.cli.suite_benchmarks --benchmark-autosave
+    DNIBENCH_SUITE=quick pytest --pyargs dnibench.cli.suite_benchmarks \\
         --benchmark-compare --benchmark-compare-fail=median:10%
 
 pytest-benchmark times whole calls, so each round is one complete benchmark

@@ -1,1 +1,0 @@
-"""The simulate command (dnibench simulate, --predict, cross-checks) over the simulator."""

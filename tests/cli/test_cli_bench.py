@@ -1,0 +1,38 @@
+"""``dnibench bench``: flags on top of the pipeline suite's base model, read from the suite file."""
+
+from __future__ import annotations
+
+from dnibench.cli import build_parser
+from dnibench.cli.bench import BASE_BENCHMARK, bench_spec, pipeline_base
+from dnibench.suites import load_suite
+
+
+def _spec(*flags: str):
+    return bench_spec(build_parser().parse_args(["bench", *flags]))
+
+
+def test_the_base_is_the_suite_files_defaults() -> None:
+    base = pipeline_base()
+    suite = load_suite("pipeline")
+    assert base == suite.item(BASE_BENCHMARK).spec
+    # Every pipeline benchmark of the suite is the base with only its grid keys changed.
+    for item in suite.items:
+        assert item.spec is not None
+        keys = {"name", "mode", "microbatches", "threads", "spans"}
+        assert item.spec.with_(**{k: getattr(base, k) for k in keys}) == base, item.name
+
+
+def test_flags_not_given_keep_the_suites_values() -> None:
+    base = pipeline_base()
+    spec = _spec("--mode", "dni")
+    assert spec == base.with_(name="dni-k2-m8", mode="dni", microbatches=8)
+    spec = _spec("--mode", "1f1b", "--steps", "6", "--warmup", "2", "--microbatches", "4")
+    assert (spec.name, spec.steps, spec.warmup, spec.microbatches) == ("1f1b-k2-m4", 6, 2, 4)
+    assert (spec.staleness, spec.timeout_s, spec.balance) == (
+        base.staleness, base.timeout_s, base.balance,
+    )  # fmt: skip
+
+
+def test_another_stage_count_drops_the_suites_balance() -> None:
+    spec = _spec("--mode", "gpipe", "--stages", "3")
+    assert (spec.stages, spec.balance, spec.name) == (3, None, "gpipe-k3-m8")
