@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from dnibench.bench.csv_rows import CURVE_FIELDS, STATUS_FIELDS, append_csv
 from dnibench.bench.fingerprint import fingerprint
-from dnibench.bench.kinds import PIPELINE, benchmark_kind, record_recurrent
+from dnibench.studies.kind import PIPELINE, benchmark_kind, record_recurrent
 from dnibench.bench.parallel import PARALLEL_KINDS, ParallelInterrupted, run_parallel
 from dnibench.bench.results_file import RESULT_COLUMNS
 from dnibench.errors import NotApplicable, UserError

@@ -314,7 +314,7 @@ def ff_section_markdown(run_dir: Path) -> str | None:
 
 
 def ff_section(run_dir: Path) -> Section | None:
-    """The section for :mod:`dnibench.report.sections` (None when the run has no ff groups)."""
+    """The section for :mod:`dnibench.studies.sections` (None when the run has no ff groups)."""
     markdown = ff_section_markdown(run_dir)
     return Section(markdown) if markdown is not None else None
 

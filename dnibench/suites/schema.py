@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.kinds import KINDS as BENCHMARK_KINDS
+from dnibench.studies.kind import KINDS as BENCHMARK_KINDS
 from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError
 from dnibench.models import DEFAULT_DEPTH, MODEL_NAMES
@@ -220,7 +220,7 @@ def _describe(value: object) -> str:
     return f"{kind} {text}"
 
 
-KINDS = tuple(BENCHMARK_KINDS)  # the registry in dnibench.bench.kinds
+KINDS = tuple(BENCHMARK_KINDS)  # the registry in dnibench.studies.kind
 RUNTIME_OF = {name: kind.runtimes[0] for name, kind in BENCHMARK_KINDS.items()}
 # Every runtime a kind may name (its default first).
 RUNTIMES_OF: Mapping[str, tuple[str, ...]] = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dnibench.errors import UserError
-from dnibench.report.sections import extra_sections
+from dnibench.studies.sections import extra_sections
 from dnibench.simulate.validate import TARGET, validate_run
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pipeline-run"

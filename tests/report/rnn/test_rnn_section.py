@@ -13,7 +13,7 @@ from dnibench.recurrent.bench import CURVE_FIELDS
 from dnibench.recurrent.config import RecurrentConfig
 from dnibench.report.rnn.section import BPC_FIGURE, COPY_FIGURE, SG_FIGURE, rnn_section
 from dnibench.report.rnn.targets import Target, copy_targets
-from dnibench.report.sections import extra_sections
+from dnibench.studies.sections import extra_sections
 
 
 def lm_item(tmp_path: Path, name: str, **changes: object) -> BenchItem:

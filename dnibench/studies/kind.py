@@ -6,7 +6,7 @@ the item's fields is its configuration (``config.json``), how one run of it
 is executed and its rows recorded, and the line the progress report prints
 when it ends. A new kind is one :class:`BenchmarkKind` in :data:`KINDS`.
 (Report sections are found from what a run directory holds, not by kind:
-see :mod:`dnibench.report.sections`.)
+see :mod:`dnibench.studies.sections`.)
 """
 
 from __future__ import annotations
