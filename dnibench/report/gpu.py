@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from dnibench.bench.pipeline_report import Target
+from dnibench.studies.pipeline.targets import Target
 from dnibench.bench.results_file import read_results
 from dnibench.report.gpu_energy import energy_lines, read_facts
 from dnibench.report.gpu_overlap import (

@@ -20,7 +20,7 @@ import seaborn as sns
 
 from dnibench.report.data import RunData, load_run
 from dnibench.report.style import KIND_COLOURS, bar_height, figure, palette, save, styled
-from dnibench.report.timeline import plot_timeline
+from dnibench.studies.pipeline.timeline import plot_timeline
 
 __all__ = [
     "PLOT_NAMES",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dnibench.report.data import RunData
-from dnibench.report.hardware_limit import hardware_limit_efficiency
+from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
 
 __all__ = [
     "Table",
@@ -93,7 +93,7 @@ def pipeline_table(run: RunData) -> Table | None:
 
     "efficiency" is against the pipeline's own slowest stage; "HW-limit
     efficiency" against what its cores could do one thread each
-    (:mod:`~dnibench.report.hardware_limit`), so the single-process rows
+    (:mod:`~dnibench.studies.pipeline.hardware_limit`), so the single-process rows
     in the same table show where the hardware limit lies.
     """
     benches = run.pipeline_benchmarks()

@@ -20,7 +20,7 @@ SectionFn = Callable[[Path], Section | None]
 
 def _pipeline_targets(run_dir: Path) -> Section | None:
     """The runtime issue's targets, when the run holds the pipeline grid they read."""
-    from dnibench.bench.pipeline_report import batch_sizes, load_results, targets
+    from dnibench.studies.pipeline.targets import batch_sizes, load_results, targets
 
     frame = load_results(run_dir)
     wanted = {"gpipe-m8", "dni-m1", "sequential-m1"}
@@ -34,7 +34,7 @@ def _pipeline_targets(run_dir: Path) -> Section | None:
 
 def _pipeline_verdicts(run_dir: Path) -> Section | None:
     """DNI against zero-bubble and the best exact schedule; own zb against torch's (issue 16)."""
-    from dnibench.report.pipeline_verdicts import verdicts_section
+    from dnibench.studies.pipeline.verdicts import verdicts_section
 
     return verdicts_section(run_dir)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dnibench.bench.pipeline_report import load_results as pipeline_loader
+from dnibench.studies.pipeline.targets import load_results as pipeline_loader
 from dnibench.bench.results_file import RESULT_COLUMNS, read_results
 from dnibench.errors import UserError
 from dnibench.gate.runs import load_results as gate_loader

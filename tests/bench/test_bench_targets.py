@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from dnibench.bench.pipeline_report import batch_sizes, load_results, targets
+from dnibench.studies.pipeline.targets import batch_sizes, load_results, targets
 from dnibench.errors import UserError
 
 RUN = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline-run"

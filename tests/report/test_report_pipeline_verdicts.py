@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from dnibench.report.data import load_run
-from dnibench.report.hardware_limit import hardware_limit_efficiency
-from dnibench.report.pipeline_verdicts import bootstrap_ratio, lock_idle, verdicts_section
+from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
+from dnibench.studies.pipeline.verdicts import bootstrap_ratio, lock_idle, verdicts_section
 from dnibench.report.tables import pipeline_table
 
 FIELDS = ["benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value",

@@ -17,7 +17,7 @@ from dnibench.report.plots import (
     plot_throughput,
     plot_timeline,
 )
-from dnibench.report.timeline import choose_benchmarks, load_trace, steady_window
+from dnibench.studies.pipeline.timeline import choose_benchmarks, load_trace, steady_window
 
 
 def test_every_figure_is_a_png_in_run_plots(

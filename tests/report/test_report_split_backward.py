@@ -10,7 +10,7 @@ import pytest
 
 from dnibench.errors import UserError
 from dnibench.instrument import SpanKind, write_chrome_trace
-from dnibench.report.split_backward import (
+from dnibench.studies.pipeline.split_backward import (
     split_backward_costs,
     split_backward_markdown,
     split_backward_pairs,
@@ -95,7 +95,7 @@ def test_a_zb_trace_without_split_spans_is_refused(tmp_path: Path) -> None:
 
 
 def test_markdown_shows_a_dash_where_there_is_no_fused_backward() -> None:
-    from dnibench.report.split_backward import SplitBackwardCost
+    from dnibench.studies.pipeline.split_backward import SplitBackwardCost
 
     table = split_backward_markdown([SplitBackwardCost(0, 1e-3, 1e-3, 0.0, ())], "zb", "1f1b")
     assert table.splitlines()[-1] == "| 0 | 1.000 | 1.000 | 2.000 | 0.000 | — | — |"

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from dnibench.report.data import RunData, load_run
-from dnibench.report.hardware_limit import benchmark_specs, hardware_limit_efficiency
+from dnibench.studies.pipeline.hardware_limit import benchmark_specs, hardware_limit_efficiency
 from dnibench.report.section import Section
 
 __all__ = ["bootstrap_ratio", "lock_idle", "verdicts_section"]
@@ -342,7 +342,7 @@ def verdicts_section(run_dir: Path) -> Section | None:
         *_torch_zb_table(run),
         "",
     ]
-    from dnibench.report.split_backward import split_backward_section
+    from dnibench.studies.pipeline.split_backward import split_backward_section
 
     own_split = split_backward_section(run_dir)
     torch_split = _split_lines(run)

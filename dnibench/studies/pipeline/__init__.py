@@ -1,0 +1,1 @@
+"""The pipeline study: throughput targets, DNI verdicts, split backward, hardware limit, timelines."""
