@@ -32,7 +32,7 @@ def test_suite_benchmark(item: Any, benchmark: Any) -> None:
     benchmark.group = f"dnibench-{SUITE}"
     outcomes: list[Any] = []
     if item.kind == "train":
-        from dnibench.bench.train_bench import run_training
+        from dnibench.studies.train.run import run_training
 
         def run() -> None:
             outcomes.append(run_training(item.train, len(outcomes)))

@@ -52,7 +52,7 @@ def _run_pipeline(item: Any, repeat: int, repeats: int, out: Path, deadline_s: f
 
 
 def _run_train(item: Any, repeat: int, repeats: int, out: Path, deadline_s: float | None):
-    from dnibench.bench.train_bench import run_training, train_rows
+    from dnibench.studies.train.run import run_training, train_rows
 
     assert item.train is not None, f"training benchmark {item.name} has no configuration"
     result = run_training(item.train, repeat)

@@ -48,7 +48,7 @@ def _recurrent(run_dir: Path) -> Section | None:
 
 def _feed_forward(run_dir: Path) -> Section | None:
     """Every regime against backprop and a last-stage-only baseline, with the paper's claims."""
-    from dnibench.report.ff import ff_section
+    from dnibench.studies.train.section import ff_section
 
     return ff_section(run_dir)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dnibench.bench.session import BenchItem, run_session
-from dnibench.bench.train_bench import run_training, to_target, train_rows
+from dnibench.studies.train.run import run_training, to_target, train_rows
 from dnibench.pipeline import PipelineConfig
 from dnibench.regimes.regime import get_regime
 from dnibench.runtimes.reference import ReferenceRuntime

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dnibench.report.ff import BASELINE, ff_section_markdown, first_reach, group_targets
+from dnibench.studies.train.section import BASELINE, ff_section_markdown, first_reach, group_targets
 
 
 def spec(mode: str, frozen: int = 0) -> dict:
