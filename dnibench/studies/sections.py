@@ -55,7 +55,7 @@ def _feed_forward(run_dir: Path) -> Section | None:
 
 def _gpu(run_dir: Path) -> Section | None:
     """Streams / nccl benchmarks next to their NVML telemetry, and the GPU targets."""
-    from dnibench.report.gpu import gpu_section
+    from dnibench.studies.gpu.section import gpu_section
 
     markdown = gpu_section(run_dir)
     return Section(markdown) if markdown is not None else None

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from dnibench.report.gpu_overlap import median_metric
+from dnibench.studies.gpu.overlap import median_metric
 
 __all__ = ["FACTS_FILE", "energy_lines", "read_facts"]
 

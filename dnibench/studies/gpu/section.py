@@ -34,8 +34,8 @@ import pandas as pd
 
 from dnibench.studies.pipeline.targets import Target
 from dnibench.bench.results_file import read_results
-from dnibench.report.gpu_energy import energy_lines, read_facts
-from dnibench.report.gpu_overlap import (
+from dnibench.studies.gpu.energy import energy_lines, read_facts
+from dnibench.studies.gpu.overlap import (
     SIZE_SUFFIXES,
     median_metric,
     overlap_lines,
