@@ -257,7 +257,7 @@ def _with_data(items: list[Any], data_dir: Path | None, text_path: Path | None) 
     """Items with the command line's corpus applied, every rnn corpus checked before running."""
     from dataclasses import replace
 
-    from dnibench.recurrent.data_options import check_data, with_data
+    from dnibench.studies.recurrent.data_options import check_data, with_data
 
     changed = []
     for item in items:

@@ -4,7 +4,7 @@ Why: every ``rnn`` and ``copy`` run trains on one thread, so a machine with N
 cores can run N of them at once and finish a seeded suite N times sooner.
 Their figures stay honest when they share the machine: data efficiency is
 counted in characters, and a character-LM run's seconds are its training
-thread's own CPU seconds (see :mod:`dnibench.recurrent.lm_bench`), which
+thread's own CPU seconds (see :mod:`dnibench.studies.recurrent.lm_bench`), which
 another process on another core does not inflate. Pipeline and training
 benchmarks time wall-clock over every core and never run in parallel.
 
@@ -33,7 +33,7 @@ def _compute(name: str, config: Any, repeat: int) -> tuple[Any, float]:
     """In a worker: one recurrent run and its wall seconds."""
     import time
 
-    from dnibench.recurrent.bench import run_recurrent
+    from dnibench.studies.recurrent.bench import run_recurrent
 
     started = time.perf_counter()
     result = run_recurrent(name, config, repeat)

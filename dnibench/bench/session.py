@@ -6,7 +6,7 @@ Layout of a run directory::
     fingerprint.json   the machine (see :mod:`fingerprint`)
     results.csv        tidy rows, appended as each benchmark ends
     curves.csv         learning curves of training benchmarks
-    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.recurrent.rows)
+    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.studies.recurrent.rows)
     status.csv         one row per benchmark run: ok / failed / skipped / interrupted
     traces/NAME.json   merged Chrome trace of each pipeline benchmark (opens in Perfetto)
 
@@ -71,7 +71,7 @@ class BenchItem:
     spec: BenchSpec | None = None
     train: TrainConfig | None = None
     target_accuracy: float | None = None
-    recurrent: Any = None  # a dnibench.recurrent RecurrentConfig for kinds "rnn" and "copy"
+    recurrent: Any = None  # a dnibench.studies.recurrent RecurrentConfig for kinds "rnn" and "copy"
 
     @classmethod
     def of(cls, spec: BenchSpec) -> BenchItem:

@@ -64,7 +64,7 @@ def _run_train(item: Any, repeat: int, repeats: int, out: Path, deadline_s: floa
 
 def record_recurrent(out: Path, result: Any) -> None:
     """Append one recurrent run's rows, curve and corpus to the run directory."""
-    from dnibench.recurrent.bench import CURVE_FIELDS as RNN_CURVE_FIELDS
+    from dnibench.studies.recurrent.bench import CURVE_FIELDS as RNN_CURVE_FIELDS
 
     append_csv(out / "results.csv", RESULT_COLUMNS, result.rows())
     append_csv(out / "rnn_curves.csv", RNN_CURVE_FIELDS, result.curve_rows())
@@ -72,7 +72,7 @@ def record_recurrent(out: Path, result: Any) -> None:
 
 
 def _run_recurrent(item: Any, repeat: int, repeats: int, out: Path, deadline_s: float | None):
-    from dnibench.recurrent.bench import run_recurrent
+    from dnibench.studies.recurrent.bench import run_recurrent
 
     result = run_recurrent(item.name, getattr(item, "recurrent", None), repeat)
     record_recurrent(out, result)

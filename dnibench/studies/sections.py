@@ -41,7 +41,7 @@ def _pipeline_verdicts(run_dir: Path) -> Section | None:
 
 def _recurrent(run_dir: Path) -> Section | None:
     """Truncated BPTT against DNI: BPC curves, ratios, targets, copy lengths (rnn/copy kinds)."""
-    from dnibench.report.rnn.section import rnn_section
+    from dnibench.studies.recurrent.report.section import rnn_section
 
     return rnn_section(run_dir)
 

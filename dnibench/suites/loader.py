@@ -20,7 +20,7 @@ from typing import Any
 import dnibench
 from dnibench.bench.spec import BenchSpec
 from dnibench.errors import UserError
-from dnibench.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.suites.schema import (
     ALL_KEYS,
     DEFAULT_METRIC,

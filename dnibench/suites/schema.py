@@ -25,7 +25,7 @@ from dnibench.errors import UserError
 from dnibench.models import DEFAULT_DEPTH, MODEL_NAMES
 from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
 from dnibench.pipeline import PipelineConfig
-from dnibench.recurrent.config import (
+from dnibench.studies.recurrent.config import (
     COPY_TASKS,
     CORPUS_NAMES,
     RECURRENT_KINDS,
@@ -317,7 +317,7 @@ TRAIN_KEYS = (
     *_KNOB_KEYS,
 )
 
-# Recurrent benchmarks (dnibench.recurrent): "rnn" is character language modelling,
+# Recurrent benchmarks (dnibench.studies.recurrent): "rnn" is character language modelling,
 # "copy" the copy / repeat-copy curriculum; both train in chunks of `truncation` steps.
 _RECURRENT_KEYS = (
     Key("mode", "str", choices=RECURRENT_MODES),

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.copy_bench import CopyPoint, CopyResult, run_copy
-from dnibench.recurrent.copy_tasks import CopyTask, Curriculum, error_bits
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.copy_bench import CopyPoint, CopyResult, run_copy
+from dnibench.studies.recurrent.copy_tasks import CopyTask, Curriculum, error_bits
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dnibench.errors import UserError
-from dnibench.recurrent.corpus import (
+from dnibench.studies.recurrent.corpus import (
     UNKNOWN,
     Vocabulary,
     batchify,

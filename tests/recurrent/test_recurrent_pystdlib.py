@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dnibench.errors import UserError
-from dnibench.recurrent.corpus import load_pystdlib
-from dnibench.recurrent.pystdlib import (
+from dnibench.studies.recurrent.corpus import load_pystdlib
+from dnibench.studies.recurrent.pystdlib import (
     FILE_SEPARATOR,
     corpus_hash,
     excluded,

@@ -14,12 +14,12 @@ import copy
 import pytest
 import torch
 
-from dnibench.recurrent.chunks import Chunk, sequence_chunks, token_loss
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.core import LSTMCore
-from dnibench.recurrent.dni_tbptt import DNITBPTT
-from dnibench.recurrent.tbptt import TBPTT
-from dnibench.recurrent.trainer import build_regime
+from dnibench.studies.recurrent.chunks import Chunk, sequence_chunks, token_loss
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.core import LSTMCore
+from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.tbptt import TBPTT
+from dnibench.studies.recurrent.trainer import build_regime
 
 VOCAB = 7
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from dnibench.recurrent.core import LSTMCore
-from dnibench.recurrent.sg_quality import (
+from dnibench.studies.recurrent.core import LSTMCore
+from dnibench.studies.recurrent.sg_quality import (
     WARMUP,
     horizon_chunks,
     probe_windows,

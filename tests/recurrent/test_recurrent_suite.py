@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dnibench.recurrent.config import RecurrentConfig, build_recurrent
+from dnibench.studies.recurrent.config import RecurrentConfig, build_recurrent
 from dnibench.suites import SuiteError, load_suite
 
 HEAD = '[suite]\ndescription = "t"\n\n'

@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnibench.report.rnn.figures import MIN_SEEDS, median, seed_values, spread
-from dnibench.report.rnn.targets import Target
+from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
+from dnibench.studies.recurrent.report.targets import Target
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 

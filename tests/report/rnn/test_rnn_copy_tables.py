@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from dnibench.report.rnn.copy_tables import copy_frame, copy_lines
+from dnibench.studies.recurrent.report.copy_tables import copy_frame, copy_lines
 from dnibench.report.tables import MISSING
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dnibench.report.rnn.figures import (
+from dnibench.studies.recurrent.report.figures import (
     Premise,
     best_valid_target,
     divergence,
@@ -17,7 +17,7 @@ from dnibench.report.rnn.figures import (
     gap_closed,
     reach,
 )
-from dnibench.report.rnn.targets import LMRoles, lm_targets
+from dnibench.studies.recurrent.report.targets import LMRoles, lm_targets
 
 
 def results(bpc: dict[str, list[float]], **extra: dict[str, list[float]]) -> pd.DataFrame:
@@ -148,7 +148,7 @@ def test_bpc_far_above_tbptt8_and_nonfinite_loss_are_diverged() -> None:
 
 
 def test_the_premise_at_a_smaller_budget_reads_the_first_part_of_each_run() -> None:
-    from dnibench.report.rnn.figures import premise_at_budget
+    from dnibench.studies.recurrent.report.figures import premise_at_budget
 
     _, curves = hand_made_run(long_better=True)
     # at 100 characters: t8 valid 2.4 -> test 2.39; t40 valid 2.6 -> test 2.59 (worse)

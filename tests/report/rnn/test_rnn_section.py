@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from dnibench.bench.session import BenchItem, run_session
-from dnibench.recurrent.bench import CURVE_FIELDS
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.report.rnn.section import BPC_FIGURE, COPY_FIGURE, SG_FIGURE, rnn_section
-from dnibench.report.rnn.targets import Target, copy_targets
+from dnibench.studies.recurrent.bench import CURVE_FIELDS
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.report.section import BPC_FIGURE, COPY_FIGURE, SG_FIGURE, rnn_section
+from dnibench.studies.recurrent.report.targets import Target, copy_targets
 from dnibench.studies.sections import extra_sections
 
 

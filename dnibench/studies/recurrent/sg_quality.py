@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from dnibench.recurrent.core import LSTMCore
+from dnibench.studies.recurrent.core import LSTMCore
 
 HORIZON = 40
 WINDOWS = 64

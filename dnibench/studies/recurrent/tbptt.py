@@ -16,8 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from dnibench.recurrent.chunks import Chunk, ChunkStep
-from dnibench.recurrent.core import State, detach_state
+from dnibench.studies.recurrent.chunks import Chunk, ChunkStep
+from dnibench.studies.recurrent.core import State, detach_state
 
 LossFn = Callable[[Tensor, Chunk], Tensor]
 

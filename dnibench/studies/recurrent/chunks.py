@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from torch import Tensor
 from torch.nn import functional as F
 
-from dnibench.recurrent.core import State
+from dnibench.studies.recurrent.core import State
 
 
 @dataclass(frozen=True)

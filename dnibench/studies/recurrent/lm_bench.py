@@ -31,15 +31,15 @@ import torch
 from torch.nn import functional as F
 
 from dnibench.errors import UserError
-from dnibench.recurrent.chunks import Chunk
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.core import LSTMCore, State
-from dnibench.recurrent.corpus import CharCorpus, batchify, load_ptb, load_pystdlib, load_text
-from dnibench.recurrent.crossing import first_crossing
-from dnibench.recurrent.dni_tbptt import DNITBPTT
-from dnibench.recurrent.sg_quality import SGQuality, probe_length, sg_quality
-from dnibench.recurrent.tbptt import TBPTT
-from dnibench.recurrent.trainer import build_regime
+from dnibench.studies.recurrent.chunks import Chunk
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.core import LSTMCore, State
+from dnibench.studies.recurrent.corpus import CharCorpus, batchify, load_ptb, load_pystdlib, load_text
+from dnibench.studies.recurrent.crossing import first_crossing
+from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.sg_quality import SGQuality, probe_length, sg_quality
+from dnibench.studies.recurrent.tbptt import TBPTT
+from dnibench.studies.recurrent.trainer import build_regime
 
 EVAL_STREAMS = 16
 EVAL_CHUNK = 256

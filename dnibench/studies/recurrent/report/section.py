@@ -8,7 +8,7 @@ at T = 8 / 40; "dni-8" is dni-tbptt at T = 8 without aux at the default
 sg_scale (or the only non-zero scale the run has), "dni-8+aux" the same with
 aux, the control is dni-tbptt at T = 8 with sg_scale = 0, and other scales
 form the sg_scale comparison. Definitions and the premise rule are in
-:mod:`dnibench.report.rnn.figures` and :mod:`dnibench.report.rnn.targets`.
+:mod:`dnibench.studies.recurrent.report.figures` and :mod:`dnibench.studies.recurrent.report.targets`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnibench.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.report.data import load_run
-from dnibench.report.rnn.copy_tables import copy_lines
-from dnibench.report.rnn.figures import (
+from dnibench.studies.recurrent.report.copy_tables import copy_lines
+from dnibench.studies.recurrent.report.figures import (
     Premise,
     divergence,
     equal_seconds,
@@ -35,8 +35,8 @@ from dnibench.report.rnn.figures import (
     seed_values,
     spread,
 )
-from dnibench.report.rnn.plots import plot_bpc, plot_copy, plot_sg_quality
-from dnibench.report.rnn.targets import (
+from dnibench.studies.recurrent.report.plots import plot_bpc, plot_copy, plot_sg_quality
+from dnibench.studies.recurrent.report.targets import (
     LMRoles,
     Target,
     copy_targets,

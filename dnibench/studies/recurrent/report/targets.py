@@ -2,7 +2,7 @@
 
 A verdict is a measurement too. Every character-LM target that compares DNI
 with tbptt-40 needs tbptt-40 to beat tbptt-8 in the same run (the premise of
-:class:`~dnibench.report.rnn.figures.Premise`); where it does not, the
+:class:`~dnibench.studies.recurrent.report.figures.Premise`); where it does not, the
 verdict is "not testable", never "met". Targets (Jaderberg et al. 2017's
 claim that DNI at T = 8 captures what T = 40 captures with about half the
 data, scaled to this run):
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dnibench.report.rnn.figures import (
+from dnibench.studies.recurrent.report.figures import (
     Premise,
     best_valid_target,
     divergence,

@@ -6,12 +6,12 @@ builds the same table from a run's tidy results: each cell holds the longest
 solved length of tbptt and of dni-tbptt as the median over seeds with the
 min to max range, so a reader sees both the figure and how far seeds
 disagree. A second table of the same shape says how many seeds stalled (no
-length solved in the last half of the budget, see :mod:`dnibench.recurrent.copy_bench`): a
+length solved in the last half of the budget, see :mod:`dnibench.studies.recurrent.copy_bench`): a
 stalled cell is the regime's limit at this budget; a cell that did not stall
 is bounded by the budget instead, and would grow with a longer one.
 
 It reads only result rows and the benchmarks' configurations, so the rnn
-report (:mod:`dnibench.report.rnn.section`) calls :func:`copy_lines` and needs
+report (:mod:`dnibench.studies.recurrent.report.section`) calls :func:`copy_lines` and needs
 nothing else of this module.
 """
 
@@ -140,7 +140,7 @@ def copy_lines(
     """Markdown of the copy tables and the paper paragraph, and the per-run frame behind them.
 
     The frame has the columns ``task, regime, truncation, repeat,
-    longest_solved, stalled`` (what :func:`~dnibench.report.rnn.targets.copy_targets`
+    longest_solved, stalled`` (what :func:`~dnibench.studies.recurrent.report.targets.copy_targets`
     and the copy plot read). No lines when no copy benchmark has results.
     """
     frame = copy_frame(results, copies)

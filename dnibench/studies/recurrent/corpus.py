@@ -38,8 +38,8 @@ from typing import Any
 import torch
 
 from dnibench.errors import UserError
-from dnibench.recurrent.config import CORPUS_SPLITS
-from dnibench.recurrent.pystdlib import corpus_hash, read_stdlib
+from dnibench.studies.recurrent.config import CORPUS_SPLITS
+from dnibench.studies.recurrent.pystdlib import corpus_hash, read_stdlib
 
 UNKNOWN = "<unk>"
 NEWLINE = "\n"
@@ -227,7 +227,7 @@ def load_text(path: Path, split: float = 0.9, min_count: int = 1) -> CharCorpus:
 
 
 def load_pystdlib(min_count: int = 10, root: Path | None = None) -> CharCorpus:
-    """The Python standard library's source (see :mod:`dnibench.recurrent.pystdlib`)."""
+    """The Python standard library's source (see :mod:`dnibench.studies.recurrent.pystdlib`)."""
     source = read_stdlib(root)
     return _encoded(
         "pystdlib",

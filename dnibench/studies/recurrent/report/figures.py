@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dnibench.recurrent.crossing import first_crossing
+from dnibench.studies.recurrent.crossing import first_crossing
 
 MIN_SEEDS = 3
 BPC_DIVERGENCE = 0.3

@@ -4,5 +4,5 @@ Modules: :mod:`figures` (premise, gap closed, reach, divergence from plain
 tables), :mod:`targets` (each target with its premise checked first),
 :mod:`copy_tables` (the copy curricula laid out like the DNI paper's table),
 :mod:`plots` and :mod:`section` (the Markdown section and its figures). They
-read only a run directory; the runs themselves are :mod:`dnibench.recurrent`.
+read only a run directory; the runs themselves are :mod:`dnibench.studies.recurrent`.
 """

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from dnibench.recurrent.chunks import token_loss
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.core import LSTMCore
-from dnibench.recurrent.dni_tbptt import DNITBPTT
-from dnibench.recurrent.tbptt import TBPTT, LossFn
+from dnibench.studies.recurrent.chunks import token_loss
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.core import LSTMCore
+from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
 from dnibench.regimes.synthetic_gradient import SGConfig, SyntheticGradient
 
 

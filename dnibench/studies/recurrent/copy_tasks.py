@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from dnibench.recurrent.config import COPY_TASKS
+from dnibench.studies.recurrent.config import COPY_TASKS
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from dnibench.errors import UserError
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.lm_bench import ptb_folder
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.lm_bench import ptb_folder
 
 PTB_FILES = ("ptb.char.{split}.txt", "ptb.{split}.txt")
 

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.copy_bench import CopyResult, run_copy
-from dnibench.recurrent.lm_bench import LN2, LMPoint, LMResult, run_char_lm
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.copy_bench import CopyResult, run_copy
+from dnibench.studies.recurrent.lm_bench import LN2, LMPoint, LMResult, run_char_lm
 
 CURVE_FIELDS = [
     "benchmark",

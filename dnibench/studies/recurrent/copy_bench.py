@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from dnibench.recurrent.chunks import sequence_chunks
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.copy_tasks import CopyBatch, CopyTask, Curriculum, error_bits
-from dnibench.recurrent.core import State
-from dnibench.recurrent.tbptt import TBPTT
-from dnibench.recurrent.trainer import build_regime
+from dnibench.studies.recurrent.chunks import sequence_chunks
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.copy_tasks import CopyBatch, CopyTask, Curriculum, error_bits
+from dnibench.studies.recurrent.core import State
+from dnibench.studies.recurrent.tbptt import TBPTT
+from dnibench.studies.recurrent.trainer import build_regime
 
 STALL_SHARE = 0.5
 
