@@ -60,7 +60,7 @@ def test_the_rnn_suite_expands_to_the_issue_grid() -> None:
 
 
 def test_no_suite_names_an_absolute_path() -> None:
-    for path in Path(__file__).parents[2].joinpath("suites").glob("*.toml"):
+    for path in Path(__file__).parents[3].joinpath("suites").glob("*.toml"):
         text = path.read_text()
         assert "/work/" not in text and "/root/" not in text and "/home/" not in text, path
 

@@ -5,7 +5,7 @@ import pytest
 from dnibench.studies.pipeline.targets import batch_sizes, load_results, targets
 from dnibench.errors import UserError
 
-RUN = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline-run"
+RUN = Path(__file__).resolve().parents[2] / "fixtures" / "pipeline-run"
 
 
 def test_targets_read_the_run_they_are_given() -> None:
