@@ -4,7 +4,7 @@
 spec that ``dnibench bench`` builds on, and the same grid in code so a test
 can hold the suite file to it.
 
-``pipeline``: the throughput grid of issue 16 on 2 ranks, one thread each, at
+``pipeline``: the zero-bubble throughput grid on 2 ranks, one thread each, at
 1, 4 and 8 microbatches: dnibench's ``1f1b`` and zero-bubble ``zb``, PyTorch's
 zero-bubble, interleaved and V schedules as peers, the unlocked ``dni`` /
 ``cdni`` / ``unlock``, the single-process baselines (1 thread, all cores) that

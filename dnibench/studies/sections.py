@@ -19,21 +19,21 @@ SectionFn = Callable[[Path], Section | None]
 
 
 def _pipeline_targets(run_dir: Path) -> Section | None:
-    """The runtime issue's targets, when the run holds the pipeline grid they read."""
+    """The pipeline runtime's targets, when the run holds the pipeline grid they read."""
     from dnibench.studies.pipeline.targets import batch_sizes, load_results, targets
 
     frame = load_results(run_dir)
     wanted = {"gpipe-m8", "dni-m1", "sequential-m1"}
     if not wanted <= set(frame.benchmark):
         return None
-    rows = [t.row() for t in targets(frame, batch_sizes(run_dir))]
+    rows = [t.detail_row() for t in targets(frame, batch_sizes(run_dir))]
     lines = ["## Targets", "", "| target | measured | goal | verdict | detail |",
              "|---|---:|---:|---|---|", *rows, ""]  # fmt: skip
     return Section("\n".join(lines))
 
 
 def _pipeline_verdicts(run_dir: Path) -> Section | None:
-    """DNI against zero-bubble and the best exact schedule; own zb against torch's (issue 16)."""
+    """DNI against zero-bubble and the best exact schedule; own zb against torch's (the zero-bubble verdicts)."""
     from dnibench.studies.pipeline.verdicts import verdicts_section
 
     return verdicts_section(run_dir)

@@ -8,7 +8,7 @@ sample, sampling cost), because the two disagree in instructive ways: NVML
 counts a GPU as busy whenever any kernel runs, so K stages sharing one GPU
 can show high utilisation while every stage stream still idles on its locks.
 
-When the run holds the ``gpu`` suite's benchmarks, the issue's targets are
+When the run holds the ``gpu`` suite's benchmarks, the GPU targets are
 checked too: DNI and unlock pipeline efficiency on streams, same-run ratios
 against GPipe, 1F1B and the torch peers, and the NVML sampling overhead.
 Streams benchmarks that ran on the CPU stand-in are flagged as such: their
@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from dnibench.studies.pipeline.targets import Target
+from dnibench.studies.verdict import Target
 from dnibench.bench.results_file import read_results
 from dnibench.studies.gpu.energy import energy_lines, read_facts
 from dnibench.studies.gpu.overlap import (
@@ -113,7 +113,7 @@ def telemetry_table(frame: pd.DataFrame) -> list[str]:
 
 
 def gpu_targets(frame: pd.DataFrame) -> list[Target]:
-    """The GPU issue's targets, for the benchmarks of the ``gpu`` suite this run holds."""
+    """The GPU targets, for the benchmarks of the ``gpu`` suite this run holds."""
     names = set(frame.benchmark)
     on_gpu = {b for b in names if _median(frame, b, "stream_gpus") >= 1}
     # dist benchmarks carry no stream_gpus: GPU telemetry says they ran on one.
@@ -123,7 +123,7 @@ def gpu_targets(frame: pd.DataFrame) -> list[Target]:
         for bench in sorted(b for b in on_gpu if b.startswith(f"streams-{mode}-m")):
             eff = _median(frame, bench, "pipeline_efficiency")
             out.append(
-                Target(f"{bench} pipeline efficiency", eff, EFFICIENCY_GOAL, True, "on streams")
+                Target(f"{bench} pipeline efficiency", eff, EFFICIENCY_GOAL, ">=", detail="on streams")
             )
     for numerator, denominator in GPU_RATIOS:
         if {numerator, denominator} <= on_gpu:  # stand-in timings are never GPU targets
@@ -134,8 +134,8 @@ def gpu_targets(frame: pd.DataFrame) -> list[Target]:
                     f"{numerator} / {denominator} throughput",
                     a / b,
                     1.0,
-                    True,
-                    f"{_cell(a, '.0f')} / {_cell(b, '.0f')} samples/s (goal: not slower)",
+                    ">=",
+                    detail=f"{_cell(a, '.0f')} / {_cell(b, '.0f')} samples/s (goal: not slower)",
                 )
             )
     overheads = frame[frame.metric == "nvml_overhead"]
@@ -146,8 +146,8 @@ def gpu_targets(frame: pd.DataFrame) -> list[Target]:
                 "NVML sampling overhead (sampler time / wall, worst benchmark)",
                 float(overheads.groupby("benchmark").value.median().max()),
                 NVML_OVERHEAD_GOAL,
-                False,
-                f"worst: {worst}",
+                "<=",
+                detail=f"worst: {worst}",
             )
         )
     for bench in sorted(names):
@@ -160,8 +160,8 @@ def gpu_targets(frame: pd.DataFrame) -> list[Target]:
                     f"{bench} NVML cost: throughput lost with sampling on (paired, noisy)",
                     (off_rate - on_rate) / off_rate,
                     NVML_OVERHEAD_GOAL,
-                    False,
-                    f"off {_cell(off_rate, '.0f')}, on {_cell(on_rate, '.0f')} samples/s",
+                    "<=",
+                    detail=f"off {_cell(off_rate, '.0f')}, on {_cell(on_rate, '.0f')} samples/s",
                 )
             )
     return out
@@ -275,7 +275,7 @@ def gpu_section_markdown(
             "",
             "| target | measured | goal | verdict | detail |",
             "|---|---:|---:|---|---|",
-            *(target.row() for target in targets),
+            *(target.detail_row() for target in targets),
             "",
         ]
     return "\n".join(lines)

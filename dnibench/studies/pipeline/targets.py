@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from dnibench.bench.results_file import read_results
 from dnibench.instrument import gpipe_bubble
+from dnibench.studies.verdict import Target
 
 
 def load_results(run_dir: Path) -> pd.DataFrame:
@@ -29,34 +29,8 @@ def _value(frame: pd.DataFrame, bench: str, metric: str, stage: int = -1) -> flo
     return float(rows.value.median()) if len(rows) else math.nan
 
 
-@dataclass
-class Target:
-    """One target of the issue, checked on measured figures."""
-
-    name: str
-    measured: float
-    goal: float
-    higher_is_better: bool
-    detail: str
-
-    @property
-    def met(self) -> bool:
-        if math.isnan(self.measured):
-            return False
-        return self.measured >= self.goal if self.higher_is_better else self.measured <= self.goal
-
-    def row(self) -> str:
-        verdict = "met" if self.met else "MISSED"
-        if not self.met and not math.isnan(self.measured):
-            gap = self.goal - self.measured if self.higher_is_better else self.measured - self.goal
-            verdict += f" by {gap:.3f}"
-        sign = ">=" if self.higher_is_better else "<="
-        cells = [self.name, f"{self.measured:.3f}", f"{sign} {self.goal:g}", verdict, self.detail]
-        return "| " + " | ".join(cells) + " |"
-
-
 def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> list[Target]:
-    """The runtime issue's targets, from a run of the ``pipeline`` grid.
+    """The pipeline runtime's targets, from a run of the ``pipeline`` grid.
 
     ``batch_sizes`` (samples per step by benchmark, from config.json) turns a
     throughput into a step time for the estimated instrumentation overhead.
@@ -67,7 +41,7 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
         for m in (1, 8):
             name = f"{mode}-m{m}"
             eff = _value(frame, name, "pipeline_efficiency")
-            out.append(Target(f"{name} pipeline efficiency", eff, 0.90, True, "throughput / ideal"))
+            out.append(Target(f"{name} pipeline efficiency", eff, 0.90, ">=", detail="throughput / ideal"))
     for ours, theirs in (("gpipe", "torch-gpipe"), ("1f1b", "torch-1f1b")):
         a = _value(frame, f"{ours}-m8", "throughput")
         b = _value(frame, f"{theirs}-m8", "throughput")
@@ -76,8 +50,8 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
                 f"{ours} / {theirs} throughput (m=8)",
                 a / b,
                 0.95,
-                True,
-                f"{a:.0f} / {b:.0f} samples/s",
+                ">=",
+                detail=f"{a:.0f} / {b:.0f} samples/s",
             )
         )
     for mode in ("dni", "unlock"):
@@ -88,8 +62,8 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
                 f"{mode} / sequential throughput (m=1)",
                 a / b,
                 1.5,
-                True,
-                f"{a:.0f} / {b:.0f} samples/s",
+                ">=",
+                detail=f"{a:.0f} / {b:.0f} samples/s",
             )
         )
     stages = sorted(s for s in frame[frame.benchmark == "gpipe-m8"].stage.unique() if s >= 0)
@@ -107,8 +81,8 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
                 "gpipe-m8 lock idle vs (K-1)/(m+K-1), absolute difference in points",
                 abs(measured - theory) * 100,
                 5.0,
-                False,
-                f"measured {measured:.3f} (mean over stages) vs theory {theory:.3f}",
+                "<=",
+                detail=f"measured {measured:.3f} (mean over stages) vs theory {theory:.3f}",
             )
         )
     cost_ns = _value(frame, "calibration", "span_cost")
@@ -121,8 +95,8 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
                 f"{name} instrumentation overhead, % (paired A/B, noisy)",
                 (off - on) / off * 100,
                 3.0,
-                False,
-                f"spans off {off:.0f}, on {on:.0f} samples/s (medians of repeats)",
+                "<=",
+                detail=f"spans off {off:.0f}, on {on:.0f} samples/s (medians of repeats)",
             )
         )
         batch = batch_sizes.get(name, math.nan)
@@ -136,8 +110,8 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
                 f"{name} instrumentation overhead, % (span count x span cost)",
                 per_step * cost_ns * 1e-9 / step_s * 100,
                 3.0,
-                False,
-                f"{per_step:.0f} spans/step x {cost_ns:.0f} ns per span / {step_s * 1e3:.1f} ms "
+                "<=",
+                detail=f"{per_step:.0f} spans/step x {cost_ns:.0f} ns per span / {step_s * 1e3:.1f} ms "
                 "per step",
             )
         )

@@ -1,4 +1,4 @@
-"""Issue 16's verdicts: DNI against zero-bubble and the best exact schedule; zb against torch's.
+"""The zero-bubble verdicts: DNI against zero-bubble and the best exact schedule; zb against torch's.
 
 Each verdict states its premise and checks it on the same run:
 
@@ -15,7 +15,7 @@ Each verdict states its premise and checks it on the same run:
   gets a 95% percentile-bootstrap interval (each side's launches resampled
   independently, 10 000 resamples, seeded), and the target (>= 0.95) is
   met when the interval's lower end clears it, missed when its upper end
-  does not, and undecided otherwise.
+  does not, and inconclusive otherwise.
 
 Split-backward cost: own zb's comes from :mod:`split_backward` (D + W of
 each zb benchmark against its 1f1b twin); PyTorch's, the same measure for
@@ -33,6 +33,7 @@ import numpy as np
 from dnibench.report.data import RunData, load_run
 from dnibench.studies.pipeline.hardware_limit import benchmark_specs, hardware_limit_efficiency
 from dnibench.report.section import Section
+from dnibench.studies.verdict import Verdict
 
 __all__ = ["bootstrap_ratio", "lock_idle", "verdicts_section"]
 
@@ -135,13 +136,13 @@ def _zb_premise_table(run: RunData) -> tuple[list[str], list[_Premise]]:
         premises.append(premise)
         ratio = _throughput(run, zb) / _throughput(run, base)
         if not premise.testable:
-            holds, verdict = "not measured", "not testable (lock idle not measured)"
+            holds, verdict = "not measured", f"{Verdict.NOT_TESTABLE} (lock idle not measured)"
         elif not premise.holds:
             holds = "no"
-            verdict = "not testable: zb's lock idle is not below 1f1b's"
+            verdict = f"{Verdict.NOT_TESTABLE}: zb's lock idle is not below 1f1b's"
         else:
             holds = "yes"
-            verdict = "yes" if ratio > 1 else "no: zb is not faster"
+            verdict = str(Verdict.MET) if ratio > 1 else f"{Verdict.MISSED}: zb is not faster"
         lines.append(
             f"| {m} | {_fmt(premise.zb_idle)} | {_fmt(premise.base_idle)} | {holds} | "
             f"{_fmt(ratio)} | {verdict} |"
@@ -212,16 +213,16 @@ def _torch_zb_table(run: RunData) -> list[str]:
         cells += f"{_fmt(np.median(b) if b.size else math.nan, '.0f')} ({b.size})"
         if reason:
             lines.append(
-                f"| {m} | {cells} | — | — | >= {TORCH_ZB_TARGET} | not testable: {reason} |"
+                f"| {m} | {cells} | — | — | >= {TORCH_ZB_TARGET} | {Verdict.NOT_TESTABLE}: {reason} |"
             )
             continue
         point, low, high = bootstrap_ratio(a, b)
         if low >= TORCH_ZB_TARGET:
-            verdict = "met"
+            verdict = str(Verdict.MET)
         elif high < TORCH_ZB_TARGET:
-            verdict = "MISSED"
+            verdict = str(Verdict.MISSED)
         else:
-            verdict = "undecided (interval straddles the target)"
+            verdict = f"{Verdict.INCONCLUSIVE} (interval straddles the target)"
         lines.append(
             f"| {m} | {cells} | {point:.3f} | [{low:.3f}, {high:.3f}] | >= {TORCH_ZB_TARGET} "
             f"| {verdict} |"
@@ -337,7 +338,7 @@ def verdicts_section(run_dir: Path) -> Section | None:
         "torch-zb is ScheduleInterleavedZeroBubble with one stage per rank, on the same model, "
         "balance and batches as zb. Ratio of median throughputs; interval: 95% percentile "
         f"bootstrap over launches (each side resampled independently, 10 000 resamples); met "
-        f"when its lower end is >= {TORCH_ZB_TARGET}, MISSED when its upper end is below.",
+        f"when its lower end is >= {TORCH_ZB_TARGET}, missed when its upper end is below.",
         "",
         *_torch_zb_table(run),
         "",

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
-from dnibench.studies.recurrent.report.targets import Target
+from dnibench.studies.verdict import Target
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 

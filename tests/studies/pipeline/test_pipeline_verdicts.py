@@ -103,7 +103,7 @@ def test_verdicts_check_their_premises(run_dir: Path) -> None:
     assert section is not None
     text = section.markdown
     # m = 4: zb idles less than 1f1b and is faster; m = 8: it idles more, so not testable.
-    assert "| 4 | 0.100 | 0.200 | yes | 1.111 | yes |" in text
+    assert "| 4 | 0.100 | 0.200 | yes | 1.111 | met |" in text
     assert "| 8 | 0.400 | 0.200 | no |" in text and "At m = 8 zb's measured lock idle" in text
     # DNI against the best exact schedule: at m = 4 that is torch-zb, not zb.
     assert "torch-zb-m4 (1010)" in text

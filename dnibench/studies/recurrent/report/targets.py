@@ -41,6 +41,7 @@ from dnibench.studies.recurrent.report.figures import (
     spread,
 )
 from dnibench.report.tables import MISSING, fmt
+from dnibench.studies.verdict import Target
 
 GAP_GOAL = 1.0
 TO_TARGET_RATIO = 0.6
@@ -61,63 +62,6 @@ _HINTS = {
     "copy": "a larger character budget for the curriculum, or a larger sg_lr so the SG "
     "learns the long-range signal sooner",
 }
-
-
-@dataclass(frozen=True)
-class Target:
-    """One target: measured value, the goal, and whether it is met (``better`` is a comparator).
-
-    ``untestable`` holds the reason when the target's premise failed in this
-    run: the verdict is then "not testable", whatever the measured value.
-    """
-
-    name: str
-    measured: float
-    goal: float
-    better: str  # "<=", "<", ">" or ">="
-    hint: str
-    spec: str = ".3f"
-    untestable: str | None = None
-
-    @property
-    def met(self) -> bool | None:
-        if self.untestable is not None or math.isnan(self.measured) or math.isnan(self.goal):
-            return None
-        return {
-            "<=": self.measured <= self.goal,
-            "<": self.measured < self.goal,
-            ">=": self.measured >= self.goal,
-            ">": self.measured > self.goal,
-        }[self.better]
-
-    @property
-    def verdict(self) -> str:
-        if self.untestable is not None:
-            return f"not testable: {self.untestable}"
-        if self.met is None and math.isnan(self.goal) and not math.isnan(self.measured):
-            return "quoted (no goal)"
-        return {True: "met", False: "missed", None: "not measured"}[self.met]
-
-    @property
-    def missed_by(self) -> float:
-        """How far the measured value is on the wrong side of the goal (0 when met)."""
-        if self.met is None:
-            return math.nan
-        return 0.0 if self.met else abs(self.measured - self.goal)
-
-    def row(self) -> str:
-        """The target as one Markdown table row."""
-        missed = MISSING if self.met in (True, None) else fmt(self.missed_by, self.spec)
-        measured = fmt(self.measured, self.spec)
-        if math.isinf(self.measured):
-            measured, missed = "never reached", "never reached"
-        if self.met is False and self.missed_by == 0:
-            missed = "tie (must be strictly better)"
-        hint = self.hint if self.met is False else ""
-        return (
-            f"| {self.name} | {measured} | {self.better} "
-            f"{fmt(self.goal, self.spec)} | {self.verdict} | {missed} | {hint} |"
-        )
 
 
 @dataclass(frozen=True)
