@@ -139,7 +139,7 @@ def default_run_dir(label: str) -> Path:
 
 
 def _progress(total: int):
-    from dnibench.studies.kind import benchmark_kind
+    from dnibench.studies.registry import benchmark_kind
 
     done = 0
     started = time.perf_counter()
@@ -170,7 +170,7 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
     """Write pytest-benchmark.json and the reports of a (possibly partial) run."""
     from dnibench.export import write_pytest_benchmark_json
     from dnibench.report import write_reports
-    from dnibench.studies.sections import extra_sections
+    from dnibench.studies.registry import extra_sections
 
     write_pytest_benchmark_json(run_dir)
     sections = extra_sections(run_dir)
@@ -272,7 +272,7 @@ def _with_data(items: list[Any], data_dir: Path | None, text_path: Path | None) 
 
 def _slowed(item: Any, stage: int, factor: float) -> Any:
     """``item`` with one stage made a straggler (pipeline benchmarks only)."""
-    from dnibench.studies.kind import benchmark_kind
+    from dnibench.studies.registry import benchmark_kind
 
     spec = item.spec
     if not benchmark_kind(item.kind).pipeline or spec is None or stage >= spec.world_size:

@@ -38,7 +38,7 @@ def render_tables(run_name: str, scratch: Path) -> str:
     from dnibench.report.build import report_blocks
     from dnibench.report.data import load_run
     from dnibench.report.markdown import render_markdown
-    from dnibench.studies.sections import extra_sections
+    from dnibench.studies.registry import extra_sections
 
     copy = scratch / run_name
     shutil.copytree(REPO / "reports" / run_name, copy, ignore=shutil.ignore_patterns("plots"))

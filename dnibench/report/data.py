@@ -49,7 +49,8 @@ PIPELINE_METRICS = frozenset({"pipeline_efficiency", "busy_fraction", "ideal_thr
 #: Metrics only a training benchmark records.
 TRAINING_METRICS = frozenset({"test_accuracy", "samples_to_target", "seconds_to_target"})
 #: Metrics only a recurrent benchmark (rnn / copy kinds) records: its own report section
-#: (dnibench.studies.recurrent.report.section) shows it, so the generic tables and plots leave it out.
+#: (dnibench.studies.recurrent.report.section) shows it, so the generic tables and plots
+#: leave it out.
 RECURRENT_METRICS = frozenset({"bpc", "longest_solved"})
 
 _FIX = RERUN

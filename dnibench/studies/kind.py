@@ -1,29 +1,30 @@
-"""The kinds of benchmark a suite may hold, and what each kind means to a run.
+"""What a kind of benchmark is: the one abstraction every kind of item fills in.
 
-Everything that treats benchmarks differently by kind asks this registry
-instead of comparing the kind's name: which runtimes it may use, which of
-the item's fields is its configuration (``config.json``), how one run of it
-is executed and its rows recorded, and the line the progress report prints
-when it ends. A new kind is one :class:`BenchmarkKind` in :data:`KINDS`.
-(Report sections are found from what a run directory holds, not by kind:
-see :mod:`dnibench.studies.sections`.)
+A *kind* is how one item runs (pipeline, train, rnn, copy). Everything that
+treats benchmarks differently by kind asks the kind instead of comparing its
+name: the suite keys it takes and how a checked grid point becomes an
+:class:`~dnibench.studies.item.Item`, which runtimes it may use, which of the
+item's fields is its configuration (``config.json``), how one run is computed
+and its rows recorded, whether it may run side by side with others
+(``dnibench run --jobs``), the line the progress report prints and the
+figures pytest-benchmark keeps. Kinds are declared by studies
+(:mod:`dnibench.studies.study`) and found by :mod:`dnibench.studies.registry`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.csv_rows import CURVE_FIELDS, append_csv
-from dnibench.bench.results_file import RESULT_COLUMNS
-from dnibench.bench.run import run_benchmark
-from dnibench.errors import unknown_name
+from dnibench.studies.item import PIPELINE, Item
+from dnibench.studies.keys import Key
 
-RunOnce = Callable[[Any, int, int, Path, "float | None"], Any]
-"""(item, repeat, repeats, run directory, deadline in s) -> the result, rows already appended."""
+Compute = Callable[[Item, int, "float | None"], Any]
+"""(item, repeat, deadline in s) -> the run's result, nothing written yet."""
+Record = Callable[[Path, Item, Any, int, int], None]
+"""(run directory, item, result, repeat, repeats): append the result's rows."""
 
 
 @dataclass(frozen=True)
@@ -32,94 +33,29 @@ class BenchmarkKind:
 
     name: str
     runtimes: tuple[str, ...]
-    body: Callable[[Any], Any]
-    run: RunOnce
+    keys: tuple[Key, ...]
+    """The suite keys it takes besides kind, name, repeats and runtime."""
+    build: Callable[[Item, Mapping[str, Any]], Item]
+    """The item with its configuration built from one checked grid point."""
+    body: Callable[[Item], object]
+    """The item's configuration (a dataclass), as config.json records it."""
+    compute: Compute
+    record: Record
     progress: Callable[[Any], str]
+    figures: Callable[[Any], dict[str, float]]
+    """Headline figures of a result (the first must be positive), for pytest-benchmark."""
     pipeline: bool = False
     """Runs a stage-split pipeline from a BenchSpec: stragglers and GPU telemetry apply."""
+    parallel: bool = False
+    """Trains on one thread and times its own CPU: ``run --jobs`` may run it side by side."""
+
+    def run(
+        self, item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None
+    ) -> Any:
+        """Run ``item`` once and record its rows in ``out``; the result."""
+        result = self.compute(item, repeat, deadline_s)
+        self.record(out, item, result, repeat, repeats)
+        return result
 
 
-def _run_pipeline(item: Any, repeat: int, repeats: int, out: Path, deadline_s: float | None):
-    spec = item.spec
-    assert spec is not None, f"pipeline benchmark {item.name} has no spec"
-    if spec.name != item.name:
-        spec = spec.with_(name=item.name)
-    result = run_benchmark(spec, deadline_s=deadline_s)
-    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows(repeat))
-    name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
-    (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
-    return result
-
-
-def _run_train(item: Any, repeat: int, repeats: int, out: Path, deadline_s: float | None):
-    from dnibench.studies.train.run import run_training, train_rows
-
-    assert item.train is not None, f"training benchmark {item.name} has no configuration"
-    result = run_training(item.train, repeat)
-    rows, curve = train_rows(item.name, result, repeat, item.target_accuracy)
-    append_csv(out / "results.csv", RESULT_COLUMNS, rows)
-    append_csv(out / "curves.csv", CURVE_FIELDS, curve)
-    return result
-
-
-def record_recurrent(out: Path, result: Any) -> None:
-    """Append one recurrent run's rows, curve and corpus to the run directory."""
-    from dnibench.studies.recurrent.bench import CURVE_FIELDS as RNN_CURVE_FIELDS
-
-    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows())
-    append_csv(out / "rnn_curves.csv", RNN_CURVE_FIELDS, result.curve_rows())
-    result.write_provenance(out)
-
-
-def _run_recurrent(item: Any, repeat: int, repeats: int, out: Path, deadline_s: float | None):
-    from dnibench.studies.recurrent.bench import run_recurrent
-
-    result = run_recurrent(item.name, getattr(item, "recurrent", None), repeat)
-    record_recurrent(out, result)
-    return result
-
-
-def _pipeline_line(result: Any) -> str:
-    m = result.metrics
-    return f"{m.throughput:8.0f} samples/s  efficiency {m.efficiency:.3f}"
-
-
-def _rnn_line(result: Any) -> str:
-    final = result.result.final
-    return f"held-out BPC {final.test_bpc:.4f} after {final.chars:,} chars"
-
-
-PIPELINE = "pipeline"
-
-KINDS: dict[str, BenchmarkKind] = {
-    kind.name: kind
-    for kind in (
-        BenchmarkKind(
-            PIPELINE, ("dist", "streams"), lambda item: item.spec, _run_pipeline,
-            _pipeline_line, pipeline=True,
-        ),
-        BenchmarkKind(
-            "train", ("reference",), lambda item: item.train, _run_train,
-            lambda result: f"test accuracy {result.final.test_accuracy:.4f}",
-        ),
-        BenchmarkKind(
-            "rnn", ("reference",), lambda item: getattr(item, "recurrent", None), _run_recurrent,
-            _rnn_line,
-        ),
-        BenchmarkKind(
-            "copy", ("reference",), lambda item: getattr(item, "recurrent", None), _run_recurrent,
-            lambda result: f"longest solved length {result.result.final.longest_solved}",
-        ),
-    )
-}  # fmt: skip
-
-
-def benchmark_kind(name: str) -> BenchmarkKind:
-    """The registered kind ``name``; a UserError listing the kinds (with a close match) if none."""
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise unknown_name("benchmark kind", name, KINDS) from None
-
-
-__all__ = ["KINDS", "PIPELINE", "BenchmarkKind", "RunOnce", "benchmark_kind", "record_recurrent"]
+__all__ = ["PIPELINE", "BenchmarkKind", "Compute", "Record"]

@@ -88,7 +88,7 @@ class Target:
         return 0.0 if self.met else abs(self.measured - self.goal)
 
     def row(self) -> str:
-        """The target as one Markdown row: measured, goal, verdict, missed by, what would change it."""
+        """One Markdown row: measured, goal, verdict, missed by, what would change it."""
         missed = MISSING if self.met in (True, None) else fmt(self.missed_by, self.spec)
         measured = fmt(self.measured, self.spec)
         if math.isinf(self.measured):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dnibench.errors import UserError
-from dnibench.studies.sections import extra_sections
 from dnibench.simulate.validate import TARGET, validate_run
+from dnibench.studies.registry import extra_sections
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pipeline-run"
 

@@ -32,7 +32,6 @@ from typing import Any
 
 import pandas as pd
 
-from dnibench.studies.verdict import Target
 from dnibench.bench.results_file import read_results
 from dnibench.studies.gpu.energy import energy_lines, read_facts
 from dnibench.studies.gpu.overlap import (
@@ -42,6 +41,7 @@ from dnibench.studies.gpu.overlap import (
     premise,
     span_against_nvml_lines,
 )
+from dnibench.studies.verdict import Target
 
 #: (numerator, denominator) throughput ratios the gpu suite's targets report.
 GPU_RATIOS = (
@@ -123,7 +123,9 @@ def gpu_targets(frame: pd.DataFrame) -> list[Target]:
         for bench in sorted(b for b in on_gpu if b.startswith(f"streams-{mode}-m")):
             eff = _median(frame, bench, "pipeline_efficiency")
             out.append(
-                Target(f"{bench} pipeline efficiency", eff, EFFICIENCY_GOAL, ">=", detail="on streams")
+                Target(
+                    f"{bench} pipeline efficiency", eff, EFFICIENCY_GOAL, ">=", detail="on streams"
+                )
             )
     for numerator, denominator in GPU_RATIOS:
         if {numerator, denominator} <= on_gpu:  # stand-in timings are never GPU targets

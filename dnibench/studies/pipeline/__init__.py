@@ -1,1 +1,1 @@
-"""The pipeline study: throughput targets, DNI verdicts, split backward, hardware limit, timelines."""
+"""The pipeline study: targets, zero-bubble verdicts, split backward, hardware limit, timelines."""

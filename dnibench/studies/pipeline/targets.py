@@ -41,7 +41,9 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
         for m in (1, 8):
             name = f"{mode}-m{m}"
             eff = _value(frame, name, "pipeline_efficiency")
-            out.append(Target(f"{name} pipeline efficiency", eff, 0.90, ">=", detail="throughput / ideal"))
+            out.append(
+                Target(f"{name} pipeline efficiency", eff, 0.90, ">=", detail="throughput / ideal")
+            )
     for ours, theirs in (("gpipe", "torch-gpipe"), ("1f1b", "torch-1f1b")):
         a = _value(frame, f"{ours}-m8", "throughput")
         b = _value(frame, f"{theirs}-m8", "throughput")
@@ -111,8 +113,8 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
                 per_step * cost_ns * 1e-9 / step_s * 100,
                 3.0,
                 "<=",
-                detail=f"{per_step:.0f} spans/step x {cost_ns:.0f} ns per span / {step_s * 1e3:.1f} ms "
-                "per step",
+                detail=f"{per_step:.0f} spans/step x {cost_ns:.0f} ns per span / "
+                f"{step_s * 1e3:.1f} ms per step",
             )
         )
     return out

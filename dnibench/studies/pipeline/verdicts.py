@@ -1,4 +1,4 @@
-"""The zero-bubble verdicts: DNI against zero-bubble and the best exact schedule; zb against torch's.
+"""Zero-bubble verdicts: DNI against zero-bubble and the best exact schedule; zb against torch's.
 
 Each verdict states its premise and checks it on the same run:
 
@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from dnibench.report.data import RunData, load_run
-from dnibench.studies.pipeline.hardware_limit import benchmark_specs, hardware_limit_efficiency
 from dnibench.report.section import Section
+from dnibench.studies.pipeline.hardware_limit import benchmark_specs, hardware_limit_efficiency
 from dnibench.studies.verdict import Verdict
 
 __all__ = ["bootstrap_ratio", "lock_idle", "verdicts_section"]
@@ -212,9 +212,8 @@ def _torch_zb_table(run: RunData) -> list[str]:
         cells = f"{_fmt(np.median(a) if a.size else math.nan, '.0f')} ({a.size}) | "
         cells += f"{_fmt(np.median(b) if b.size else math.nan, '.0f')} ({b.size})"
         if reason:
-            lines.append(
-                f"| {m} | {cells} | — | — | >= {TORCH_ZB_TARGET} | {Verdict.NOT_TESTABLE}: {reason} |"
-            )
+            untestable = f"{Verdict.NOT_TESTABLE}: {reason}"
+            lines.append(f"| {m} | {cells} | — | — | >= {TORCH_ZB_TARGET} | {untestable} |")
             continue
         point, low, high = bootstrap_ratio(a, b)
         if low >= TORCH_ZB_TARGET:

@@ -7,6 +7,7 @@ Modules: :mod:`config` (one benchmark's settings), :mod:`corpus` and
 :mod:`sg_quality` (the SG probe), :mod:`trainer`, :mod:`lm_bench` and
 :mod:`copy_bench` (the runs), :mod:`data_options` (where the text comes
 from) and :mod:`bench` (tidy rows). The rnn report section reads the rows:
-:mod:`dnibench.studies.recurrent.report`. Only :mod:`config` is imported by the suite
-schema, so loading a suite stays free of torch-heavy imports here.
+:mod:`report`. :mod:`keys` holds the kinds' suite keys and :mod:`study` the
+kinds and the section; only :mod:`config` and :mod:`keys` are imported when a
+suite loads, so loading a suite stays free of the training modules here.
 """

@@ -42,10 +42,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from dnibench.regimes.synthetic_gradient import SyntheticGradient
 from dnibench.studies.recurrent.chunks import Chunk, ChunkStep
 from dnibench.studies.recurrent.core import Core, LSTMCore, State, detach_state
 from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
-from dnibench.regimes.synthetic_gradient import SyntheticGradient
 
 
 class DNITBPTT(TBPTT):

@@ -34,7 +34,13 @@ from dnibench.errors import UserError
 from dnibench.studies.recurrent.chunks import Chunk
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.core import LSTMCore, State
-from dnibench.studies.recurrent.corpus import CharCorpus, batchify, load_ptb, load_pystdlib, load_text
+from dnibench.studies.recurrent.corpus import (
+    CharCorpus,
+    batchify,
+    load_ptb,
+    load_pystdlib,
+    load_text,
+)
 from dnibench.studies.recurrent.crossing import first_crossing
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
 from dnibench.studies.recurrent.sg_quality import SGQuality, probe_length, sg_quality

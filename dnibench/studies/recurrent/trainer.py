@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import torch
 
+from dnibench.regimes.synthetic_gradient import SGConfig, SyntheticGradient
 from dnibench.studies.recurrent.chunks import token_loss
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.core import LSTMCore
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
 from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
-from dnibench.regimes.synthetic_gradient import SGConfig, SyntheticGradient
 
 
 def build_regime(

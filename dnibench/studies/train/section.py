@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
-from dnibench.studies.verdict import Target
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
+from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
+from dnibench.studies.verdict import Target
 
 TARGET_SHARE = 0.95
 CLOSE_SHARE = 0.9
@@ -314,7 +314,7 @@ def ff_section_markdown(run_dir: Path) -> str | None:
 
 
 def ff_section(run_dir: Path) -> Section | None:
-    """The section for :mod:`dnibench.studies.sections` (None when the run has no ff groups)."""
+    """The section for :mod:`dnibench.studies.registry` (None when the run has no ff groups)."""
     markdown = ff_section_markdown(run_dir)
     return Section(markdown) if markdown is not None else None
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dnibench.studies.gpu.section import gpu_section, gpu_section_markdown
 from dnibench.studies.gpu.overlap import overlap, premise
+from dnibench.studies.gpu.section import gpu_section, gpu_section_markdown
 
 MODES = ("sequential", "gpipe", "1f1b", "dni", "cdni", "unlock")
 

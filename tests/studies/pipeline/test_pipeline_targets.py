@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from dnibench.studies.pipeline.targets import batch_sizes, load_results, targets
 from dnibench.errors import UserError
+from dnibench.studies.pipeline.targets import batch_sizes, load_results, targets
 
 RUN = Path(__file__).resolve().parents[2] / "fixtures" / "pipeline-run"
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from dnibench.report.data import load_run
+from dnibench.report.tables import pipeline_table
 from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
 from dnibench.studies.pipeline.verdicts import bootstrap_ratio, lock_idle, verdicts_section
-from dnibench.report.tables import pipeline_table
 
 FIELDS = ["benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value",
           "unit"]  # fmt: skip

@@ -21,10 +21,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from dnibench.regimes.synthetic_gradient import SGConfig, SyntheticGradient
 from dnibench.studies.recurrent.chunks import Chunk, sequence_chunks
 from dnibench.studies.recurrent.core import State
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
-from dnibench.regimes.synthetic_gradient import SGConfig, SyntheticGradient
 
 DIM, IN, BATCH, LENGTH, T = 3, 2, 2, 12, 4
 

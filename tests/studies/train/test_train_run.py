@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from dnibench.bench.session import BenchItem, run_session
-from dnibench.studies.train.run import run_training, to_target, train_rows
+from dnibench.bench.session import run_session
 from dnibench.pipeline import PipelineConfig
 from dnibench.regimes.regime import get_regime
 from dnibench.runtimes.reference import ReferenceRuntime
+from dnibench.studies.item import Item
+from dnibench.studies.train.run import run_training, to_target, train_rows
 from dnibench.train import TrainConfig, freeze, prepare, train
 
 CONFIG = TrainConfig(
@@ -35,7 +36,7 @@ def test_repeats_use_different_seeds() -> None:
 
 
 def test_session_runs_training_items_into_curves_csv(tmp_path: Path) -> None:
-    item = BenchItem(name="dni-digits", kind="train", repeats=2, train=CONFIG, target_accuracy=0.9)
+    item = Item(name="dni-digits", kind="train", repeats=2, train=CONFIG, target_accuracy=0.9)
     run_session([item], tmp_path)
     with (tmp_path / "curves.csv").open() as handle:
         curve = list(csv.DictReader(handle))

@@ -8,7 +8,8 @@ at T = 8 / 40; "dni-8" is dni-tbptt at T = 8 without aux at the default
 sg_scale (or the only non-zero scale the run has), "dni-8+aux" the same with
 aux, the control is dni-tbptt at T = 8 with sg_scale = 0, and other scales
 form the sg_scale comparison. Definitions and the premise rule are in
-:mod:`dnibench.studies.recurrent.report.figures` and :mod:`dnibench.studies.recurrent.report.targets`.
+:mod:`dnibench.studies.recurrent.report.figures` and
+:mod:`dnibench.studies.recurrent.report.targets`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.report.data import load_run
+from dnibench.report.section import Section
+from dnibench.report.tables import MISSING, fmt
+from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.report.copy_tables import copy_lines
 from dnibench.studies.recurrent.report.figures import (
     Premise,
@@ -44,8 +47,6 @@ from dnibench.studies.recurrent.report.targets import (
     premise_of,
     seconds_premise,
 )
-from dnibench.report.section import Section
-from dnibench.report.tables import MISSING, fmt
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ from dnibench.studies.recurrent.report.figures import (
     seed_values,
     spread,
 )
-from dnibench.report.tables import MISSING, fmt
 from dnibench.studies.verdict import Target
 
 GAP_GOAL = 1.0

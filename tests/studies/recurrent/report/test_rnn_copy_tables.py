@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from dnibench.studies.recurrent.report.copy_tables import copy_frame, copy_lines
 from dnibench.report.tables import MISSING
+from dnibench.studies.recurrent.report.copy_tables import copy_frame, copy_lines
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from dnibench.bench.session import BenchItem, run_session
+from dnibench.bench.session import run_session
+from dnibench.studies.item import Item
 from dnibench.studies.recurrent.bench import CURVE_FIELDS
 from dnibench.studies.recurrent.config import RecurrentConfig
-from dnibench.studies.recurrent.report.section import BPC_FIGURE, COPY_FIGURE, SG_FIGURE, rnn_section
+from dnibench.studies.recurrent.report.section import (
+    BPC_FIGURE,
+    COPY_FIGURE,
+    SG_FIGURE,
+    rnn_section,
+)
 from dnibench.studies.recurrent.report.targets import Target, copy_targets
-from dnibench.studies.sections import extra_sections
+from dnibench.studies.registry import extra_sections
 
 
-def lm_item(tmp_path: Path, name: str, **changes: object) -> BenchItem:
+def lm_item(tmp_path: Path, name: str, **changes: object) -> Item:
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog. " * 60)
     config = RecurrentConfig(
@@ -31,14 +37,14 @@ def lm_item(tmp_path: Path, name: str, **changes: object) -> BenchItem:
         target_bpc=4.0,
         **changes,
     )  # type: ignore[arg-type]
-    return BenchItem(name=name, kind="rnn", repeats=2, recurrent=config)
+    return Item(name=name, kind="rnn", repeats=2, recurrent=config)
 
 
-def copy_item(name: str, **changes: object) -> BenchItem:
+def copy_item(name: str, **changes: object) -> Item:
     config = RecurrentConfig(
         kind="copy", width=16, batch_size=4, chars=600, eval_every=200, **changes
     )  # type: ignore[arg-type]
-    return BenchItem(name=name, kind="copy", recurrent=config)
+    return Item(name=name, kind="copy", recurrent=config)
 
 
 def test_session_writes_rows_curves_and_the_report_section(tmp_path: Path) -> None:
