@@ -15,9 +15,9 @@ import shlex
 from pathlib import Path
 
 from dnibench.errors import UserError
-from dnibench.report.simulation.crosscheck_writer import write_crosscheck
-from dnibench.report.simulation.provenance import Provenance
 from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
+from dnibench.simulate.report.crosscheck_writer import write_crosscheck
+from dnibench.simulate.report.provenance import Provenance
 from dnibench.simulate.scaling import REGIMES
 from dnibench.simulate.validate import load_specs
 from dnibench.simulate_cli.output import (

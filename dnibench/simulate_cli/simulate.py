@@ -188,8 +188,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if "dni" in modes and "1f1b" not in modes:
         points += sweep(model, ["1f1b"], stages, microbatches, settings)
 
-    from dnibench.report.simulation.provenance import Provenance
-    from dnibench.report.simulation.writer import write_simulation
+    from dnibench.simulate.report.provenance import Provenance
+    from dnibench.simulate.report.writer import write_simulation
 
     flags = [
         "--from",

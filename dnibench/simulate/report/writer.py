@@ -28,10 +28,10 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
-from dnibench.report.simulation.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
-from dnibench.report.simulation.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.report.style import figure, palette, save, styled
 from dnibench.simulate.crossover import RANGE, Crossover, crossover_markdown
+from dnibench.simulate.report.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
+from dnibench.simulate.report.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.simulate.scaling import ModelCosts, SweepPoint, first_below, overtake
 from dnibench.simulate.validate import ValidationRow, validation_markdown
 

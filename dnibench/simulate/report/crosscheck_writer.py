@@ -21,9 +21,9 @@ import pandas as pd
 from dnibench.bench.results_file import RESULT_COLUMNS
 from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
-from dnibench.report.simulation.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
-from dnibench.report.simulation.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.simulate.crosscheck import Straggler
+from dnibench.simulate.report.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
+from dnibench.simulate.report.provenance import ENVIRONMENT_NOTE, Provenance
 from dnibench.simulate.validate import TARGET, TARGET_STRAGGLER, ValidationRow, validation_markdown
 
 __all__ = ["crosscheck_frame", "write_crosscheck"]

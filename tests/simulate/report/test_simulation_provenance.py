@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from dnibench.cli import main
-from dnibench.report.simulation.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
-from dnibench.report.simulation.provenance import SIMULATION_BACKEND, Provenance, SourceRun
+from dnibench.simulate.report.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
+from dnibench.simulate.report.provenance import SIMULATION_BACKEND, Provenance, SourceRun
 from dnibench.simulate.validate import ValidationRow
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "pipeline-run"
