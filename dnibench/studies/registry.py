@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dnibench.studies
 from dnibench.errors import UserError, unknown_name
+from dnibench.report.hooks import ReportHooks
 from dnibench.report.section import Section
 from dnibench.studies.kind import BenchmarkKind
 from dnibench.studies.study import SectionFn, Study
@@ -86,6 +87,15 @@ def registered_sections() -> list[SectionFn]:
     return [section for study in ordered for section in study.sections]
 
 
+def report_hooks() -> ReportHooks:
+    """The studies' additions to the generic run summary, merged in rank order."""
+    merged = ReportHooks()
+    for study in studies():
+        if study.hooks is not None:
+            merged = merged.merged(study.hooks)
+    return merged
+
+
 def extra_sections(run_dir: Path) -> list[Section]:
     """The sections that apply to ``run_dir``."""
     found = []
@@ -97,5 +107,6 @@ def extra_sections(run_dir: Path) -> list[Section]:
 
 
 __all__ = [
-    "STUDIES_ENV", "benchmark_kind", "extra_sections", "kinds", "registered_sections", "studies",
+    "STUDIES_ENV", "benchmark_kind", "extra_sections", "kinds", "registered_sections",
+    "report_hooks", "studies",
 ]  # fmt: skip

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dnibench.report.hooks import ReportHooks
 from dnibench.report.section import Section
 from dnibench.studies.kind import BenchmarkKind
 
@@ -32,6 +33,8 @@ class Study:
     kinds: tuple[BenchmarkKind, ...] = ()
     sections: tuple[SectionFn, ...] = ()
     section_rank: int | None = None
+    hooks: ReportHooks | None = None
+    """What the study adds to the generic run summary (a table column, run figures)."""
 
 
 __all__ = ["SectionFn", "Study"]

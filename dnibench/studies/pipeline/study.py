@@ -10,13 +10,17 @@ import json
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dnibench.report.hooks import ReportHooks
 from dnibench.report.section import Section
 from dnibench.studies.item import PIPELINE, Item
 from dnibench.studies.kind import BenchmarkKind
 from dnibench.studies.pipeline.keys import PIPELINE_KEYS, build_pipeline
 from dnibench.studies.study import Study
+
+if TYPE_CHECKING:
+    from dnibench.report.data import RunData
 
 
 def _build(item: Item, values: Mapping[str, Any]) -> Item:
@@ -73,6 +77,18 @@ def _pipeline_verdicts(run_dir: Path) -> Section | None:
     return verdicts_section(run_dir)
 
 
+def _hardware_limit(run: RunData, bench: str) -> float:
+    from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
+
+    return hardware_limit_efficiency(run, bench)
+
+
+def _timeline(run: RunData, out_dir: Path | None) -> Path | None:
+    from dnibench.studies.pipeline.timeline import plot_timeline
+
+    return plot_timeline(run, out_dir)
+
+
 KIND = BenchmarkKind(
     PIPELINE,
     runtimes=("dist", "streams"),
@@ -86,4 +102,10 @@ KIND = BenchmarkKind(
     pipeline=True,
 )
 
-STUDY = Study("pipeline", rank=10, kinds=(KIND,), sections=(_pipeline_targets, _pipeline_verdicts))
+STUDY = Study(
+    "pipeline",
+    rank=10,
+    kinds=(KIND,),
+    sections=(_pipeline_targets, _pipeline_verdicts),
+    hooks=ReportHooks(hardware_limit=_hardware_limit, plots={"timeline": _timeline}),
+)

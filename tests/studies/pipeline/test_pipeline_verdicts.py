@@ -1,4 +1,4 @@
-"""Issue 16's verdicts, the hardware-limit efficiency and the "not measured" cells, on a
+"""The zero-bubble verdicts, the hardware-limit efficiency and the "not measured" cells, on a
 hand-written run whose answers are known."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dnibench.report.data import load_run
 from dnibench.report.tables import pipeline_table
 from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
 from dnibench.studies.pipeline.verdicts import bootstrap_ratio, lock_idle, verdicts_section
+from dnibench.studies.registry import report_hooks
 
 FIELDS = ["benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value",
           "unit"]  # fmt: skip
@@ -84,7 +85,7 @@ def test_hardware_limit_is_cores_times_single_thread(run_dir: Path) -> None:
 
 
 def test_table_marks_unmeasured_waits_and_shows_memory_by_stage(run_dir: Path) -> None:
-    table = pipeline_table(load_run(run_dir))
+    table = pipeline_table(load_run(run_dir), report_hooks())
     assert table is not None
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert rows["torch-1f1b-m4"]["lock idle by stage"] == "— / —"
