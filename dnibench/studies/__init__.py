@@ -5,8 +5,8 @@ built, computed and recorded); a *study* is a set of kinds plus report
 sections, targets and verdicts (:mod:`study`), and may read items of several
 kinds. Each study is a subpackage with a ``study`` module; :mod:`registry`
 finds them, and suites, runs and reports ask it. Shared pieces: :mod:`item`
-(the one item type), :mod:`keys` (suite keys as data) and :mod:`verdict`
-(the one Target and its verdict words).
+(the one item type) and :mod:`keys` (suite keys as data); the one Target and
+its verdict words are :mod:`dnibench.report.verdict`, so every report speaks them.
 
 Studies: :mod:`pipeline`, :mod:`train` (feed-forward), :mod:`recurrent`,
 :mod:`gpu` and :mod:`simulator` (the simulator checked against measurement).

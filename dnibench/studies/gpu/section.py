@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from dnibench.bench.results_file import read_results
+from dnibench.report.verdict import Target
 from dnibench.studies.gpu.energy import energy_lines, read_facts
 from dnibench.studies.gpu.overlap import (
     SIZE_SUFFIXES,
@@ -41,7 +42,6 @@ from dnibench.studies.gpu.overlap import (
     premise,
     span_against_nvml_lines,
 )
-from dnibench.studies.verdict import Target
 
 #: (numerator, denominator) throughput ratios the gpu suite's targets report.
 GPU_RATIOS = (

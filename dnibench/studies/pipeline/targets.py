@@ -16,7 +16,7 @@ import pandas as pd
 
 from dnibench.bench.results_file import read_results
 from dnibench.instrument import gpipe_bubble
-from dnibench.studies.verdict import Target
+from dnibench.report.verdict import Target
 
 
 def load_results(run_dir: Path) -> pd.DataFrame:

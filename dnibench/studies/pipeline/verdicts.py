@@ -32,8 +32,8 @@ import numpy as np
 
 from dnibench.report.data import RunData, load_run
 from dnibench.report.section import Section
+from dnibench.report.verdict import Verdict
 from dnibench.studies.pipeline.hardware_limit import benchmark_specs, hardware_limit_efficiency
-from dnibench.studies.verdict import Verdict
 
 __all__ = ["bootstrap_ratio", "lock_idle", "verdicts_section"]
 

@@ -40,8 +40,8 @@ import pandas as pd
 
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
+from dnibench.report.verdict import Target
 from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
-from dnibench.studies.verdict import Target
 
 TARGET_SHARE = 0.95
 CLOSE_SHARE = 0.9

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dnibench.report.verdict import Target
 from dnibench.studies.recurrent.report.figures import (
     Premise,
     best_valid_target,
@@ -40,7 +41,6 @@ from dnibench.studies.recurrent.report.figures import (
     seed_values,
     spread,
 )
-from dnibench.studies.verdict import Target
 
 GAP_GOAL = 1.0
 TO_TARGET_RATIO = 0.6

@@ -1,4 +1,4 @@
-"""The one Target type and its verdict words (dnibench.studies.verdict)."""
+"""The one Target type and its verdict words (dnibench.report.verdict)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dnibench.studies.verdict import Target, Verdict
+from dnibench.report.verdict import Target, Verdict
 
 
 def test_vocabulary_is_the_issue_words() -> None:
