@@ -15,6 +15,7 @@ import shlex
 from pathlib import Path
 
 from dnibench.errors import UserError
+from dnibench.report.verdict import Verdict
 from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
 from dnibench.simulate.report.crosscheck_writer import write_crosscheck
 from dnibench.simulate.report.provenance import Provenance
@@ -98,7 +99,7 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
     )
     if not any(s.active for s in stragglers):
         print(f"note: {target} has no straggler; this compares two runs of the same benchmarks")
-    within = sum(r.verdict == "within" for r in compared)
+    within = sum(r.verdict == Verdict.MET for r in compared)
     print(
         f"{within} of {len(compared)} benchmarks within target; {len(rows) - len(compared)} skipped"
     )

@@ -19,7 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from dnibench.report.style import figure, palette, save, styled
-from dnibench.simulate.validate import ValidationRow
+from dnibench.report.verdict import Verdict
+from dnibench.simulate.validate import JUDGED, ValidationRow
 
 __all__ = ["PLOT_FILE", "compared_rows", "plot_predicted_vs_measured"]
 
@@ -35,8 +36,8 @@ _PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 
 
 def compared_rows(rows: Sequence[ValidationRow]) -> list[ValidationRow]:
-    """The rows with both a prediction and a measurement (verdict within or MISSED)."""
-    return [r for r in rows if r.verdict in ("within", "MISSED")]
+    """The rows with both a prediction and a measurement (verdict met or missed)."""
+    return [r for r in rows if r.verdict in JUDGED]
 
 
 def _name_misses(ax: Axes, missed: Sequence[ValidationRow]) -> None:
@@ -110,7 +111,7 @@ def plot_predicted_vs_measured(
                 label=mode,
                 zorder=3,
             )
-        missed = [i for i, r in enumerate(compared) if r.verdict == "MISSED"]
+        missed = [i for i, r in enumerate(compared) if r.verdict == Verdict.MISSED]
         if missed:
             ax.scatter(
                 measured[missed],

@@ -111,7 +111,7 @@ def test_agreement_plot_draws_misses_and_wide_ranges_and_skips_empty(tmp_path: P
         _row("unlock-m8", 40.0, 60.0),  # under-predicted, and 50x slower: log axes
         _row("single-m8", math.nan, 900.0, skipped="single-process baseline"),
     ]
-    assert rows[1].verdict == "MISSED" and rows[2].verdict == "MISSED"
+    assert rows[1].verdict == "missed" and rows[2].verdict == "missed"
     path = plot_predicted_vs_measured(rows, tmp_path / "plots" / "agreement.png", "title")
     assert path == tmp_path / "plots" / "agreement.png"
     _assert_png(path)
