@@ -16,20 +16,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from dnibench.studies.item import PIPELINE, Item
 from dnibench.studies.keys import Key
 
-Compute = Callable[[Item, int, "float | None"], Any]
+Result = TypeVar("Result")
+"""What one run of the kind returns (a pipeline's BenchResult, a TrainResult, ...)."""
+
+Compute = Callable[[Item, int, "float | None"], Result]
 """(item, repeat, deadline in s) -> the run's result, nothing written yet."""
-Record = Callable[[Path, Item, Any, int, int], None]
+Record = Callable[[Path, Item, Result, int, int], None]
 """(run directory, item, result, repeat, repeats): append the result's rows."""
 
 
 @dataclass(frozen=True)
-class BenchmarkKind:
-    """One kind of benchmark: ``runtimes`` lists its default first."""
+class BenchmarkKind(Generic[Result]):
+    """One kind of benchmark, whose runs return a ``Result``: ``runtimes`` lists its default first.
+
+    The suite values a kind builds from are the schema-checked TOML values
+    (``Mapping[str, Any]``: each key's own type, see :class:`Key`).
+    """
 
     name: str
     runtimes: tuple[str, ...]
@@ -39,10 +46,10 @@ class BenchmarkKind:
     """The item with its configuration built from one checked grid point."""
     body: Callable[[Item], object]
     """The item's configuration (a dataclass), as config.json records it."""
-    compute: Compute
-    record: Record
-    progress: Callable[[Any], str]
-    figures: Callable[[Any], dict[str, float]]
+    compute: Compute[Result]
+    record: Record[Result]
+    progress: Callable[[Result], str]
+    figures: Callable[[Result], dict[str, float]]
     """Headline figures of a result (the first must be positive), for pytest-benchmark."""
     pipeline: bool = False
     """Runs a stage-split pipeline from a BenchSpec: stragglers and GPU telemetry apply."""
@@ -51,11 +58,14 @@ class BenchmarkKind:
 
     def run(
         self, item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None
-    ) -> Any:
+    ) -> Result:
         """Run ``item`` once and record its rows in ``out``; the result."""
         result = self.compute(item, repeat, deadline_s)
         self.record(out, item, result, repeat, repeats)
         return result
 
 
-__all__ = ["PIPELINE", "BenchmarkKind", "Compute", "Record"]
+AnyKind = BenchmarkKind[Any]
+"""A kind whatever its result type: what the registry, sessions and suites hold."""
+
+__all__ = ["PIPELINE", "AnyKind", "BenchmarkKind", "Compute", "Record", "Result"]

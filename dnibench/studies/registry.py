@@ -21,7 +21,7 @@ import dnibench.studies
 from dnibench.errors import UserError, unknown_name
 from dnibench.report.hooks import ReportHooks
 from dnibench.report.section import Section
-from dnibench.studies.kind import BenchmarkKind
+from dnibench.studies.kind import AnyKind
 from dnibench.studies.study import SectionFn, Study
 
 STUDIES_ENV = "DNIBENCH_STUDIES"
@@ -57,9 +57,9 @@ def studies() -> tuple[Study, ...]:
     return tuple(sorted((_load(name) for name in _study_modules()), key=lambda s: s.rank))
 
 
-def kinds() -> dict[str, BenchmarkKind]:
+def kinds() -> dict[str, AnyKind]:
     """Every kind of benchmark, in the order of its study's rank."""
-    found: dict[str, BenchmarkKind] = {}
+    found: dict[str, AnyKind] = {}
     for study in studies():
         for kind in study.kinds:
             if kind.name in found:
@@ -68,7 +68,7 @@ def kinds() -> dict[str, BenchmarkKind]:
     return found
 
 
-def benchmark_kind(name: str) -> BenchmarkKind:
+def benchmark_kind(name: str) -> AnyKind:
     """The registered kind ``name``; a UserError listing the kinds (with a close match) if none."""
     every = kinds()
     try:

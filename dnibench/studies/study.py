@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dnibench.report.hooks import ReportHooks
 from dnibench.report.section import Section
-from dnibench.studies.kind import BenchmarkKind
+from dnibench.studies.kind import AnyKind
 
 SectionFn = Callable[[Path], Section | None]
 """``(run_dir) -> Section | None``: None when the run holds nothing the section is about."""
@@ -30,7 +30,7 @@ class Study:
 
     name: str
     rank: int
-    kinds: tuple[BenchmarkKind, ...] = ()
+    kinds: tuple[AnyKind, ...] = ()
     sections: tuple[SectionFn, ...] = ()
     section_rank: int | None = None
     hooks: ReportHooks | None = None

@@ -20,6 +20,7 @@ from dnibench.studies.pipeline.keys import PIPELINE_KEYS, build_pipeline
 from dnibench.studies.study import Study
 
 if TYPE_CHECKING:
+    from dnibench.bench.run import BenchResult
     from dnibench.report.data import RunData
 
 
@@ -27,7 +28,7 @@ def _build(item: Item, values: Mapping[str, Any]) -> Item:
     return replace(item, spec=build_pipeline(item.name, item.runtime, values))
 
 
-def _compute(item: Item, repeat: int, deadline_s: float | None) -> Any:
+def _compute(item: Item, repeat: int, deadline_s: float | None) -> BenchResult:
     from dnibench.bench.run import run_benchmark
 
     spec = item.spec
@@ -37,7 +38,7 @@ def _compute(item: Item, repeat: int, deadline_s: float | None) -> Any:
     return run_benchmark(spec, deadline_s=deadline_s)
 
 
-def _record(out: Path, item: Item, result: Any, repeat: int, repeats: int) -> None:
+def _record(out: Path, item: Item, result: BenchResult, repeat: int, repeats: int) -> None:
     from dnibench.bench.csv_rows import append_csv
     from dnibench.bench.results_file import RESULT_COLUMNS
 
@@ -46,12 +47,12 @@ def _record(out: Path, item: Item, result: Any, repeat: int, repeats: int) -> No
     (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
 
 
-def _pipeline_line(result: Any) -> str:
+def _pipeline_line(result: BenchResult) -> str:
     m = result.metrics
     return f"{m.throughput:8.0f} samples/s  efficiency {m.efficiency:.3f}"
 
 
-def _figures(result: Any) -> dict[str, float]:
+def _figures(result: BenchResult) -> dict[str, float]:
     m = result.metrics
     return {"throughput": m.throughput, "pipeline_efficiency": m.efficiency}
 
@@ -89,7 +90,7 @@ def _timeline(run: RunData, out_dir: Path | None) -> Path | None:
     return plot_timeline(run, out_dir)
 
 
-KIND = BenchmarkKind(
+KIND: BenchmarkKind[BenchResult] = BenchmarkKind(
     PIPELINE,
     runtimes=("dist", "streams"),
     keys=PIPELINE_KEYS,

@@ -12,20 +12,21 @@ from dnibench.studies.item import Item
 from dnibench.studies.kind import BenchmarkKind
 from dnibench.studies.study import Study
 from dnibench.studies.train.keys import TRAIN_KEYS, build_train
+from dnibench.train import TrainResult
 
 
 def _build(item: Item, values: Mapping[str, Any]) -> Item:
     return replace(item, train=build_train(values), target_accuracy=values.get("target_accuracy"))
 
 
-def _compute(item: Item, repeat: int, deadline_s: float | None) -> Any:
+def _compute(item: Item, repeat: int, deadline_s: float | None) -> TrainResult:
     from dnibench.studies.train.run import run_training
 
     assert item.train is not None, f"training benchmark {item.name} has no configuration"
     return run_training(item.train, repeat)
 
 
-def _record(out: Path, item: Item, result: Any, repeat: int, repeats: int) -> None:
+def _record(out: Path, item: Item, result: TrainResult, repeat: int, repeats: int) -> None:
     from dnibench.bench.csv_rows import CURVE_FIELDS, append_csv
     from dnibench.bench.results_file import RESULT_COLUMNS
     from dnibench.studies.train.run import train_rows
@@ -42,7 +43,7 @@ def _feed_forward(run_dir: Path) -> Section | None:
     return ff_section(run_dir)
 
 
-KIND = BenchmarkKind(
+KIND: BenchmarkKind[TrainResult] = BenchmarkKind(
     "train",
     runtimes=("reference",),
     keys=TRAIN_KEYS,
