@@ -300,7 +300,7 @@ def _hardware_lines(run: RunData) -> list[str]:
 
 
 def verdicts_section(run_dir: Path) -> Section | None:
-    """The issue-16 section, for a run holding zb or DNI at several m; None otherwise."""
+    """The zero-bubble verdicts section, for a run holding zb or DNI at several m; else None."""
     run = load_run(run_dir)
     names = set(run.benchmarks())
     if not any(f"zb-m{m}" in names for m in MICROBATCHES):

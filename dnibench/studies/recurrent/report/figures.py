@@ -4,7 +4,7 @@ Everything here reads plain tables, so tests can feed hand-made ones:
 ``results`` (tidy rows: benchmark, metric, repeat, value) and ``curves``
 (``rnn_curves.csv``: benchmark, repeat, chars, seconds, valid_bpc, test_bpc,
 sg_norm_ratio). A run's figure is ``bpc``: its test BPC at its
-best-validation evaluation. Definitions (the recurrent issue's, used as is):
+best-validation evaluation. Definitions (the recurrent study's, used as is):
 
 - **seed spread**: max minus min of a benchmark's figure over its seeds
   (at least :data:`MIN_SEEDS`);
