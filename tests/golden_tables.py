@@ -38,14 +38,19 @@ def render_tables(run_name: str, scratch: Path) -> str:
     from dnibench.report.build import report_blocks
     from dnibench.report.data import load_run
     from dnibench.report.markdown import render_markdown
-    from dnibench.report.sections import extra_sections
+    from dnibench.studies.registry import extra_sections, report_hooks
 
     copy = scratch / run_name
     shutil.copytree(REPO / "reports" / run_name, copy, ignore=shutil.ignore_patterns("plots"))
     sections = extra_sections(copy)
     extra = "\n".join(section.markdown for section in sections)
     blocks = report_blocks(
-        load_run(copy), {}, title=f"golden: {run_name}", command=None, extra_markdown=extra
+        load_run(copy),
+        {},
+        title=f"golden: {run_name}",
+        command=None,
+        extra_markdown=extra,
+        hooks=report_hooks(),
     )
     lines = render_markdown(blocks).splitlines()
     return "\n".join(line for line in lines if not _IMAGE.match(line)) + "\n"

@@ -8,9 +8,9 @@ import sys
 
 import pandas as pd
 
-from dnibench.bench.train_bench import run_training, train_rows
 from dnibench.pipeline import PipelineConfig
-from dnibench.report import ff
+from dnibench.studies.train import section as ff
+from dnibench.studies.train.run import run_training, train_rows
 from dnibench.target_reach import first_reach
 from dnibench.train import TrainConfig
 

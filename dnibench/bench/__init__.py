@@ -1,9 +1,9 @@
 """Benchmarks: running them into a run directory, reading results.
 
-- :mod:`kinds`: the registry of benchmark kinds (pipeline, train, rnn, copy);
 - :mod:`run`: one pipeline benchmark on its runtime;
-- :mod:`train_bench`: one training benchmark on the reference runtime;
-- :mod:`session`: a list of benchmarks into a run directory, results kept as they land;
+- :mod:`session`: a list of benchmarks into a run directory, results kept as they land
+  (each item run by its kind, see :mod:`dnibench.studies`);
+- :mod:`parallel`: kinds that may run side by side (``run --jobs``);
 - :mod:`results_file`: the result columns and the one reader of ``results.csv``;
 - :mod:`fingerprint`: the machine a run ran on.
 

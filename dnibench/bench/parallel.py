@@ -4,7 +4,7 @@ Why: every ``rnn`` and ``copy`` run trains on one thread, so a machine with N
 cores can run N of them at once and finish a seeded suite N times sooner.
 Their figures stay honest when they share the machine: data efficiency is
 counted in characters, and a character-LM run's seconds are its training
-thread's own CPU seconds (see :mod:`dnibench.recurrent.lm_bench`), which
+thread's own CPU seconds (see :mod:`dnibench.studies.recurrent.lm_bench`), which
 another process on another core does not inflate. Pipeline and training
 benchmarks time wall-clock over every core and never run in parallel.
 
@@ -23,30 +23,31 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from dnibench.errors import UserError
-
-PARALLEL_KINDS = ("rnn", "copy")
+from dnibench.studies.item import Item
+from dnibench.studies.registry import benchmark_kind
 
 Status = Callable[[Any, str, float, str], None]
 
 
-def _compute(name: str, config: Any, repeat: int) -> tuple[Any, float]:
-    """In a worker: one recurrent run and its wall seconds."""
+def _compute(item: Item, repeat: int) -> tuple[Any, float]:
+    """In a worker: one run of a parallel kind (see BenchmarkKind.parallel) and its wall seconds."""
     import time
 
-    from dnibench.recurrent.bench import run_recurrent
-
     started = time.perf_counter()
-    result = run_recurrent(name, config, repeat)
+    result = benchmark_kind(item.kind).compute(item, repeat, None)
     return result, time.perf_counter() - started
 
 
 def run_parallel(
     pending: Sequence[tuple[Any, int]],
     jobs: int,
-    record: Callable[[Any, Any], None],
+    record: Callable[[Any, int, Any], None],
     status: Status,
 ) -> list[Any]:
-    """Run ``pending`` (item, repeat) pairs ``jobs`` at a time; ``record`` writes a result."""
+    """Run ``pending`` (item, repeat) pairs ``jobs`` at a time; ``record`` writes a result.
+
+    Every item's kind must be a parallel one (``BenchmarkKind.parallel``).
+    """
     results: list[Any] = []
     queue = list(pending)
     context = multiprocessing.get_context("spawn")
@@ -57,13 +58,11 @@ def run_parallel(
                 while queue or running:
                     while queue and len(running) < jobs:
                         item, repeat = queue.pop(0)
-                        future = pool.submit(
-                            _compute, item.name, getattr(item, "recurrent", None), repeat
-                        )
+                        future = pool.submit(_compute, item, repeat)
                         running[future] = (item, repeat)
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
-                        item, _repeat = running.pop(future)
+                        item, repeat = running.pop(future)
                         try:
                             result, seconds = future.result()
                         except BrokenProcessPool:
@@ -73,7 +72,7 @@ def run_parallel(
                             message = str(err) if isinstance(err, UserError) else repr(err)
                             status(item, "failed", 0.0, message)
                             continue
-                        record(item, result)
+                        record(item, repeat, result)
                         results.append(result)
                         status(item, "ok", seconds, "")
             except BrokenProcessPool:
@@ -100,4 +99,4 @@ class ParallelInterrupted(KeyboardInterrupt):
         self.unfinished = unfinished
 
 
-__all__ = ["PARALLEL_KINDS", "ParallelInterrupted", "run_parallel"]
+__all__ = ["ParallelInterrupted", "run_parallel"]

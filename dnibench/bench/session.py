@@ -6,7 +6,7 @@ Layout of a run directory::
     fingerprint.json   the machine (see :mod:`fingerprint`)
     results.csv        tidy rows, appended as each benchmark ends
     curves.csv         learning curves of training benchmarks
-    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.recurrent.bench)
+    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.studies.recurrent.bench)
     status.csv         one row per benchmark run: ok / failed / skipped / interrupted
     traces/NAME.json   merged Chrome trace of each pipeline benchmark (opens in Perfetto)
 
@@ -23,20 +23,20 @@ import csv
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from dnibench.bench.csv_rows import CURVE_FIELDS, STATUS_FIELDS, append_csv
 from dnibench.bench.fingerprint import fingerprint
-from dnibench.bench.kinds import PIPELINE, benchmark_kind, record_recurrent
-from dnibench.bench.parallel import PARALLEL_KINDS, ParallelInterrupted, run_parallel
+from dnibench.bench.parallel import ParallelInterrupted, run_parallel
 from dnibench.bench.results_file import RESULT_COLUMNS
 from dnibench.errors import NotApplicable, UserError
 from dnibench.instrument import SpanKind, SpanRecorder
 from dnibench.runtimes.harness import RankFailure
 from dnibench.runtimes.spec import BenchSpec
-from dnibench.train import TrainConfig
+from dnibench.studies.item import Item
+from dnibench.studies.registry import benchmark_kind
 
 FAILED = "failed"
 """Status of a benchmark that raised, hung, was killed or could not be built: ``run`` exits 3."""
@@ -44,58 +44,24 @@ NOT_APPLICABLE = "not_applicable"
 """Status of a benchmark this machine cannot run (too few GPUs): not a failure."""
 
 
-class ItemLike(Protocol):
-    """What a suite entry provides (see :class:`BenchItem`); read-only, as frozen entries are."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def repeats(self) -> int: ...
-    @property
-    def spec(self) -> BenchSpec | None: ...
-    @property
-    def train(self) -> TrainConfig | None: ...
-    @property
-    def target_accuracy(self) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class BenchItem:
-    """One benchmark of a session: a pipeline spec or a training configuration."""
-
-    name: str
-    kind: str
-    repeats: int = 1
-    spec: BenchSpec | None = None
-    train: TrainConfig | None = None
-    target_accuracy: float | None = None
-    recurrent: Any = None  # a dnibench.recurrent RecurrentConfig for kinds "rnn" and "copy"
-
-    @classmethod
-    def of(cls, spec: BenchSpec) -> BenchItem:
-        return cls(name=spec.name, kind=PIPELINE, spec=spec)
-
-
-def _config_entry(item: ItemLike) -> dict[str, Any]:
+def _config_entry(item: Item) -> dict[str, Any]:
     body = benchmark_kind(item.kind).body(item)
     return {
         "name": item.name,
         "kind": item.kind,
         "repeats": item.repeats,
         "target_accuracy": item.target_accuracy,
-        "spec": asdict(body) if body is not None else None,
+        "spec": asdict(body) if is_dataclass(body) and not isinstance(body, type) else None,
     }
 
 
 def prepare_run_dir(
-    out: Path, items: Sequence[ItemLike | BenchSpec], extra: dict | None = None
+    out: Path, items: Sequence[Item | BenchSpec], extra: dict | None = None
 ) -> None:
     """Create ``out`` (which must not hold results yet) with config and fingerprint."""
     if (out / "results.csv").exists() or (out / "status.csv").exists():
         raise UserError(f"{out} already holds a run; choose another --out (nothing was changed)")
-    entries = [BenchItem.of(i) if isinstance(i, BenchSpec) else i for i in items]
+    entries = [Item.of(i) if isinstance(i, BenchSpec) else i for i in items]
     out.mkdir(parents=True, exist_ok=True)
     (out / "traces").mkdir(exist_ok=True)
     config = {"benchmarks": [_config_entry(item) for item in entries], **(extra or {})}
@@ -116,7 +82,7 @@ def span_cost_ns(count: int = 20000) -> float:
     return (time.perf_counter_ns() - started) / count
 
 
-def _run_one(item: ItemLike, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> Any:
+def _run_one(item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> Any:
     return benchmark_kind(item.kind).run(item, repeat, repeats, out, deadline_s)
 
 
@@ -126,7 +92,7 @@ def _write_status(out: Path, name: str, state: str, seconds: str, message: str =
     append_csv(out / "status.csv", STATUS_FIELDS, [row])
 
 
-def _write_interrupted(out: Path, unfinished: Sequence[tuple[ItemLike, int]]) -> None:
+def _write_interrupted(out: Path, unfinished: Sequence[tuple[Item, int]]) -> None:
     """Rows for the runs Ctrl-C stopped or never started, so status.csv lists every run."""
     rows = [{"benchmark": item.name, "status": "interrupted", "seconds": 0, "message": ""}
             for item, _ in unfinished]  # fmt: skip
@@ -134,12 +100,12 @@ def _write_interrupted(out: Path, unfinished: Sequence[tuple[ItemLike, int]]) ->
 
 
 def run_session(
-    items: Sequence[ItemLike | BenchSpec],
+    items: Sequence[Item | BenchSpec],
     out: Path,
     *,
     repeats: int | None = None,
     deadline_s: float | None = 600,
-    on_result: Callable[[ItemLike, Any, str], None] | None = None,
+    on_result: Callable[[Item, Any, str], None] | None = None,
     extra_config: dict | None = None,
     jobs: int = 1,
 ) -> list[Any]:
@@ -151,7 +117,7 @@ def run_session(
     recurrent runs go first, ``jobs`` at a time (:mod:`dnibench.bench.parallel`);
     everything else then runs alone.
     """
-    entries: list[ItemLike] = [BenchItem.of(i) if isinstance(i, BenchSpec) else i for i in items]
+    entries: list[Item] = [Item.of(i) if isinstance(i, BenchSpec) else i for i in items]
     prepare_run_dir(out, entries, extra_config)
     calibration = {"benchmark": "calibration", "mode": "", "stages": 0, "microbatches": 0,
                    "metric": "span_cost", "stage": -1, "repeat": 0,
@@ -166,16 +132,16 @@ def run_session(
     ]
     results: list[Any] = []
     if jobs > 1:
-        side_by_side = [pair for pair in pending if pair[0].kind in PARALLEL_KINDS]
-        pending = [pair for pair in pending if pair[0].kind not in PARALLEL_KINDS]
+        side_by_side = [pair for pair in pending if benchmark_kind(pair[0].kind).parallel]
+        pending = [pair for pair in pending if not benchmark_kind(pair[0].kind).parallel]
 
-        def status(item: ItemLike, state: str, seconds: float, message: str) -> None:
+        def status(item: Item, state: str, seconds: float, message: str) -> None:
             _write_status(out, item.name, state, f"{seconds:.1f}", message)
             if on_result is not None and state != "ok":
                 on_result(item, None, message)
 
-        def record(item: ItemLike, result: Any) -> None:
-            record_recurrent(out, result)
+        def record(item: Item, repeat: int, result: Any) -> None:
+            benchmark_kind(item.kind).record(out, item, result, repeat, repeats or item.repeats)
             if on_result is not None:
                 on_result(item, result, "ok")
 
@@ -215,6 +181,6 @@ def failed_benchmarks(out: Path) -> list[str]:
 
 
 __all__ = [
-    "CURVE_FIELDS", "FAILED", "NOT_APPLICABLE", "STATUS_FIELDS", "BenchItem",
+    "CURVE_FIELDS", "FAILED", "NOT_APPLICABLE", "STATUS_FIELDS", "Item",
     "append_csv", "failed_benchmarks", "prepare_run_dir", "run_session", "span_cost_ns",
 ]  # fmt: skip

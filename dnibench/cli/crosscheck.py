@@ -3,7 +3,7 @@
 Calibrates from the baseline run, applies the target run's straggler,
 simulates, and writes a small run directory comparing with the target's
 measured throughput (:mod:`dnibench.simulate.crosscheck`,
-:mod:`dnibench.report.simulation.crosscheck_writer`). Bad input
+:mod:`dnibench.simulate.report.crosscheck_writer`). Bad input
 (a missing run directory, runs with no benchmark in common, sweep options
 that do not apply, an output directory that already holds files) is a
 UserError: exit 2, nothing written.
@@ -25,9 +25,10 @@ from dnibench.cli.simulate_output import (
 )
 from dnibench.errors import UserError
 from dnibench.modes import SIMULATED_MODES
-from dnibench.report.simulation.crosscheck_writer import write_crosscheck
-from dnibench.report.simulation.provenance import Provenance
+from dnibench.report.verdict import Verdict
 from dnibench.simulate.crosscheck import crosscheck_runs, target_straggler
+from dnibench.simulate.report.crosscheck_writer import write_crosscheck
+from dnibench.simulate.report.provenance import Provenance
 from dnibench.simulate.validate import load_specs
 
 __all__ = ["cmd_crosscheck"]
@@ -99,7 +100,7 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
     )
     if not any(s.active for s in stragglers):
         print(f"note: {target} has no straggler; this compares two runs of the same benchmarks")
-    within = sum(r.verdict == "within" for r in compared)
+    within = sum(r.verdict == Verdict.MET for r in compared)
     print(
         f"{within} of {len(compared)} benchmarks within target; {len(rows) - len(compared)} skipped"
     )

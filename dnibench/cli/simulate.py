@@ -190,8 +190,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if DNI.name in modes and ONE_F_ONE_B.name not in modes:
         points += sweep(model, [ONE_F_ONE_B.name], stages, microbatches, settings)
 
-    from dnibench.report.simulation.provenance import Provenance
-    from dnibench.report.simulation.writer import write_simulation
+    from dnibench.simulate.report.provenance import Provenance
+    from dnibench.simulate.report.writer import write_simulation
 
     flags = [
         "--from",

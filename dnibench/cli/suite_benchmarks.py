@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from dnibench.studies.registry import benchmark_kind
 from dnibench.suites import load_suite
 
 SUITE = os.environ.get("DNIBENCH_SUITE", "quick")
@@ -31,25 +32,12 @@ def test_suite_benchmark(item: Any, benchmark: Any) -> None:
     """One suite benchmark; fails if the run itself fails."""
     benchmark.group = f"dnibench-{SUITE}"
     outcomes: list[Any] = []
-    if item.kind == "train":
-        from dnibench.bench.train_bench import run_training
+    kind = benchmark_kind(item.kind)
 
-        def run() -> None:
-            outcomes.append(run_training(item.train, len(outcomes)))
-    else:
-        from dnibench.bench.run import run_benchmark
-
-        spec = item.spec.with_(name=item.name)
-
-        def run() -> None:
-            outcomes.append(run_benchmark(spec, deadline_s=600))
+    def run() -> None:
+        outcomes.append(kind.compute(item, len(outcomes), 600))
 
     benchmark.pedantic(run, rounds=item.repeats, iterations=1)
-    last = outcomes[-1]
-    if item.kind == "train":
-        benchmark.extra_info["test_accuracy"] = last.final.test_accuracy
-        assert last.final.test_accuracy > 0
-    else:
-        benchmark.extra_info["throughput"] = last.metrics.throughput
-        benchmark.extra_info["pipeline_efficiency"] = last.metrics.efficiency
-        assert last.metrics.throughput > 0
+    figures = kind.figures(outcomes[-1])
+    benchmark.extra_info.update(figures)
+    assert next(iter(figures.values())) > 0

@@ -128,7 +128,7 @@ def default_run_dir(label: str) -> Path:
 
 
 def _progress(total: int):
-    from dnibench.bench.kinds import benchmark_kind
+    from dnibench.studies.registry import benchmark_kind
 
     done = 0
     started = time.perf_counter()
@@ -159,14 +159,19 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
     """Write pytest-benchmark.json and the reports of a (possibly partial) run."""
     from dnibench.export import write_pytest_benchmark_json
     from dnibench.report import write_reports
-    from dnibench.report.sections import extra_sections
+    from dnibench.studies.registry import extra_sections, report_hooks
 
     write_pytest_benchmark_json(run_dir)
     sections = extra_sections(run_dir)
     extra = "\n".join(section.markdown for section in sections)
     plots = {name: path for section in sections for name, path in section.plots.items()}
     return write_reports(
-        run_dir, title=title, command=command, extra_markdown=extra, extra_plots=plots
+        run_dir,
+        title=title,
+        command=command,
+        extra_markdown=extra,
+        extra_plots=plots,
+        hooks=report_hooks(),
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dnibench.report.data import RunData, load_run
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
+from dnibench.report.hooks import ReportHooks
 from dnibench.report.html import render_html
 from dnibench.report.markdown import render_markdown
 from dnibench.report.plots import make_plots
@@ -86,13 +87,14 @@ def report_blocks(
     title: str,
     command: str | None,
     extra_markdown: str,
+    hooks: ReportHooks | None = None,
 ) -> list[Block]:
     """The report's content, with ``plots`` (name -> saved path) shown in the Plots section."""
     blocks: list[Block] = [Heading(title, 1), Paragraph(_machine_line(run))]
     if command:
         blocks += [Heading("Command to reproduce"), Preformatted(command)]
     blocks.append(Heading("Summary"))
-    pipeline = pipeline_table(run)
+    pipeline = pipeline_table(run, hooks)
     training = training_table(run)
     if pipeline is not None:
         blocks += [Heading("Pipeline benchmarks", 3), Paragraph(_PIPELINE_NOTE), pipeline]
@@ -129,6 +131,7 @@ def write_reports(
     command: str | None = None,
     extra_markdown: str = "",
     extra_plots: dict[str, Path] | None = None,
+    hooks: ReportHooks | None = None,
 ) -> tuple[Path, Path]:
     """Draw the figures into ``run_dir/plots`` and write ``report.md`` and ``report.html``.
 
@@ -136,14 +139,17 @@ def write_reports(
     call. ``extra_markdown`` (target tables, notes) goes after the summary;
     in the HTML it is converted from Markdown. ``extra_plots`` (name -> path,
     drawn by a report section) are shown after the standard figures; a name
-    can take its heading and caption from ``PLOT_CAPTIONS``. Returns
+    can take its heading and caption from ``PLOT_CAPTIONS``. ``hooks`` are the
+    studies' additions to the summary (:mod:`dnibench.report.hooks`). Returns
     (markdown, html) paths.
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    plots = {**make_plots(run, run_dir / "plots"), **(extra_plots or {})}
+    plots = {**make_plots(run, run_dir / "plots", hooks), **(extra_plots or {})}
     title = title or f"dnibench report: {run_dir.name}"
-    blocks = report_blocks(run, plots, title=title, command=command, extra_markdown=extra_markdown)
+    blocks = report_blocks(
+        run, plots, title=title, command=command, extra_markdown=extra_markdown, hooks=hooks
+    )
     return write_documents(run_dir, blocks, title)
 
 

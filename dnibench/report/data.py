@@ -44,12 +44,14 @@ CURVE_COLUMNS = (
     "test_accuracy",
 )  # fmt: skip
 
-#: Metrics only a pipeline benchmark records (per stage or whole pipeline).
+#: Metrics only a pipeline benchmark records (per stage or whole pipeline): how a legacy run
+#: whose config.json names no kinds is read (every run dnibench writes names each item's kind).
 PIPELINE_METRICS = frozenset({"pipeline_efficiency", "busy_fraction", "ideal_throughput"})
 #: Metrics only a training benchmark records.
 TRAINING_METRICS = frozenset({"test_accuracy", "samples_to_target", "seconds_to_target"})
 #: Metrics only a recurrent benchmark (rnn / copy kinds) records: its own report section
-#: (dnibench.report.rnn.section) shows it, so the generic tables and plots leave it out.
+#: (dnibench.studies.recurrent.report.section) shows it, so the generic tables and plots
+#: leave it out.
 RECURRENT_METRICS = frozenset({"bpc", "longest_solved"})
 
 _FIX = RERUN
@@ -65,6 +67,8 @@ class RunData:
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     fingerprint: dict[str, Any] = field(default_factory=dict)
     config: list[dict[str, Any]] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Each benchmark's kind, from config.json (empty for a legacy run that names none)."""
 
     @property
     def label(self) -> str:
@@ -85,18 +89,25 @@ class RunData:
         wanted = set(have.astype(str))
         return [b for b in self.benchmarks() if b in wanted]
 
+    def _of_kind(self, kinds: tuple[str, ...], legacy: frozenset[str]) -> list[str]:
+        """Benchmarks with ``legacy`` rows whose kind is one of ``kinds`` (legacy runs: any)."""
+        if not self.kinds:
+            return self._with_metrics(legacy)
+        return [b for b in self._with_metrics(legacy) if self.kinds.get(b) in kinds]
+
     def pipeline_benchmarks(self) -> list[str]:
-        """Benchmarks with pipeline metrics (efficiency, per-stage busy time)."""
-        return self._with_metrics(PIPELINE_METRICS)
+        """Pipeline benchmarks with pipeline metrics (efficiency, per-stage busy time)."""
+        return self._of_kind(("pipeline",), PIPELINE_METRICS)
 
     def training_benchmarks(self) -> list[str]:
         """Feed-forward training benchmarks (test accuracy, time to target), not recurrent ones."""
         recurrent = set(self.recurrent_benchmarks())
-        return [b for b in self._with_metrics(TRAINING_METRICS) if b not in recurrent]
+        found = self._of_kind(("train",), TRAINING_METRICS)
+        return [b for b in found if b not in recurrent]
 
     def recurrent_benchmarks(self) -> list[str]:
         """Recurrent benchmarks (BPC, longest solved copy length): reported by their own section."""
-        return self._with_metrics(RECURRENT_METRICS)
+        return self._of_kind(("rnn", "copy"), RECURRENT_METRICS)
 
     def rows(self, metric: str, stage: int | None = -1) -> pd.DataFrame:
         """Rows of one metric; ``stage=None`` keeps every stage."""
@@ -210,6 +221,7 @@ def load_run(run_dir: Path | str) -> RunData:
         fingerprint = loaded if isinstance(loaded, dict) else {"fingerprint": loaded}
 
     config: list[dict[str, Any]] = []
+    kinds: dict[str, str] = {}
     config_path = run_dir / "config.json"
     if config_path.is_file():
         try:
@@ -217,4 +229,17 @@ def load_run(run_dir: Path | str) -> RunData:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             loaded = []  # only warm-up lengths come from here; defaults are fine
         config = loaded if isinstance(loaded, list) else []
-    return RunData(run_dir, results, status, curves, fingerprint, config)
+        kinds = _kinds(loaded)
+    return RunData(run_dir, results, status, curves, fingerprint, config, kinds)
+
+
+def _kinds(config: object) -> dict[str, str]:
+    """Benchmark name -> kind from a loaded config.json; empty when it names no kinds."""
+    entries = config.get("benchmarks", []) if isinstance(config, dict) else config
+    if not isinstance(entries, list):
+        return {}
+    return {
+        str(entry["name"]): str(entry["kind"])
+        for entry in entries
+        if isinstance(entry, dict) and "name" in entry and "kind" in entry
+    }

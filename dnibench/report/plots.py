@@ -19,8 +19,8 @@ import pandas as pd
 import seaborn as sns
 
 from dnibench.report.data import RunData, load_run
+from dnibench.report.hooks import ReportHooks
 from dnibench.report.style import KIND_COLOURS, bar_height, figure, palette, save, styled
-from dnibench.report.timeline import plot_timeline
 
 __all__ = [
     "PLOT_NAMES",
@@ -30,7 +30,6 @@ __all__ = [
     "plot_lock_idle",
     "plot_memory",
     "plot_throughput",
-    "plot_timeline",
 ]
 
 #: File stems of the run figures, in report order.
@@ -235,21 +234,26 @@ def plot_memory(run: RunData | Path | str, out_dir: Path | None = None) -> Path 
         return save(fig, _plots_dir(run, out_dir) / "memory.png")
 
 
-def make_plots(run: RunData | Path | str, out_dir: Path | None = None) -> dict[str, Path]:
+def make_plots(
+    run: RunData | Path | str, out_dir: Path | None = None, hooks: ReportHooks | None = None
+) -> dict[str, Path]:
     """Every run figure that has data, keyed by name (``PLOT_NAMES`` order), saved in ``out_dir``.
 
-    ``out_dir`` defaults to ``RUN_DIR/plots``.
+    ``out_dir`` defaults to ``RUN_DIR/plots``; ``hooks`` add the studies' figures
+    (the pipeline study's ``timeline``).
     """
     run = _as_run(run)
     makers = {
         "throughput": plot_throughput,
         "lock_idle": plot_lock_idle,
-        "timeline": plot_timeline,
         "learning_curves": plot_learning_curves,
         "memory": plot_memory,
+        **(hooks.plots if hooks is not None else {}),
     }
     out: dict[str, Path] = {}
-    for name in PLOT_NAMES:
+    for name in [*PLOT_NAMES, *(n for n in makers if n not in PLOT_NAMES)]:
+        if name not in makers:
+            continue
         path = makers[name](run, out_dir)
         if path is not None:
             out[name] = path

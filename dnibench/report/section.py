@@ -4,7 +4,7 @@ A kind of benchmark (the recurrent runs, the GPU runs, the simulator's
 check) contributes its own tables and figures to a run's report as a
 :class:`Section`. The type lives alone, below every module that makes one,
 so a contributor imports it without importing the registry that collects
-the contributions (:mod:`dnibench.report.sections`).
+the contributions (:mod:`dnibench.studies.registry`).
 """
 
 from __future__ import annotations

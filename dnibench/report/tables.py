@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dnibench.report.data import RunData
-from dnibench.report.hardware_limit import hardware_limit_efficiency
+from dnibench.report.hooks import ReportHooks
 
 __all__ = [
     "Table",
@@ -88,14 +88,16 @@ def _rss_by_stage(run: RunData, bench: str, stages: list[int]) -> str:
     return " / ".join(fmt(v, ".0f") for v in values) if values else MISSING
 
 
-def pipeline_table(run: RunData) -> Table | None:
+def pipeline_table(run: RunData, hooks: ReportHooks | None = None) -> Table | None:
     """One row per pipeline benchmark: throughput, both efficiencies, per-stage busy/idle, memory.
 
     "efficiency" is against the pipeline's own slowest stage; "HW-limit
     efficiency" against what its cores could do one thread each
-    (:mod:`~dnibench.report.hardware_limit`), so the single-process rows
-    in the same table show where the hardware limit lies.
+    (:mod:`~dnibench.studies.pipeline.hardware_limit`, plugged in through
+    ``hooks``; a dash without them), so the single-process rows in the same
+    table show where the hardware limit lies.
     """
+    hardware_limit = hooks.hardware_limit if hooks is not None else None
     benches = run.pipeline_benchmarks()
     if not benches:
         return None
@@ -121,7 +123,7 @@ def pipeline_table(run: RunData) -> Table | None:
                 fmt(run.value(bench, "throughput"), ".0f"),
                 fmt(run.value(bench, "throughput_iqr"), ".0f"),
                 fmt(run.value(bench, "pipeline_efficiency"), ".3f"),
-                fmt(hardware_limit_efficiency(run, bench), ".3f"),
+                fmt(hardware_limit(run, bench) if hardware_limit else math.nan, ".3f"),
                 _per_stage(run, bench, ("busy_fraction",), stages),
                 _per_stage(run, bench, _LOCK_IDLE, stages, waits_or_comm),
                 _per_stage(run, bench, ("comm_fraction",), stages, waits_or_comm),

@@ -7,7 +7,7 @@ spans, :mod:`validate` puts predictions next to the run's measurements,
 :mod:`crosscheck` predicts another run (a straggler) out of sample,
 :mod:`scaling` re-splits a measured model over K stages and sweeps K, m and
 the SG's cost, and :mod:`crossover` finds where DNI overtakes zero bubble.
-The simulator writes nothing itself: :mod:`dnibench.report.simulation` turns
+The simulator core writes nothing itself: :mod:`dnibench.simulate.report` turns
 its results into reports and :mod:`dnibench.cli.simulate` is the command, so
 the reports can use the simulator without the simulator using the reports.
 """

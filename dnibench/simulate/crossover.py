@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dnibench.modes import DNI, ZB
+from dnibench.report.verdict import Verdict
 from dnibench.simulate.scaling import ModelCosts, SweepSettings, simulate_point
-from dnibench.simulate.validate import ValidationRow
+from dnibench.simulate.validate import JUDGED, ValidationRow
 
 __all__ = ["Crossover", "crossover_map", "crossover_markdown", "zb_premise"]
 
@@ -92,13 +93,13 @@ def crossover_map(
 def zb_premise(rows: Sequence[ValidationRow]) -> tuple[bool, str]:
     """(draw the map?, why): every measured zb benchmark simulated within its target."""
     zb = [r for r in rows if r.mode == ZB.name]
-    checked = [r for r in zb if r.verdict in ("within", "MISSED")]
+    checked = [r for r in zb if r.verdict in JUDGED]
     if not checked:
         return False, (
             "the calibration run has no measured zb benchmark the simulator could predict, "
             "so its zb model is unchecked"
         )
-    missed = [r for r in checked if r.verdict != "within"]
+    missed = [r for r in checked if r.verdict != Verdict.MET]
     detail = ", ".join(f"{r.benchmark} {r.error:+.1%}" for r in checked)
     if missed:
         return False, (

@@ -28,6 +28,7 @@ import pandas as pd
 
 from dnibench.errors import UserError
 from dnibench.modes import PEER_MODES, SINGLE, Family, modes_of
+from dnibench.report.verdict import Verdict
 from dnibench.simulate.calibrate import (
     Calibration,
     borrow_runtime_costs,
@@ -83,10 +84,10 @@ class ValidationRow:
     @property
     def verdict(self) -> str:
         if self.skipped:
-            return "skipped"
+            return str(Verdict.NOT_APPLICABLE)
         if math.isnan(self.error):
-            return "no measurement"
-        return "within" if abs(self.error) <= self.target else "MISSED"
+            return str(Verdict.NOT_MEASURED)
+        return str(Verdict.MET if abs(self.error) <= self.target else Verdict.MISSED)
 
     def markdown(self) -> str:
         def num(value: float) -> str:
@@ -108,6 +109,9 @@ class ValidationRow:
         ]
         return "| " + " | ".join(cells) + " |"
 
+
+#: The verdicts of rows with both a prediction and a measurement: the ones judged.
+JUDGED = (str(Verdict.MET), str(Verdict.MISSED))
 
 MARKDOWN_HEADER = (
     "| benchmark | mode | K | m | predicted (samples/s) | measured (samples/s) | error "
@@ -274,8 +278,8 @@ def validate_run(run_dir: Path | str, statistic: str = "mean") -> list[Validatio
 
 def validation_markdown(rows: list[ValidationRow]) -> str:
     """The simulated-vs-measured table with a one-line summary under it."""
-    checked = [r for r in rows if r.verdict in ("within", "MISSED")]
-    within = sum(r.verdict == "within" for r in checked)
+    checked = [r for r in rows if r.verdict in JUDGED]
+    within = sum(r.verdict == Verdict.MET for r in checked)
     lines = [MARKDOWN_HEADER, *(r.markdown() for r in rows), ""]
     if checked:
         worst = max(checked, key=lambda r: abs(r.error))
@@ -308,6 +312,6 @@ def validation_section(run_dir: Path | str) -> str | None:
         rows = validate_run(run_dir)
     except UserError as err:
         return f"## Simulated vs measured\n\nNot simulated: {err}\n"
-    if not any(r.verdict in ("within", "MISSED") for r in rows):
+    if not any(r.verdict in JUDGED for r in rows):
         return None
     return f"## Simulated vs measured\n\n{_SECTION_NOTE}\n\n{validation_markdown(rows)}\n"

@@ -19,10 +19,9 @@ from typing import Any
 
 import dnibench
 from dnibench.errors import UserError
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.runtimes.spec import BenchSpec
 from dnibench.suites.schema import (
     ALL_KEYS,
+    BENCHMARK_KINDS,
     DEFAULT_METRIC,
     KEYS,
     KINDS,
@@ -37,12 +36,10 @@ from dnibench.suites.schema import (
     SuiteError,
     SuiteItem,
     allowed_runtimes,
-    build_item,
     display_path,
     key_for,
     suggest,
 )
-from dnibench.train import TrainConfig
 
 # Benchmark names become file names (traces, CSV keys), so keep them plain.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
@@ -441,25 +438,19 @@ class _Benchmark:
                     "name",
                 )
             values = {k: v[1] for k, v in chosen.items()}
+            bare = SuiteItem(
+                name=name,
+                kind=kind,
+                repeats=values.get("repeats", repeats),
+                runtime=runtime,
+                point={k: v[1] for k, v in point.items()},
+                line=self.reader.where.line("benchmark", self.index),
+            )
             try:
-                built = build_item(kind, name, values)
+                items.append(BENCHMARK_KINDS[kind].build(bare, values))
             except (UserError, ValueError) as error:
                 message = str(error).removeprefix(f"{name}: ")
                 raise self.fail(f"{name}: {message}") from None
-            items.append(
-                SuiteItem(
-                    name=name,
-                    kind=kind,
-                    repeats=values.get("repeats", repeats),
-                    runtime=runtime,
-                    spec=built if isinstance(built, BenchSpec) else None,
-                    train=built if isinstance(built, TrainConfig) else None,
-                    recurrent=built if isinstance(built, RecurrentConfig) else None,
-                    target_accuracy=values.get("target_accuracy"),
-                    point={k: v[1] for k, v in point.items()},
-                    line=self.reader.where.line("benchmark", self.index),
-                )
-            )
         return items
 
 

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from dnibench.errors import UserError
-from dnibench.recurrent.config import RecurrentConfig
-from dnibench.recurrent.data_options import check_data
 from dnibench.runtimes.spec import parse_fault
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.data_options import check_data
 from dnibench.suites.loader import _SuiteReader, find_suite
 from dnibench.suites.schema import Suite, SuiteError, SuiteItem, suggest
 
@@ -172,7 +172,7 @@ def with_slow_stage(items: list[SuiteItem], stage: int, factor: float) -> list[S
     they are: ``--slow-stage 3`` over a suite of two- and four-stage pipelines slows the
     four-stage ones only.
     """
-    from dnibench.bench.kinds import benchmark_kind
+    from dnibench.studies.registry import benchmark_kind
 
     if factor < 1:
         raise UserError(f"--slow-factor must be >= 1, got {factor}")

@@ -69,7 +69,7 @@ def pipeline_rows(name: str, repeat: int, scale: float) -> list[dict]:
 
 
 def training_rows(name: str, repeat: int, scale: float) -> list[dict]:
-    """Rows of dnibench.bench.train_bench for one training benchmark."""
+    """Rows of dnibench.studies.train.run for one training benchmark."""
     base = {"benchmark": name, "mode": name.split("-")[1], "stages": 3, "microbatches": 1,
             "stage": -1, "repeat": repeat}  # fmt: skip
     reached = not (name == "train-dni" and repeat == 1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from dnibench.report import write_reports
+from dnibench.studies.registry import report_hooks
 
 TIMEOUT_S = 60
 FLAGS = [
@@ -64,7 +65,9 @@ def report(
 ) -> tuple[Path, int]:
     """One report for the module; a space in its path, as file:// URLs must handle."""
     run_dir = run_writer(tmp_path_factory.mktemp("browser") / "browser run")
-    _, html = write_reports(run_dir, command="dnibench bench", extra_markdown="## Targets\n")
+    _, html = write_reports(
+        run_dir, command="dnibench bench", extra_markdown="## Targets\n", hooks=report_hooks()
+    )
     plots = len(list((run_dir / "plots").glob("*.png")))
     assert plots == 5
     assert html.read_text().count("<img ") == plots

@@ -13,6 +13,7 @@ from dnibench.report import load_run, write_reports
 from dnibench.report.html import markdown_to_html
 from dnibench.report.markdown import escape_text
 from dnibench.report.tables import pipeline_table, training_table
+from dnibench.studies.registry import report_hooks
 
 HOSTILE = "<script>alert(1)</script>"
 TARGETS = """## Targets
@@ -71,7 +72,7 @@ def reports(
     )
     md, html = write_reports(
         run_dir, title="Report <T> & co", command="dnibench bench --out 'x y'",
-        extra_markdown=TARGETS,
+        extra_markdown=TARGETS, hooks=report_hooks(),
     )  # fmt: skip
     assert (md, html) == (run_dir / "report.md", run_dir / "report.html")
     return run_dir, md.read_text(), html.read_text()

@@ -15,16 +15,21 @@ from dnibench.report.plots import (
     plot_lock_idle,
     plot_memory,
     plot_throughput,
-    plot_timeline,
 )
-from dnibench.report.timeline import choose_benchmarks, load_trace, steady_window
+from dnibench.studies.pipeline.timeline import (
+    choose_benchmarks,
+    load_trace,
+    plot_timeline,
+    steady_window,
+)
+from dnibench.studies.registry import report_hooks
 
 
 def test_every_figure_is_a_png_in_run_plots(
     make_run: Callable[..., Path], png_ok: Callable[[Path], bool]
 ) -> None:
     run_dir = make_run()
-    plots = make_plots(load_run(run_dir))
+    plots = make_plots(load_run(run_dir), hooks=report_hooks())
     assert list(plots) == list(PLOT_NAMES)
     for name, path in plots.items():
         assert path == run_dir / "plots" / f"{name}.png"
@@ -34,7 +39,12 @@ def test_every_figure_is_a_png_in_run_plots(
 def test_pipeline_only_run_has_no_learning_curves(make_run: Callable[..., Path]) -> None:
     run = load_run(make_run(trainings=()))
     assert plot_learning_curves(run) is None
-    assert set(make_plots(run)) == {"throughput", "lock_idle", "timeline", "memory"}
+    assert set(make_plots(run, hooks=report_hooks())) == {
+        "throughput",
+        "lock_idle",
+        "timeline",
+        "memory",
+    }
     assert not (run.run_dir / "curves.csv").exists()
 
 
@@ -43,7 +53,7 @@ def test_training_only_run_has_curves_and_throughput_only(make_run: Callable[...
     assert plot_lock_idle(run) is None
     assert plot_memory(run) is None
     assert plot_timeline(run) is None
-    assert set(make_plots(run)) == {"throughput", "learning_curves"}
+    assert set(make_plots(run, hooks=report_hooks())) == {"throughput", "learning_curves"}
 
 
 def test_single_repeat_and_custom_folder(
@@ -110,5 +120,5 @@ def test_names_are_not_parsed_as_tex(
 ) -> None:
     odd = "bad$\\frac{$name"
     run = load_run(make_run(pipelines=(odd, "gpipe-m8"), trainings=("train-$x$",), repeats=1))
-    for path in make_plots(run).values():
+    for path in make_plots(run, hooks=report_hooks()).values():
         assert png_ok(path)

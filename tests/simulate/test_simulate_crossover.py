@@ -65,7 +65,7 @@ def test_markdown_has_a_row_per_m_and_a_column_per_k() -> None:
 
 
 def test_report_draws_the_map_or_says_why_not() -> None:
-    from dnibench.report.simulation.writer import _crossover_blocks
+    from dnibench.simulate.report.writer import _crossover_blocks
 
     cells = crossover_map(MODEL, [2, 4], [4], SETTINGS)
     drawn = [getattr(b, "text", "") for b in _crossover_blocks("checked", cells)]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dnibench.errors import UserError
-from dnibench.report.sections import extra_sections
 from dnibench.simulate.validate import TARGET, validate_run
+from dnibench.studies.registry import extra_sections
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pipeline-run"
 
@@ -28,11 +28,11 @@ def test_benchmarks_with_traces_are_predicted_within_target(rows) -> None:
         assert row.calibration == "own spans"
         assert math.isfinite(row.predicted) and row.measured > 0
         assert abs(row.error) <= TARGET, f"{name}: {row.error:+.1%}"
-        assert row.verdict == "within"
+        assert row.verdict == "met"
 
 
 def test_what_cannot_be_simulated_is_skipped_with_a_reason(rows) -> None:
-    assert rows["single-1t-m8"].verdict == "skipped"
+    assert rows["single-1t-m8"].verdict == "not applicable"
     assert "not a pipeline" in rows["single-1t-m8"].skipped
     assert "no trace" in rows["1f1b-m8"].skipped
     assert math.isnan(rows["1f1b-m8"].error)
@@ -46,7 +46,7 @@ def test_spans_off_borrows_costs_from_its_twin(tmp_path: Path) -> None:
     doc["traceEvents"] = [e for e in doc["traceEvents"] if e.get("cat") in (None, "step")]
     (run / "traces" / "gpipe-m8-nospans-r0.json").write_text(json.dumps(doc))
     row = next(r for r in validate_run(run) if r.benchmark == "gpipe-m8-nospans")
-    assert row.verdict != "skipped"
+    assert row.verdict != "not applicable"
     assert "costs from gpipe-m8" in row.calibration
 
 

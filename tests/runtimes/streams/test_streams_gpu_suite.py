@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from dnibench.report.gpu import EFFICIENCY_GOAL, gpu_section_markdown, gpu_targets
 from dnibench.runtimes.spec import OWN_MODES, PEER_MODES, BenchSpec
 from dnibench.runtimes.streams.devices import STANDIN_NOTE
 from dnibench.runtimes.streams.runner import run_streams
+from dnibench.studies.gpu.section import EFFICIENCY_GOAL, gpu_section_markdown, gpu_targets
 from dnibench.suites import load_suite
 
 SpecOf = Callable[..., BenchSpec]

@@ -1,0 +1,1 @@
+"""The pipeline study: targets, zero-bubble verdicts, split backward, hardware limit, timelines."""

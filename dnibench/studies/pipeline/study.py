@@ -1,0 +1,112 @@
+"""The pipeline study: its kind (one stage-split pipeline on dist or streams) and sections.
+
+Sections: the runtime targets (:mod:`targets`) when the run holds the
+pipeline grid they read, and the zero-bubble verdicts (:mod:`verdicts`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dnibench.report.hooks import ReportHooks
+from dnibench.report.section import Section
+from dnibench.studies.item import PIPELINE, Item
+from dnibench.studies.kind import BenchmarkKind
+from dnibench.studies.pipeline.keys import PIPELINE_KEYS, build_pipeline
+from dnibench.studies.study import Study
+
+if TYPE_CHECKING:
+    from dnibench.bench.run import BenchResult
+    from dnibench.report.data import RunData
+
+
+def _build(item: Item, values: Mapping[str, Any]) -> Item:
+    return replace(item, spec=build_pipeline(item.name, item.runtime, values))
+
+
+def _compute(item: Item, repeat: int, deadline_s: float | None) -> BenchResult:
+    from dnibench.bench.run import run_benchmark
+
+    spec = item.spec
+    assert spec is not None, f"pipeline benchmark {item.name} has no spec"
+    if spec.name != item.name:
+        spec = spec.with_(name=item.name)
+    return run_benchmark(spec, deadline_s=deadline_s)
+
+
+def _record(out: Path, item: Item, result: BenchResult, repeat: int, repeats: int) -> None:
+    from dnibench.bench.csv_rows import append_csv
+    from dnibench.bench.results_file import RESULT_COLUMNS
+
+    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows(repeat))
+    name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
+    (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
+
+
+def _pipeline_line(result: BenchResult) -> str:
+    m = result.metrics
+    return f"{m.throughput:8.0f} samples/s  efficiency {m.efficiency:.3f}"
+
+
+def _figures(result: BenchResult) -> dict[str, float]:
+    m = result.metrics
+    return {"throughput": m.throughput, "pipeline_efficiency": m.efficiency}
+
+
+def _pipeline_targets(run_dir: Path) -> Section | None:
+    """The pipeline runtime's targets, when the run holds the pipeline grid they read."""
+    from dnibench.studies.pipeline.targets import batch_sizes, load_results, targets
+
+    frame = load_results(run_dir)
+    wanted = {"gpipe-m8", "dni-m1", "sequential-m1"}
+    if not wanted <= set(frame.benchmark):
+        return None
+    rows = [t.detail_row() for t in targets(frame, batch_sizes(run_dir))]
+    lines = ["## Targets", "", "| target | measured | goal | verdict | detail |",
+             "|---|---:|---:|---|---|", *rows, ""]  # fmt: skip
+    return Section("\n".join(lines))
+
+
+def _pipeline_verdicts(run_dir: Path) -> Section | None:
+    """DNI against zero-bubble and the best exact schedule; own zb against torch's."""
+    from dnibench.studies.pipeline.verdicts import verdicts_section
+
+    return verdicts_section(run_dir)
+
+
+def _hardware_limit(run: RunData, bench: str) -> float:
+    from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
+
+    return hardware_limit_efficiency(run, bench)
+
+
+def _timeline(run: RunData, out_dir: Path | None) -> Path | None:
+    from dnibench.studies.pipeline.timeline import plot_timeline
+
+    return plot_timeline(run, out_dir)
+
+
+KIND: BenchmarkKind[BenchResult] = BenchmarkKind(
+    PIPELINE,
+    runtimes=("dist", "streams"),
+    keys=PIPELINE_KEYS,
+    build=_build,
+    body=lambda item: item.spec,
+    compute=_compute,
+    record=_record,
+    progress=_pipeline_line,
+    figures=_figures,
+    pipeline=True,
+)
+
+STUDY = Study(
+    "pipeline",
+    rank=10,
+    kinds=(KIND,),
+    sections=(_pipeline_targets, _pipeline_verdicts),
+    hooks=ReportHooks(hardware_limit=_hardware_limit, plots={"timeline": _timeline}),
+)

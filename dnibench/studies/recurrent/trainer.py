@@ -1,0 +1,37 @@
+"""Build a regime around a fresh core from a :class:`RecurrentConfig`.
+
+Both regimes build the core first from the same seed, so a tbptt and a
+dni-tbptt run of one seed start from identical weights (the SG module is
+built after the core and does not move the core's initialisation).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dnibench.regimes.synthetic_gradient import SGConfig, SyntheticGradient
+from dnibench.studies.recurrent.chunks import token_loss
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.core import LSTMCore
+from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
+
+
+def build_regime(
+    config: RecurrentConfig, vocab_in: int, vocab_out: int, loss_fn: LossFn = token_loss
+) -> TBPTT:
+    """The regime of ``config`` (tbptt or dni-tbptt, with aux) training a new LSTM core."""
+    torch.manual_seed(config.seed)
+    core = LSTMCore(vocab_in, vocab_out, config.width, aux=config.aux)
+    optimizer = torch.optim.Adam(core.parameters(), lr=config.lr)
+    if config.mode == "tbptt":
+        return TBPTT(core, loss_fn, optimizer, clip=config.clip)
+    sg_config = SGConfig(
+        hidden=config.sg_hidden, width=config.sg_width, lr=config.sg_lr, scale=config.sg_scale
+    )
+    sg = SyntheticGradient((core.state_size,), sg_config)
+    aux_weight = config.aux_weight if config.aux else None
+    return DNITBPTT(core, loss_fn, optimizer, sg, clip=config.clip, aux_weight=aux_weight)
+
+
+__all__ = ["build_regime"]

@@ -1,0 +1,1 @@
+"""The feed-forward training study: regimes against backprop to a target accuracy."""

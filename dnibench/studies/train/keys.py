@@ -1,0 +1,67 @@
+"""The training kind's suite keys, and how one grid point becomes a TrainConfig."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dnibench.data import DATA_NAMES
+from dnibench.errors import UserError
+from dnibench.modes import TRAIN_MODES
+from dnibench.pipeline import PipelineConfig
+from dnibench.studies.keys import KNOB_KEYS, MODEL_KEYS, Key, check_split, knob_configs
+from dnibench.train import TrainConfig
+
+ON_DISK_DATA = ("mnist", "cifar10")
+
+TRAIN_KEYS = (
+    Key("mode", "str", choices=TRAIN_MODES),
+    Key("data", "str", choices=DATA_NAMES),
+    *MODEL_KEYS,
+    Key("eval_every", "int", minimum=1),
+    Key("data_dir", "str"),
+    Key("target_accuracy", "float", above=0, maximum=1),
+    Key("frozen_stages", "int", minimum=0, note="the first n stages keep their initial weights"),
+    Key("threads", "threads", minimum=1, note="1 (the default) times the training thread's CPU"),
+    *KNOB_KEYS,
+)
+
+
+def build_train(values: Mapping[str, Any]) -> TrainConfig:
+    """The TrainConfig of one checked grid point (cross-key checks here: a suite fails at load)."""
+    configs = knob_configs(values)
+    base = TrainConfig()
+    pipeline = PipelineConfig(
+        model=values.get("model", base.pipeline.model),
+        width=values.get("width"),
+        depth=values.get("depth"),
+        stages=values.get("stages", base.pipeline.stages),
+        balance=values.get("balance"),
+        seed=values.get("seed", base.pipeline.seed),
+        **configs,
+    )
+    check_split(values, pipeline.model, pipeline.stages)
+    config = TrainConfig(
+        data=values.get("data", base.data),
+        mode=values.get("mode", base.mode),
+        pipeline=pipeline,
+        batch_size=values.get("batch_size", base.batch_size),
+        microbatches=values.get("microbatches", base.microbatches),
+        steps=values.get("steps", base.steps),
+        eval_every=values.get("eval_every", base.eval_every),
+        data_dir=Path(values["data_dir"]).expanduser() if "data_dir" in values else None,
+        frozen_stages=values.get("frozen_stages", base.frozen_stages),
+        threads=values.get("threads", base.threads),
+    )
+    if config.batch_size % config.microbatches:
+        raise UserError(
+            f"batch size {config.batch_size} must split evenly into {config.microbatches} "
+            "microbatches"
+        )
+    if config.data in ON_DISK_DATA and config.data_dir is None:
+        raise UserError(f"data {config.data!r} is read from disk: set data_dir")
+    return config
+
+
+__all__ = ["ON_DISK_DATA", "TRAIN_KEYS", "build_train"]

@@ -1,0 +1,316 @@
+"""The feed-forward report section: every regime against backprop and a no-backprop baseline.
+
+The DNI paper's feed-forward claims (Jaderberg et al. 2017, section 3.3),
+each judged as a measured verdict with its premise checked in the same run:
+
+- **premise**: backprop beats the *last-stage-only* baseline (the same net
+  with every stage but the last frozen at its initial weights, so only the
+  classifier learns, on random features) by more than the seed spread. If
+  it does not, training the hidden stages buys nothing on this task, and no
+  claim about how well a regime trains them can be tested;
+- **DNI is close to backprop**: DNI recovers at least :data:`CLOSE_SHARE`
+  of backprop's gain over the baseline (medians over seeds);
+- **cDNI is at least as good as DNI**: cDNI's median accuracy is not below
+  DNI's by more than the seed spread (needs DNI itself to beat the baseline);
+- **complete unlock trains**: unlock beats the baseline by more than the
+  seed spread.
+
+Benchmarks are recognised by configuration (config.json), not by name:
+a group is one (data, model, stages); in it the regimes are the ``mode`` of
+benchmarks with no frozen stage, and the baseline is the backprop benchmark
+with ``frozen_stages = stages - 1``. The first benchmark of a role stands
+for it in the other claims; a second one (say unlock with tuned synthetic
+inputs) gets its own verdict on its own claim. The section appears only for groups
+that have both backprop and the baseline. Samples and seconds to target use
+a target set by the run itself: :data:`TARGET_SHARE` times backprop's median
+final test accuracy, read at the first evaluation that reaches it
+(:func:`dnibench.target_reach.first_reach`, no interpolation).
+Seconds are CPU seconds of the training steps (:mod:`dnibench.train`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dnibench import target_reach
+from dnibench.modes import CDNI, DNI, UNLOCK, regime_names
+from dnibench.report.section import Section
+from dnibench.report.tables import MISSING, fmt
+from dnibench.report.verdict import Target
+from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
+
+TARGET_SHARE = 0.95
+CLOSE_SHARE = 0.9
+REGIME_ORDER = regime_names()
+# The regimes the claims are about (train's modes), named by the table of modes.
+_DNI, _CDNI, _UNLOCK = DNI.regime.name, CDNI.regime.name, UNLOCK.regime.name
+CLAIM_OF = {_DNI: "DNI close", _CDNI: "cDNI at least", _UNLOCK: "complete unlock"}
+BASELINE = "last stage only"
+
+_HINTS = {
+    "close": "a larger SG (sg_hidden, sg_width), a tuned sg_lr, or fewer stages",
+    _CDNI: "more seeds (a tighter spread) or a longer budget; cDNI's label context helps "
+    "most where the SG alone predicts the gradient poorly",
+    _UNLOCK: "tuning the synthetic inputs (si_hidden, si_width, si_lr) or fewer stages",
+}
+
+
+@dataclass(frozen=True)
+class FFBench:
+    """One training benchmark of the run: its name and configuration (from config.json)."""
+
+    name: str
+    spec: dict[str, Any]
+
+    @property
+    def pipeline(self) -> dict[str, Any]:
+        pipeline = self.spec.get("pipeline")
+        return pipeline if isinstance(pipeline, dict) else {}
+
+    @property
+    def stages(self) -> int:
+        return int(self.pipeline.get("stages", 1))
+
+    @property
+    def group(self) -> tuple[str, str, int]:
+        """(data, model, stages): the benchmarks compared with each other."""
+        return str(self.spec.get("data")), str(self.pipeline.get("model")), self.stages
+
+    @property
+    def frozen(self) -> int:
+        return int(self.spec.get("frozen_stages", 0) or 0)
+
+    @property
+    def role(self) -> str | None:
+        """The regime it stands for, :data:`BASELINE`, or None (other frozen counts)."""
+        if self.frozen == 0:
+            return str(self.spec.get("mode"))
+        if self.frozen == self.stages - 1 and self.spec.get("mode") == "backprop":
+            return BASELINE
+        return None
+
+
+def train_benches(run_dir: Path) -> list[FFBench]:
+    """The training benchmarks in the run's config.json, in run order."""
+    path = run_dir / "config.json"
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    entries = config.get("benchmarks", []) if isinstance(config, dict) else []
+    return [
+        FFBench(str(e["name"]), e["spec"])
+        for e in entries
+        if isinstance(e, dict) and e.get("kind") == "train" and isinstance(e.get("spec"), dict)
+    ]
+
+
+def first_reach(run: pd.DataFrame, target: float) -> tuple[float, float]:
+    """Samples and seconds at the first evaluation of one run reaching ``target`` (NaN: never)."""
+    rows = run.sort_values("samples")[["samples", "seconds", "test_accuracy"]]
+    return target_reach.first_reach(rows.to_numpy(dtype=float), target, higher_is_better=True)
+
+
+def reach(curves: pd.DataFrame, bench: str, target: float) -> np.ndarray:
+    """``(seeds, 2)``: samples and seconds to ``target`` per seed of ``bench``."""
+    frame = curves[curves["benchmark"] == bench]
+    rows = [first_reach(run, target) for _, run in frame.groupby("repeat")]
+    return np.array(rows, dtype=float).reshape(-1, 2)
+
+
+def _spread_cell(values: np.ndarray, spec: str) -> str:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return MISSING
+    text = fmt(float(np.median(finite)), spec)
+    if finite.size > 1:
+        text += f" ({fmt(float(finite.min()), spec)}-{fmt(float(finite.max()), spec)})"
+    return text
+
+
+def _reach_cell(values: np.ndarray, spec: str) -> str:
+    if values.size == 0:
+        return MISSING
+    reached = values[np.isfinite(values)]
+    if reached.size == 0:
+        return f"not reached (0/{values.size})"
+    text = _spread_cell(reached, spec)
+    return text if reached.size == values.size else f"{text}, {reached.size}/{values.size}"
+
+
+def _premise(bp: np.ndarray, base: np.ndarray) -> str | None:
+    """None when backprop beats the baseline by more than the seed spread, else why not."""
+    seeds = int(min(np.isfinite(bp).sum(), np.isfinite(base).sum()))
+    if seeds < MIN_SEEDS:
+        return f"needs {MIN_SEEDS} seeds of backprop and of the baseline, has {seeds}"
+    margin, noise = median(bp) - median(base), max(spread(bp), spread(base))
+    if not margin > noise:
+        return (
+            f"backprop does not beat the {BASELINE} baseline here (margin {margin:+.4f}, "
+            f"seed spread {noise:.4f})"
+        )
+    return None
+
+
+def group_targets(acc: dict[str, np.ndarray]) -> list[Target]:
+    """The claims' verdicts from final test accuracies per role (seeds as arrays)."""
+    bp, base = acc.get("backprop"), acc.get(BASELINE)
+    if bp is None or base is None:
+        return []
+    why = _premise(bp, base)
+    gain = median(bp) - median(base)
+    targets = []
+    if _DNI in acc:
+        share = (median(acc[_DNI]) - median(base)) / gain if gain else math.nan
+        targets.append(
+            Target(
+                "DNI close to backprop: share of backprop's gain over the baseline",
+                share,
+                CLOSE_SHARE,
+                ">=",
+                _HINTS["close"],
+                ".2f",
+                why,
+            )
+        )
+    if _DNI in acc and _CDNI in acc:
+        dni, cdni = acc[_DNI], acc[_CDNI]
+        dni_why = why
+        if dni_why is None and not median(dni) - median(base) > max(spread(dni), spread(base)):
+            dni_why = f"DNI does not beat the {BASELINE} baseline by more than the seed spread"
+        targets.append(
+            Target(
+                "cDNI at least as good as DNI: median accuracy, cDNI minus DNI "
+                "(goal: not below minus the seed spread)",
+                median(cdni) - median(dni),
+                -max(spread(cdni), spread(dni)),
+                ">=",
+                _HINTS[_CDNI],
+                "+.4f",
+                dni_why,
+            )
+        )
+    if _UNLOCK in acc:
+        unlock = acc[_UNLOCK]
+        targets.append(
+            Target(
+                f"complete unlock trains: median accuracy, unlock minus {BASELINE} "
+                "(goal: above the seed spread)",
+                median(unlock) - median(base),
+                max(spread(unlock), spread(base)),
+                ">",
+                _HINTS[_UNLOCK],
+                "+.4f",
+                why,
+            )
+        )
+    return targets
+
+
+def _group_lines(
+    group: tuple[str, str, int],
+    benches: list[FFBench],
+    results: pd.DataFrame,
+    curves: pd.DataFrame,
+) -> tuple[list[str], list[Target]]:
+    data, model, stages = group
+    order = (*REGIME_ORDER, BASELINE)
+    ordered = sorted(benches, key=lambda b: order.index(b.role) if b.role in order else len(order))
+    values_of = {b.name: seed_values(results, b.name, "test_accuracy") for b in ordered}
+    acc: dict[str, np.ndarray] = {}
+    for bench in ordered:  # the first benchmark of a role stands for it
+        if bench.role is not None and bench.role not in acc:
+            acc[bench.role] = values_of[bench.name]
+    target = TARGET_SHARE * median(acc["backprop"])
+    lines = [
+        f"### {data}, {model}, {stages} stages",
+        "",
+        f"Target: {TARGET_SHARE:g} x backprop's median final test accuracy = {target:.4f}. "
+        "Cells: median (min-max) over seeds; to-target cells count only the seeds that "
+        "reached it (k/n when not all did); seconds are CPU seconds of the training steps.",
+        "",
+        "| regime | benchmark | seeds | final test accuracy | samples to target "
+        "| seconds to target |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for bench in ordered:
+        values = seed_values(results, bench.name, "test_accuracy")
+        reached = reach(curves, bench.name, target)
+        lines.append(
+            f"| {bench.role or bench.spec.get('mode')} | {bench.name} | {values.size} | "
+            f"{_spread_cell(values, '.4f')} | {_reach_cell(reached[:, 0], '.0f')} | "
+            f"{_reach_cell(reached[:, 1], '.2f')} |"
+        )
+    named: list[Target] = []
+    canonical: dict[str, str | None] = dict.fromkeys(acc)
+    for bench in ordered:
+        role = bench.role
+        if role not in CLAIM_OF:
+            continue
+        first = canonical.get(role) is None
+        canonical[role] = canonical.get(role) or bench.name
+        variant = acc if first else {**acc, role: values_of[bench.name]}
+        for t in group_targets(variant):
+            if t.name.startswith(CLAIM_OF[role]):
+                named.append(replace(t, name=f"{data} {model} K={stages} [{bench.name}]: {t.name}"))
+    return [*lines, ""], named
+
+
+def ff_section_markdown(run_dir: Path) -> str | None:
+    """The section's Markdown, or None when no group has both backprop and the baseline."""
+    run_dir = Path(run_dir)
+    benches = [b for b in train_benches(run_dir) if b.role is not None]
+    groups: dict[tuple[str, str, int], list[FFBench]] = {}
+    for bench in benches:
+        groups.setdefault(bench.group, []).append(bench)
+    wanted = {k: v for k, v in groups.items() if {"backprop", BASELINE} <= {b.role for b in v}}
+    if not wanted or not (run_dir / "results.csv").is_file():
+        return None
+    results = pd.read_csv(run_dir / "results.csv")
+    curves_path = run_dir / "curves.csv"
+    curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame(
+        columns=["benchmark", "repeat", "samples", "seconds", "test_accuracy"]
+    )  # fmt: skip
+    lines = [
+        "## Feed-forward: regimes against backprop and a no-backprop baseline",
+        "",
+        f"The baseline ({BASELINE}) is backprop with every stage but the last frozen at its "
+        "initial weights: the accuracy a net gets without training its hidden stages. "
+        'Each claim of the DNI paper is a verdict below, "not testable" when its premise '
+        "(backprop beats that baseline by more than the seed spread) fails in this run.",
+        "",
+    ]
+    targets: list[Target] = []
+    for group, members in wanted.items():
+        group_lines, group_verdicts = _group_lines(group, members, results, curves)
+        lines += group_lines
+        targets += group_verdicts
+    lines += [
+        "### Feed-forward verdicts",
+        "",
+        "| target | measured | goal | verdict | missed by | what would change it |",
+        "|---|---:|---:|---|---:|---|",
+        *[target.row() for target in targets],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def ff_section(run_dir: Path) -> Section | None:
+    """The section for :mod:`dnibench.studies.registry` (None when the run has no ff groups)."""
+    markdown = ff_section_markdown(run_dir)
+    return Section(markdown) if markdown is not None else None
+
+
+__all__ = [
+    "BASELINE", "CLOSE_SHARE", "TARGET_SHARE", "FFBench", "ff_section", "ff_section_markdown",
+    "first_reach",
+    "group_targets", "reach", "train_benches",
+]  # fmt: skip

@@ -1,0 +1,58 @@
+"""The feed-forward training study: its kind (train on the reference runtime) and section."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from dnibench.report.section import Section
+from dnibench.studies.item import Item
+from dnibench.studies.kind import BenchmarkKind
+from dnibench.studies.study import Study
+from dnibench.studies.train.keys import TRAIN_KEYS, build_train
+from dnibench.train import TrainResult
+
+
+def _build(item: Item, values: Mapping[str, Any]) -> Item:
+    return replace(item, train=build_train(values), target_accuracy=values.get("target_accuracy"))
+
+
+def _compute(item: Item, repeat: int, deadline_s: float | None) -> TrainResult:
+    from dnibench.studies.train.run import run_training
+
+    assert item.train is not None, f"training benchmark {item.name} has no configuration"
+    return run_training(item.train, repeat)
+
+
+def _record(out: Path, item: Item, result: TrainResult, repeat: int, repeats: int) -> None:
+    from dnibench.bench.csv_rows import CURVE_FIELDS, append_csv
+    from dnibench.bench.results_file import RESULT_COLUMNS
+    from dnibench.studies.train.run import train_rows
+
+    rows, curve = train_rows(item.name, result, repeat, item.target_accuracy)
+    append_csv(out / "results.csv", RESULT_COLUMNS, rows)
+    append_csv(out / "curves.csv", CURVE_FIELDS, curve)
+
+
+def _feed_forward(run_dir: Path) -> Section | None:
+    """Every regime against backprop and a last-stage-only baseline, with the paper's claims."""
+    from dnibench.studies.train.section import ff_section
+
+    return ff_section(run_dir)
+
+
+KIND: BenchmarkKind[TrainResult] = BenchmarkKind(
+    "train",
+    runtimes=("reference",),
+    keys=TRAIN_KEYS,
+    build=_build,
+    body=lambda item: item.train,
+    compute=_compute,
+    record=_record,
+    progress=lambda result: f"test accuracy {result.final.test_accuracy:.4f}",
+    figures=lambda result: {"test_accuracy": result.final.test_accuracy},
+)
+
+STUDY = Study("train", rank=20, kinds=(KIND,), sections=(_feed_forward,))
