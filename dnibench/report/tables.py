@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from dnibench.report.data import RunData
 from dnibench.report.hardware_limit import hardware_limit_efficiency
+from dnibench.rundir.reader import RunData
 
 __all__ = [
     "Table",

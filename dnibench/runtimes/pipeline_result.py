@@ -3,7 +3,7 @@
 Spans from every stage are put on stage 0's clock, summarised by
 :func:`~dnibench.instrument.pipeline_metrics`, and flattened into tidy rows
 (benchmark, metric, stage, value, unit: the columns of
-:data:`dnibench.bench.results_file.RESULT_COLUMNS`) that results files and
+:data:`dnibench.rundir.layout.RESULT_COLUMNS`) that results files and
 reports share. Both runtimes return a :class:`BenchResult` (streams adds its
 placement rows), so nothing downstream knows which runtime made a row.
 """

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from dnibench.bench.pipeline_report import load_results as pipeline_loader
-from dnibench.bench.results_file import RESULT_COLUMNS, read_results
 from dnibench.errors import UserError
 from dnibench.gate.runs import load_results as gate_loader
-from dnibench.report.data import load_run
+from dnibench.rundir.layout import RESULT_COLUMNS
+from dnibench.rundir.reader import load_run, read_results
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "pipeline-run"
 
