@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -193,7 +192,7 @@ def efficiency_lines(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def ratio_lines(frame: pd.DataFrame, ratios: Sequence[Mapping[str, Any]]) -> list[str]:
+def ratio_lines(frame: pd.DataFrame, ratios: Sequence[Mapping[str, object]]) -> list[str]:
     """The run's declared same-run ratios (its config), with the overlap premise beside them."""
     names = set(frame.benchmark)
     rows = []
@@ -231,8 +230,8 @@ def ratio_lines(frame: pd.DataFrame, ratios: Sequence[Mapping[str, Any]]) -> lis
 
 def gpu_section_markdown(
     frame: pd.DataFrame,
-    ratios: Sequence[Mapping[str, Any]] = (),
-    facts: Mapping[str, Any] | None = None,
+    ratios: Sequence[Mapping[str, object]] = (),
+    facts: Mapping[str, object] | None = None,
 ) -> str | None:
     """The section's Markdown, or ``None`` when the run holds no GPU or streams benchmark.
 
@@ -280,14 +279,14 @@ def gpu_section_markdown(
     return "\n".join(lines)
 
 
-def _facts_lines(facts: Mapping[str, Any]) -> list[str]:
+def _facts_lines(facts: Mapping[str, object]) -> list[str]:
     """What tools/gpu_facts.py recorded about the GPU before the suite ran."""
     keys = ("gpu", "driver", "torch", "cuda", "precision", "sm_clock_mhz", "temperature_c")
     shown = [f"{key} {facts[key]}" for key in keys if facts.get(key) not in (None, "")]
     return [f"GPU before the run: {'; '.join(shown)}.", ""] if shown else []
 
 
-def _declared_ratios(run_dir: Path) -> list[dict[str, Any]]:
+def _declared_ratios(run_dir: Path) -> list[Mapping[str, object]]:
     """The ``ratios`` the run's config records ([] when absent)."""
     return [ratio.as_dict() for ratio in read_config(run_dir).ratios]
 

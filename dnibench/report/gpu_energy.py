@@ -12,8 +12,8 @@ runs recorded before the window was. Idle power is measured once per run by
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -26,16 +26,16 @@ __all__ = ["FACTS_FILE", "energy_lines", "read_facts"]
 FACTS_FILE = GPU_FACTS
 
 
-def read_facts(run_dir: Path) -> dict[str, Any]:
+def read_facts(run_dir: Path) -> Mapping[str, object]:
     """The run's GPU facts ({} when absent or unreadable: the section says so)."""
-    return dict(read_gpu_facts(Path(run_dir)))
+    return read_gpu_facts(Path(run_dir))
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None or math.isnan(value) else format(value, spec)
 
 
-def energy_lines(frame: pd.DataFrame, facts: dict[str, Any] | None = None) -> list[str]:
+def energy_lines(frame: pd.DataFrame, facts: Mapping[str, object] | None = None) -> list[str]:
     """The energy table of every benchmark with an energy reading ([] without)."""
     metrics = set(frame.metric)
     if not {"gpu_energy", "gpu_energy_window"} & metrics:

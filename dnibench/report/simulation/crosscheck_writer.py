@@ -11,9 +11,8 @@ the table, the figure and a sentence counting the benchmarks within target.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -35,7 +34,7 @@ def crosscheck_frame(rows: Sequence[ValidationRow]) -> pd.DataFrame:
     Only compared benchmarks appear; skipped ones are listed in the config
     and the report.
     """
-    records: list[dict[str, Any]] = []
+    records: list[dict[str, object]] = []
     for row in rows:
         if row.skipped:
             continue
@@ -83,7 +82,7 @@ def write_crosscheck(
     target: Path,
     rows: Sequence[ValidationRow],
     stragglers: Sequence[Straggler],
-    settings: dict[str, Any],
+    settings: Mapping[str, object],
     command: str,
     provenance: Provenance,
 ) -> Path:

@@ -45,7 +45,7 @@ _PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 
 def results_frame(points: Sequence[SweepPoint]) -> pd.DataFrame:
     """Tidy rows: benchmark, mode, stages, microbatches, sg_relative, metric, stage, value, unit."""
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []
     for p in points:
         pred = p.prediction
         name = f"sim-{p.mode}-K{p.stages}-m{p.microbatches}-sg{p.sg_relative:.3g}"
