@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +40,7 @@ from dnibench.report.rnn.figures import MIN_SEEDS, median, seed_values, spread
 from dnibench.report.rnn.targets import Target
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
-from dnibench.rundir.reader import raw_results, read_config, read_curves
+from dnibench.rundir.reader import Spec, raw_results, read_config, read_curves
 
 TARGET_SHARE = 0.95
 CLOSE_SHARE = 0.9
@@ -62,16 +61,16 @@ class FFBench:
     """One training benchmark of the run: its name and configuration (from the run's config)."""
 
     name: str
-    spec: dict[str, Any]
+    spec: Spec
 
     @property
-    def pipeline(self) -> dict[str, Any]:
+    def pipeline(self) -> Spec:
         pipeline = self.spec.get("pipeline")
-        return pipeline if isinstance(pipeline, dict) else {}
+        return Spec(pipeline if isinstance(pipeline, dict) else {})
 
     @property
     def stages(self) -> int:
-        return int(self.pipeline.get("stages", 1))
+        return self.pipeline.integer("stages", 1)
 
     @property
     def group(self) -> tuple[str, str, int]:
@@ -80,7 +79,7 @@ class FFBench:
 
     @property
     def frozen(self) -> int:
-        return int(self.spec.get("frozen_stages", 0) or 0)
+        return self.spec.integer("frozen_stages", 0)
 
     @property
     def role(self) -> str | None:
@@ -95,7 +94,7 @@ class FFBench:
 def train_benches(run_dir: Path) -> list[FFBench]:
     """The training benchmarks in the run's config, in run order."""
     entries = read_config(run_dir).of_kind("train")
-    return [FFBench(e.name, e.spec.as_dict()) for e in entries]
+    return [FFBench(e.name, e.spec) for e in entries]
 
 
 def first_reach(run: pd.DataFrame, target: float) -> tuple[float, float]:
