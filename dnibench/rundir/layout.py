@@ -92,7 +92,7 @@ CROSSCHECK = "crosscheck"
 GATE_STUDY = "gate-study"
 DERIVED_KINDS = (SIMULATION, CROSSCHECK, GATE_STUDY)
 GATE_STUDY_MARKER = "rates_merged.csv"
-"""The file a gate study (tools/gate_study.sh, tools/gate_rates.py) leaves; it has no config."""
+"""What marks the committed gate study, written before the ``derived`` marker (it has no config)."""
 
 
 def describe_layout() -> str:

@@ -11,11 +11,12 @@ same wherever it is read, and every committed run stays readable:
 - Traces are read as ``.json.gz`` and as legacy ``.json``.
 - A folder is a benchmark run (it holds ``results.csv``) or a derived report:
   a simulation, a cross-check or a gate study. Derived reports declare
-  ``"derived": KIND`` in their ``config.json``; the committed ones written before
-  that marker are recognised by their config's shape (a simulation's has
+  ``"derived": KIND`` in their ``config.json`` (the simulator, the cross-check
+  and tools/gate_study.sh write it); the committed ones written before that
+  marker are recognised by their config's shape (a simulation's has
   ``settings`` and ``model_costs``, a cross-check's ``settings`` and
-  ``stragglers``) or, for the gate study (which has no config), by its
-  ``rates_merged.csv``. Anything else is one UserError.
+  ``stragglers``) or, for the committed gate study (which has no config), by
+  its ``rates_merged.csv``. Anything else is one UserError.
 
 Layout (see :mod:`dnibench.rundir.layout`)::
 
