@@ -3,6 +3,7 @@
 Everything that writes a run (the session, the simulator, the cross-check)
 goes through :mod:`~dnibench.rundir.writer`; everything that reads one
 (reports, the gate, the simulator, the exporter, ``compare``, ``check``)
-through :mod:`~dnibench.rundir.reader`. :mod:`~dnibench.rundir.layout`
+through :mod:`~dnibench.rundir.reader`, whose config entries are the typed
+dataclasses of :mod:`~dnibench.rundir.config`. :mod:`~dnibench.rundir.layout`
 names every file and column once.
 """
