@@ -36,9 +36,9 @@ _IMAGE = re.compile(r"^\s*!\[.*\]\(.*\)\s*$")
 def render_tables(run_name: str, scratch: Path) -> str:
     """The run's report as Markdown with every image line removed."""
     from dnibench.report.build import report_blocks
-    from dnibench.report.data import load_run
     from dnibench.report.markdown import render_markdown
     from dnibench.report.sections import extra_sections
+    from dnibench.rundir.reader import load_run
 
     copy = scratch / run_name
     shutil.copytree(REPO / "reports" / run_name, copy, ignore=shutil.ignore_patterns("plots"))

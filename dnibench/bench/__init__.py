@@ -6,7 +6,6 @@
 - :mod:`run`: one pipeline benchmark on its runtime;
 - :mod:`train_bench`: one training benchmark on the reference runtime;
 - :mod:`session`: a list of benchmarks into a run directory, results kept as they land;
-- :mod:`results_file`: the result columns and the one reader of ``results.csv``;
 - :mod:`fingerprint`: the machine a run ran on;
 - :mod:`cli_bench`: ``dnibench bench``.
 """

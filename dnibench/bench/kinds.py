@@ -2,7 +2,7 @@
 
 Everything that treats benchmarks differently by kind asks this registry
 instead of comparing the kind's name: which runtimes it may use, which of
-the item's fields is its configuration (``config.json``), how one run of it
+the item's fields is its configuration (in the run's config), how one run of it
 is executed and its rows recorded, and the line the progress report prints
 when it ends. A new kind is one :class:`BenchmarkKind` in :data:`KINDS`.
 (Report sections are found from what a run directory holds, not by kind:
@@ -11,16 +11,14 @@ see :mod:`dnibench.report.sections`.)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.csv_rows import CURVE_FIELDS, append_csv
-from dnibench.bench.results_file import RESULT_COLUMNS
 from dnibench.bench.run import run_benchmark
 from dnibench.errors import unknown_name
+from dnibench.rundir import writer
 
 RunOnce = Callable[[Any, int, int, Path, "float | None"], Any]
 """(item, repeat, repeats, run directory, deadline in s) -> the result, rows already appended."""
@@ -45,9 +43,10 @@ def _run_pipeline(item: Any, repeat: int, repeats: int, out: Path, deadline_s: f
     if spec.name != item.name:
         spec = spec.with_(name=item.name)
     result = run_benchmark(spec, deadline_s=deadline_s)
-    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows(repeat))
+    writer.append_results(out, result.rows(repeat))
     name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
-    (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
+    if writer.keeps_trace(out, repeat):  # the first launch, or every one with --all-traces
+        writer.write_trace(out, name, result.trace(), launch=repeat)
     return result
 
 
@@ -57,17 +56,15 @@ def _run_train(item: Any, repeat: int, repeats: int, out: Path, deadline_s: floa
     assert item.train is not None, f"training benchmark {item.name} has no configuration"
     result = run_training(item.train, repeat)
     rows, curve = train_rows(item.name, result, repeat, item.target_accuracy)
-    append_csv(out / "results.csv", RESULT_COLUMNS, rows)
-    append_csv(out / "curves.csv", CURVE_FIELDS, curve)
+    writer.append_results(out, rows)
+    writer.append_curves(out, curve)
     return result
 
 
 def record_recurrent(out: Path, result: Any) -> None:
     """Append one recurrent run's rows, curve and corpus to the run directory."""
-    from dnibench.recurrent.bench import CURVE_FIELDS as RNN_CURVE_FIELDS
-
-    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows())
-    append_csv(out / "rnn_curves.csv", RNN_CURVE_FIELDS, result.curve_rows())
+    writer.append_results(out, result.rows())
+    writer.append_rnn_curves(out, result.curve_rows())
     result.write_provenance(out)
 
 

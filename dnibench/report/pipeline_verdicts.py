@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from dnibench.modes import SINGLE, Family, mode_names, unlocked_mode_names
-from dnibench.report.data import RunData, load_run
 from dnibench.report.hardware_limit import benchmark_specs, hardware_limit_efficiency
 from dnibench.report.section import Section
+from dnibench.rundir.layout import CONFIG
+from dnibench.rundir.reader import RunData, load_run
 
 __all__ = ["bootstrap_ratio", "lock_idle", "verdicts_section"]
 
@@ -178,7 +179,7 @@ def _same_split(run: RunData, a: str, b: str) -> str:
     specs = benchmark_specs(run)
     sa, sb = specs.get(a, {}), specs.get(b, {})
     if not sa or not sb:
-        return "config.json does not name both benchmarks"
+        return f"{CONFIG} does not name both benchmarks"
     keys = ("model", "width", "depth", "stages", "balance", "batch_size", "microbatches")
     differ = [k for k in keys if sa.get(k) != sb.get(k)]
     return f"they differ in {', '.join(differ)}" if differ else ""

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dnibench.report.data import load_run
 from dnibench.report.hardware_limit import hardware_limit_efficiency
 from dnibench.report.pipeline_verdicts import bootstrap_ratio, lock_idle, verdicts_section
 from dnibench.report.tables import pipeline_table
+from dnibench.rundir.reader import load_run
 
 FIELDS = ["benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value",
           "unit"]  # fmt: skip
