@@ -1,4 +1,4 @@
-"""A run's config.json as typed entries: benchmarks, their specs, ratios, the format version.
+"""A run's config as typed entries: benchmarks, their specs, ratios, the format version.
 
 The specs differ by kind (a pipeline BenchSpec, a TrainConfig, a
 RecurrentConfig), and runs written years apart stored them in different
@@ -21,7 +21,7 @@ JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "Jso
 
 @dataclass(frozen=True)
 class Spec:
-    """One benchmark's configuration as config.json stored it, with typed lookups.
+    """One benchmark's configuration as the run's config stored it, with typed lookups.
 
     The fields differ by kind (a pipeline BenchSpec, a TrainConfig, a
     RecurrentConfig); the reader keeps them all and hands them out typed.
@@ -77,7 +77,7 @@ class Spec:
 
 @dataclass(frozen=True)
 class BenchmarkEntry:
-    """One benchmark of a run, as listed in config.json."""
+    """One benchmark of a run, as listed in its config."""
 
     name: str
     kind: str
@@ -102,7 +102,7 @@ class Ratio:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """A run's config.json, typed. An absent file reads as an empty config (v0)."""
+    """A run's config file, typed. An absent file reads as an empty config (v0)."""
 
     format_version: int = LEGACY_VERSION
     benchmarks: tuple[BenchmarkEntry, ...] = ()
@@ -135,7 +135,7 @@ def _mapping(value: JsonValue) -> dict[str, JsonValue] | None:
 
 
 def _entry(item: JsonValue, default_kind: str = "") -> BenchmarkEntry | None:
-    """One benchmark of config.json: ``{"name", "kind", "spec": {...}}`` or a bare v0 spec.
+    """One benchmark of the config: ``{"name", "kind", "spec": {...}}`` or a bare v0 spec.
 
     ``default_kind`` is the kind of an entry that names none: "pipeline" in the
     bare v0 list (which held only pipeline specs), unknown ("") elsewhere.
@@ -172,7 +172,7 @@ def _ratio(item: JsonValue) -> Ratio | None:
 
 
 def parse_config(document: JsonValue) -> RunConfig:
-    """A config.json document as a :class:`RunConfig` (every shape dnibench has written)."""
+    """A config document as a :class:`RunConfig` (every shape dnibench has written)."""
     raw = _mapping(document)
     if raw is None:
         items = document if isinstance(document, list) else []
