@@ -36,8 +36,8 @@ _IMAGE = re.compile(r"^\s*!\[.*\]\(.*\)\s*$")
 def render_tables(run_name: str, scratch: Path) -> str:
     """The run's report as Markdown with every image line removed."""
     from dnibench.report.build import report_blocks
-    from dnibench.report.data import load_run
     from dnibench.report.markdown import render_markdown
+    from dnibench.rundir.reader import load_run
     from dnibench.studies.registry import extra_sections, report_hooks
 
     copy = scratch / run_name

@@ -22,16 +22,16 @@ is visible next to the effect it must find.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from dnibench.bench.results_file import read_results
 from dnibench.gate import check_runs
 from dnibench.gate.check import RatioSpec
+from dnibench.rundir.layout import CONFIG, RESULTS
+from dnibench.rundir.reader import read_config, read_results
 
 
 def merge_runs(sources: list[Path], out: Path, launches: int | None) -> Path:
@@ -47,15 +47,15 @@ def merge_runs(sources: list[Path], out: Path, launches: int | None) -> Path:
         frame = frame.assign(repeat=frame.repeat + offset)
         offset = int(frame.repeat.max()) + 1
         frames.append(frame)
-    pd.concat(frames).to_csv(out / "results.csv", index=False)
-    shutil.copy(sources[0] / "config.json", out / "config.json")
+    pd.concat(frames).to_csv(out / RESULTS, index=False)
+    shutil.copy(sources[0] / CONFIG, out / CONFIG)
     return out
 
 
 def ratios_of(run: Path) -> list[RatioSpec]:
-    """The same-run ratios a run's suite declared (config.json)."""
-    config = json.loads((run / "config.json").read_text())
-    return [RatioSpec(**entry) for entry in config.get("ratios", [])]
+    """The same-run ratios a run's suite declared (its config)."""
+    ratios = read_config(run).ratios
+    return [RatioSpec(r.name, r.numerator, r.denominator, r.metric) for r in ratios]
 
 
 def evaluate(

@@ -13,6 +13,8 @@ n=${2:-10}
 launches=()
 if [ -n "${3:-}" ]; then launches=(--repeats "$3"); fi
 mkdir -p "$out"
+# A derived report, not a benchmark run: the marker dnibench.rundir.reader recognises.
+echo '{"derived": "gate-study", "format_version": 1}' > "$out/config.json"
 for i in $(seq 0 "$n"); do
     dnibench run gate "${launches[@]}" --out "$out/plain-$i" > "$out/plain-$i.log"
     if [ "$i" -lt "$n" ]; then

@@ -146,7 +146,7 @@ cp "$LOG" "$RUN/gpu-check.log"
 tar -czf "$ARCHIVE" -C "$WORK" "reports/$NAME"
 if [ "$(stat -c %s "$ARCHIVE")" -gt $(( 15 * 1024 * 1024 )) ]; then
     say "archive over 15 MiB: keeping only the first repeat's traces"
-    find "$RUN/traces" -name '*-r[1-9]*.json' -delete
+    find "$RUN/traces" -name '*-r[1-9]*.json*' -delete  # .json.gz, or .json of older runs
     tar -czf "$ARCHIVE" -C "$WORK" "reports/$NAME"
 fi
 "$PY" tools/out_limits.py "$OUT" 2>&1 | tee -a "$LOG"

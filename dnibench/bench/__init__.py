@@ -4,7 +4,6 @@
 - :mod:`session`: a list of benchmarks into a run directory, results kept as they land
   (each item run by its kind, see :mod:`dnibench.studies`);
 - :mod:`parallel`: kinds that may run side by side (``run --jobs``);
-- :mod:`results_file`: the result columns and the one reader of ``results.csv``;
 - :mod:`fingerprint`: the machine a run ran on.
 
 One pipeline benchmark as plain data is :class:`dnibench.runtimes.spec.BenchSpec`;

@@ -11,38 +11,26 @@ that names the benchmark, the runs and both corpora.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from dnibench.errors import UserError
+from dnibench.rundir.reader import JsonValue, read_corpora
 
-CORPUS_FILE = "corpus.json"
 
-
-def corpora_of(run_dir: Path) -> dict[str, dict[str, Any]]:
+def corpora_of(run_dir: Path) -> dict[str, dict[str, JsonValue]]:
     """Benchmark name -> corpus provenance of one run ({} for runs without recurrent work)."""
-    path = Path(run_dir) / CORPUS_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise UserError(f"{path} is not readable JSON ({error}): re-run or delete it") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path} must map benchmark names to corpus entries")
-    return {str(name): entry for name, entry in data.items() if isinstance(entry, dict)}
+    return read_corpora(Path(run_dir))
 
 
-def _describe(entry: dict[str, Any]) -> str:
+def _describe(entry: Mapping[str, JsonValue]) -> str:
     python = f" (Python {entry['python']})" if entry.get("python") else ""
     return f"{entry.get('corpus', '?')}{python}, sha256 {str(entry.get('sha256', '?'))[:12]}"
 
 
 def refuse_mixed_corpora(run_dirs: Sequence[Path]) -> None:
     """Raise a UserError if any benchmark read different text in two of ``run_dirs``."""
-    first_seen: dict[str, tuple[Path, dict[str, Any]]] = {}
+    first_seen: dict[str, tuple[Path, dict[str, JsonValue]]] = {}
     for run_dir in run_dirs:
         for name, entry in corpora_of(run_dir).items():
             if name not in first_seen:
@@ -58,4 +46,4 @@ def refuse_mixed_corpora(run_dirs: Sequence[Path]) -> None:
                 )
 
 
-__all__ = ["CORPUS_FILE", "corpora_of", "refuse_mixed_corpora"]
+__all__ = ["corpora_of", "refuse_mixed_corpora"]

@@ -1,14 +1,7 @@
 """Run benchmarks into a run directory, keeping every result as it lands.
 
-Layout of a run directory::
-
-    config.json        the expanded benchmarks, in run order
-    fingerprint.json   the machine (see :mod:`fingerprint`)
-    results.csv        tidy rows, appended as each benchmark ends
-    curves.csv         learning curves of training benchmarks
-    rnn_curves.csv     curves of recurrent benchmarks (see dnibench.studies.recurrent.bench)
-    status.csv         one row per benchmark run: ok / failed / skipped / interrupted
-    traces/NAME.json   merged Chrome trace of each pipeline benchmark (opens in Perfetto)
+The layout of a run directory is :data:`dnibench.rundir.layout.LAYOUT`; every
+file goes through :mod:`dnibench.rundir.writer`.
 
 A crash or Ctrl-C loses only the benchmark in progress: rows are appended
 and flushed one benchmark at a time, and the status file says what happened
@@ -19,20 +12,18 @@ biasing the last ones.
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from dnibench.bench.csv_rows import CURVE_FIELDS, STATUS_FIELDS, append_csv
 from dnibench.bench.fingerprint import fingerprint
 from dnibench.bench.parallel import ParallelInterrupted, run_parallel
-from dnibench.bench.results_file import RESULT_COLUMNS
 from dnibench.errors import NotApplicable, UserError
 from dnibench.instrument import SpanKind, SpanRecorder
+from dnibench.rundir import writer
+from dnibench.rundir.reader import status_rows
 from dnibench.runtimes.harness import RankFailure
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.studies.item import Item
@@ -56,20 +47,20 @@ def _config_entry(item: Item) -> dict[str, Any]:
 
 
 def prepare_run_dir(
-    out: Path, items: Sequence[Item | BenchSpec], extra: dict | None = None
+    out: Path,
+    items: Sequence[Item | BenchSpec],
+    extra: dict | None = None,
+    *,
+    keep_all_traces: bool = False,
 ) -> None:
     """Create ``out`` (which must not hold results yet) with config and fingerprint."""
-    if (out / "results.csv").exists() or (out / "status.csv").exists():
-        raise UserError(f"{out} already holds a run; choose another --out (nothing was changed)")
     entries = [Item.of(i) if isinstance(i, BenchSpec) else i for i in items]
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "traces").mkdir(exist_ok=True)
     config = {"benchmarks": [_config_entry(item) for item in entries], **(extra or {})}
-    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
     specs = [item.spec for item in entries if item.spec is not None]
     world = max((spec.world_size for spec in specs), default=1)
     backend = specs[0].backend if specs else "gloo"
-    (out / "fingerprint.json").write_text(json.dumps(fingerprint(backend, world), indent=2))
+    finger = fingerprint(backend, world)
+    writer.prepare(out, config, finger, keep_all_traces=keep_all_traces)
 
 
 def span_cost_ns(count: int = 20000) -> float:
@@ -89,14 +80,14 @@ def _run_one(item: Item, repeat: int, repeats: int, out: Path, deadline_s: float
 def _write_status(out: Path, name: str, state: str, seconds: str, message: str = "") -> None:
     """One status.csv row: a benchmark run's outcome, its seconds and why when not ok."""
     row = {"benchmark": name, "status": state, "seconds": seconds, "message": message}
-    append_csv(out / "status.csv", STATUS_FIELDS, [row])
+    writer.append_status(out, [row])
 
 
 def _write_interrupted(out: Path, unfinished: Sequence[tuple[Item, int]]) -> None:
     """Rows for the runs Ctrl-C stopped or never started, so status.csv lists every run."""
     rows = [{"benchmark": item.name, "status": "interrupted", "seconds": 0, "message": ""}
             for item, _ in unfinished]  # fmt: skip
-    append_csv(out / "status.csv", STATUS_FIELDS, rows)
+    writer.append_status(out, rows)
 
 
 def run_session(
@@ -108,6 +99,7 @@ def run_session(
     on_result: Callable[[Item, Any, str], None] | None = None,
     extra_config: dict | None = None,
     jobs: int = 1,
+    keep_all_traces: bool = False,
 ) -> list[Any]:
     """Run every item (``repeats`` overrides each item's own count) into ``out``.
 
@@ -115,14 +107,15 @@ def run_session(
     (its ranks included), records the rest as interrupted and re-raises, so
     the caller can report what was kept. With ``jobs`` > 1 the one-thread
     recurrent runs go first, ``jobs`` at a time (:mod:`dnibench.bench.parallel`);
-    everything else then runs alone.
+    everything else then runs alone. Only each benchmark's first launch keeps
+    its trace unless ``keep_all_traces``.
     """
     entries: list[Item] = [Item.of(i) if isinstance(i, BenchSpec) else i for i in items]
-    prepare_run_dir(out, entries, extra_config)
+    prepare_run_dir(out, entries, extra_config, keep_all_traces=keep_all_traces)
     calibration = {"benchmark": "calibration", "mode": "", "stages": 0, "microbatches": 0,
                    "metric": "span_cost", "stage": -1, "repeat": 0,
                    "value": span_cost_ns(), "unit": "ns"}  # fmt: skip
-    append_csv(out / "results.csv", RESULT_COLUMNS, [calibration])
+    writer.append_results(out, [calibration])
     rounds = max((repeats or item.repeats) for item in entries) if entries else 0
     pending = [
         (item, repeat)
@@ -173,14 +166,10 @@ def run_session(
 
 def failed_benchmarks(out: Path) -> list[str]:
     """Names of the benchmark runs ``status.csv`` records as failed (not_applicable is not)."""
-    path = out / "status.csv"
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return [row["benchmark"] for row in csv.DictReader(handle) if row["status"] == FAILED]
+    return [row["benchmark"] for row in status_rows(out) if row.get("status") == FAILED]
 
 
 __all__ = [
-    "CURVE_FIELDS", "FAILED", "NOT_APPLICABLE", "STATUS_FIELDS", "Item",
-    "append_csv", "failed_benchmarks", "prepare_run_dir", "run_session", "span_cost_ns",
+    "FAILED", "NOT_APPLICABLE", "Item", "failed_benchmarks", "prepare_run_dir",
+    "run_session", "span_cost_ns",
 ]  # fmt: skip

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from dnibench.errors import UserError
+from dnibench.rundir.reader import holds_run
 from dnibench.runtimes.spec import BENCH_MODES, BenchSpec
 from dnibench.suites import load_suite
 
@@ -108,11 +109,11 @@ def _print_result(result) -> None:
 def _keep(result, out: Path | None) -> None:
     if out is None:
         return
-    from dnibench.bench.results_file import RESULT_COLUMNS
-    from dnibench.bench.session import append_csv, prepare_run_dir
+    from dnibench.bench.session import prepare_run_dir
+    from dnibench.rundir import writer
 
     prepare_run_dir(out, [result.spec])
-    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows())
+    writer.append_results(out, result.rows())
     print(f"results written to {out}")
 
 
@@ -147,7 +148,7 @@ def run_bench(args: argparse.Namespace) -> int:
     spec = bench_spec(args)
     if under_torchrun():
         return _run_torchrun(spec, args.out)
-    if args.out is not None and (args.out / "results.csv").exists():
+    if args.out is not None and holds_run(args.out):
         raise UserError(f"{args.out} already holds a run; choose another --out")
     from dnibench.bench.run import run_benchmark
 

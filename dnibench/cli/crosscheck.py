@@ -54,7 +54,7 @@ def _check_no_sweep_options(args: argparse.Namespace) -> None:
         flags = ", ".join("--" + k.replace("_", "-") for k in given)
         raise UserError(
             f"{flags}: not used with --predict, which simulates each target benchmark's own "
-            "spec and takes the straggler from the target run's config.json; drop them"
+            "spec and takes the straggler from the target run's config; drop them"
         )
 
 

@@ -2,11 +2,12 @@
 
 Reads a run directory, calibrates the simulator from its spans, checks the
 calibration against the run's own measured throughput, sweeps K, m and the
-SG's relative cost, and writes a new run directory with results.csv,
-config.json (with the source run's fingerprint), fingerprint.json (this
-machine), report.md/html and plots. Bad input (a missing or corrupt run
-directory, a malformed list, a straggler outside the pipeline, an output
-directory that already holds files) is a UserError: exit 2, nothing written.
+SG's relative cost, and writes a new run directory (a derived report: its
+results table, its config marked ``"derived": "simulation"`` with the source
+run's fingerprint, this machine's fingerprint, the report and plots).
+Bad input (a missing or corrupt run directory, a malformed list, a
+straggler outside the pipeline, an output directory that already holds
+files) is a UserError: exit 2, nothing written.
 With ``--predict TARGET_RUN`` it instead predicts another run out of sample
 (:mod:`dnibench.cli.crosscheck`).
 """

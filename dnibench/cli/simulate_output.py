@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from dnibench.errors import UserError
+from dnibench.rundir.reader import has_traces
 
 T = TypeVar("T")
 
@@ -26,7 +27,7 @@ DEFAULT_SG_RELATIVE = "0.05,0.1,0.5"
 def check_source(source: Path) -> None:
     if not source.is_dir():
         raise UserError(f"--from {source}: no such run directory; point at a `dnibench run` output")
-    if not (source / "traces").is_dir():
+    if not has_traces(source):
         raise UserError(f"--from {source}: no traces/ directory; run the suite with spans on")
 
 

@@ -2,7 +2,7 @@
 
 ``run`` is the main job: it expands suites from ``suites/*.toml``, runs every
 benchmark into a run directory (results kept as each one lands), then writes
-``pytest-benchmark.json``, ``report.md``, ``report.html`` and the plots.
+the pytest-benchmark export, the reports (Markdown and HTML) and the plots.
 ``check`` is the CI gate: exit 0 pass, 1 regression, 2 usage error; ``run``
 exits 3 when a benchmark failed (:mod:`dnibench.cli.exit_codes`).
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import fnmatch
-import json
 import os
 import shlex
 import sys
@@ -72,6 +71,7 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
         default=1,
         help="run this many one-thread rnn/copy runs side by side (seconds stay per-run CPU time)",
     )
+    run.add_argument("--all-traces", action="store_true", help="keep every launch's trace")
     run.set_defaults(handler=cmd_run)
 
     listing = commands.add_parser("list", help="list the suites and their benchmarks")
@@ -218,6 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             repeats=args.repeats,
             on_result=_progress(total),
             jobs=args.jobs,
+            keep_all_traces=args.all_traces,
             extra_config={
                 "suites": [s.name for s in suites],
                 "ratios": ratios,
@@ -226,7 +227,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         print(f"\ninterrupted: results so far are kept in {out}", file=sys.stderr)
-        if (out / "results.csv").exists():
+        from dnibench.rundir.reader import has_results
+
+        if has_results(out):
             finish_run(out, f"dnibench {label} (interrupted)", command)
         return EXIT_INTERRUPTED
     markdown, html = finish_run(out, f"dnibench {label}: {out.name}", command)
@@ -237,11 +240,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _exit_status(out: Path, allow_failures: bool) -> int:
     """0, or 3 when a benchmark failed (a CI job must see it) unless failures are allowed."""
     from dnibench.bench.session import failed_benchmarks
+    from dnibench.rundir.layout import STATUS
 
     failed = sorted(set(failed_benchmarks(out)))
     if not failed:
         return 0
-    where = f"see {out / 'status.csv'}"
+    where = f"see {out / STATUS}"
     if allow_failures:
         print(f"{len(failed)} benchmark(s) failed ({where}); --allow-failures: exit 0")
         return 0
@@ -265,11 +269,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     run_dir: Path = args.run_dir
-    if not (run_dir / "results.csv").exists():
-        raise UserError(f"{run_dir} holds no results.csv; give a directory written by dnibench run")
-    config = _read_config(run_dir)
-    command = config.get("command") or f"dnibench report {run_dir}"
-    label = "+".join(config.get("suites", [])) or "run"
+    from dnibench.rundir.reader import read_config, require_benchmark_run
+
+    require_benchmark_run(run_dir)
+    config = read_config(run_dir)
+    command = config.command or f"dnibench report {run_dir}"
+    label = "+".join(config.suites) or "run"
     markdown, html = finish_run(run_dir, f"dnibench {label}: {run_dir.name}", command)
     print(f"report: {html}\n        {markdown}")
     return 0
@@ -286,22 +291,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_config(run_dir: Path) -> dict[str, Any]:
-    """The run's config.json as a dict ({} when absent or from an older layout)."""
-    path = run_dir / "config.json"
-    if not path.exists():
-        return {}
-    try:
-        config = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path} is not valid JSON ({err}); the run directory is damaged") from None
-    return config if isinstance(config, dict) else {}
-
-
 def _ratios_of(run_dir: Path) -> list[Any]:
     from dnibench.gate import RatioSpec
+    from dnibench.rundir.reader import read_config
 
-    return [RatioSpec(**entry) for entry in _read_config(run_dir).get("ratios", [])]
+    ratios = read_config(run_dir).ratios
+    return [RatioSpec(r.name, r.numerator, r.denominator, r.metric) for r in ratios]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,8 +38,11 @@ from dnibench.gate.runs import (
     repeat_values,
     window_samples,
 )
+from dnibench.rundir import writer
+from dnibench.rundir.layout import CONFIG, PYTEST_BENCHMARK
+from dnibench.rundir.reader import Spec, read_config, read_fingerprint, results_mtime
 
-FILE_NAME = "pytest-benchmark.json"
+FILE_NAME = PYTEST_BENCHMARK
 FALLBACK_SAMPLES_PER_STEP = 1.0
 
 
@@ -54,11 +56,11 @@ def write_pytest_benchmark_json(run_dir: Path, out: Path | None = None) -> Path:
     frame = load_results(run_dir)
     batch, config_note = samples_per_step(run_dir)
     specs = _config_specs(run_dir)
-    fp = _fingerprint(run_dir)
+    fp = read_fingerprint(run_dir)
     benchmarks = []
     skipped = []
     for name in benchmark_names(frame):
-        entry = _benchmark_entry(frame, name, batch.get(name), config_note, specs.get(name, {}))
+        entry = _benchmark_entry(frame, name, batch.get(name), config_note, specs.get(name, Spec()))
         if entry is None:
             skipped.append(name)
         else:
@@ -67,32 +69,30 @@ def write_pytest_benchmark_json(run_dir: Path, out: Path | None = None) -> Path:
         raise UserError(
             f"{run_dir}: no benchmark has a positive throughput to convert; re-run the benchmarks"
         )
-    results = run_dir / "results.csv"
     document = {
         "machine_info": machine_info(fp),
         "commit_info": commit_info(fp),
         "benchmarks": benchmarks,
         # When the run wrote its last result: what pytest-benchmark's own
         # timestamp (the end of the session) means.
-        "datetime": datetime.fromtimestamp(results.stat().st_mtime, UTC).isoformat(),
+        "datetime": datetime.fromtimestamp(results_mtime(run_dir), UTC).isoformat(),
         "version": _pytest_benchmark_version(),
         "dnibench": {"run_dir": str(run_dir), "skipped": skipped},
     }
     out = run_dir / FILE_NAME if out is None else Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=4, allow_nan=False) + "\n")
+    writer.write_text(out, json.dumps(document, indent=4, allow_nan=False) + "\n")
     return out
 
 
 def samples_per_step(run_dir: Path) -> tuple[dict[str, float], str]:
-    """Benchmark name -> batch size from ``config.json``, and a note when that failed.
+    """Benchmark name -> batch size from the run's config, and a note when that failed.
 
     The note is empty when the file was read; otherwise it says why the
     fallback of 1.0 applies, and ends up in each entry's ``extra_info``.
     """
     specs = _config_specs(run_dir)
     if not specs:
-        return {}, f"no usable benchmark list in {Path(run_dir) / 'config.json'}"
+        return {}, f"no usable benchmark list in {Path(run_dir) / CONFIG}"
     sizes = {}
     for name, spec in specs.items():
         size = spec.get("batch_size")
@@ -101,46 +101,12 @@ def samples_per_step(run_dir: Path) -> tuple[dict[str, float], str]:
     return sizes, ""
 
 
-def _config_specs(run_dir: Path) -> dict[str, dict[str, Any]]:
-    """Benchmark name -> its spec dict, from the shapes config.json has taken.
-
-    Older sessions wrote a list of BenchSpec dicts; newer ones write
-    ``{"benchmarks": [{"name", "kind", "spec": {...}}, ...]}``, the spec (a
-    BenchSpec or a TrainConfig, both with ``batch_size``) nested under
-    ``"spec"``. Anything unreadable is an empty mapping: the caller falls back.
-    """
-    try:
-        data = json.loads((Path(run_dir) / "config.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    if isinstance(data, dict):
-        inner = data.get("spec")
-        data = data.get("benchmarks", inner.get("benchmarks") if isinstance(inner, dict) else None)
-    if not isinstance(data, list):
-        return {}
-    specs: dict[str, dict[str, Any]] = {}
-    for item in data:
-        if not isinstance(item, dict):
-            continue
-        body = item["spec"] if isinstance(item.get("spec"), dict) else item
-        name = item.get("name", body.get("name"))
-        if isinstance(name, str):
-            specs.setdefault(name, body)
-    return specs
+def _config_specs(run_dir: Path) -> dict[str, Spec]:
+    """Benchmark name -> its spec, from any shape the run's config has taken (the reader's)."""
+    return read_config(run_dir).specs()
 
 
-def _fingerprint(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / "fingerprint.json"
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path} is not valid JSON ({err}); restore it or delete it") from None
-    return data if isinstance(data, dict) else {}
-
-
-def machine_info(fp: dict[str, Any]) -> dict[str, Any]:
+def machine_info(fp: Mapping[str, object]) -> dict[str, object]:
     """pytest-benchmark's ``machine_info`` keys, filled from a dnibench fingerprint.
 
     The fingerprint records less than ``platform`` would (no node name, no
@@ -150,7 +116,7 @@ def machine_info(fp: dict[str, Any]) -> dict[str, Any]:
     machine = str(fp.get("machine") or "unknown")
     system, release = _system_release(str(fp.get("os") or ""), machine)
     python = str(fp.get("python") or "unknown")
-    info: dict[str, Any] = {
+    info: dict[str, object] = {
         "node": str(fp.get("node") or "unknown"),
         "processor": str(fp.get("cpu") or "unknown"),
         "machine": machine,
@@ -183,7 +149,7 @@ def _system_release(os_string: str, machine: str) -> tuple[str, str]:
     return system or "unknown", release or "unknown"
 
 
-def commit_info(fp: dict[str, Any]) -> dict[str, Any]:
+def commit_info(fp: Mapping[str, object]) -> dict[str, object]:
     """pytest-benchmark's ``commit_info`` from the commit the fingerprint recorded."""
     return {
         "id": fp.get("git_commit") or "unknown",
@@ -200,8 +166,8 @@ def _benchmark_entry(
     name: str,
     batch: float | None,
     config_note: str,
-    spec: dict[str, Any],
-) -> dict[str, Any] | None:
+    spec: Spec,
+) -> dict[str, object] | None:
     windows, are_windows = window_samples(frame, name)
     throughputs = pooled(windows)
     throughputs = throughputs[np.isfinite(throughputs) & (throughputs > 0)]
@@ -212,12 +178,12 @@ def _benchmark_entry(
             FALLBACK_SAMPLES_PER_STEP,
             (
                 f"fallback {FALLBACK_SAMPLES_PER_STEP}: "
-                f"{config_note or f'{name} has no positive batch_size in config.json'}; "
+                f"{config_note or f'{name} has no positive batch_size in {CONFIG}'}; "
                 "times are seconds per sample, not per step"
             ),
         )
     else:
-        step, source = batch, "config.json batch_size"
+        step, source = batch, f"{CONFIG} batch_size"
     data = [float(step / value) for value in throughputs]
     first = frame[frame["benchmark"] == name].iloc[0]
     mode, stages = str(first["mode"]), int(first["stages"])
@@ -271,7 +237,7 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def step_stats(data: Sequence[float]) -> dict[str, Any]:
+def step_stats(data: Sequence[float]) -> dict[str, object]:
     """pytest-benchmark's summary fields of ``data``, computed by pytest-benchmark itself.
 
     Its ``Stats`` class is what ``pytest-benchmark compare`` and its storage

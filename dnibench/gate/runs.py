@@ -2,7 +2,7 @@
 
 The regression gate and the pytest-benchmark exporter both start from a run
 directory written by :mod:`dnibench.bench.session`. Reading results.csv is
-:mod:`dnibench.bench.results_file`'s job (one loader, one wording for every
+:mod:`dnibench.rundir.reader`'s job (one loader, one wording for every
 way a run directory can be wrong); failures, samples and ratios live here.
 
 Samples are what the statistics run on. The unit of replication is the
@@ -17,14 +17,13 @@ offered for runs whose windows are known to be independent.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dnibench.bench.results_file import read_results
+from dnibench.rundir.reader import read_results, status_rows
 
 PIPELINE = -1  # the stage number of whole-pipeline rows
 WINDOW_PREFIX = "throughput_window_"
@@ -46,20 +45,15 @@ def load_failures(run_dir: Path) -> dict[str, str]:
     Used only to explain a missing benchmark, so an unreadable status file is
     not an error: the gate still fails on the missing results themselves.
     """
-    path = Path(run_dir) / "status.csv"
     failures: dict[str, str] = {}
-    try:
-        with path.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                status = (row.get("status") or "").strip()
-                name = row.get("benchmark")
-                if name and status and status != "ok":
-                    message = (row.get("message") or "").strip()
-                    failures[name] = f"{status}: {message}" if message else status
-                elif name and status == "ok":
-                    failures.pop(name, None)
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return {}
+    for row in status_rows(Path(run_dir)):
+        status = row.get("status", "").strip()
+        name = row.get("benchmark")
+        if name and status and status != "ok":
+            message = row.get("message", "").strip()
+            failures[name] = f"{status}: {message}" if message else status
+        elif name and status == "ok":
+            failures.pop(name, None)
     return failures
 
 

@@ -15,7 +15,6 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +69,7 @@ def chrome_trace(
     spans_by_stage: list[np.ndarray],
     offsets_ns: list[int] | None = None,
     labels: list[str] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Chrome trace-event document for all stages.
 
     Complete events (``"ph": "X"``) with ``ts``/``dur`` in microseconds, as
@@ -82,7 +81,7 @@ def chrome_trace(
     if labels is not None and len(labels) != len(spans_by_stage):
         raise ValueError(f"got {len(labels)} labels for {len(spans_by_stage)} stages")
     arrays, origin = _aligned(spans_by_stage, offsets_ns)
-    events: list[dict[str, Any]] = []
+    events: list[dict[str, object]] = []
     for k, arr in enumerate(arrays):
         name = labels[k] if labels is not None else f"stage {k}"
         events.append({"ph": "M", "name": "process_name", "pid": k, "args": {"name": name}})

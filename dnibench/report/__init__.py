@@ -11,6 +11,6 @@ reported again on any machine without running a benchmark.
 
 from dnibench.report.build import write_reports
 from dnibench.report.compare import compare_runs
-from dnibench.report.data import RunData, load_run
+from dnibench.rundir.reader import RunData, load_run
 
 __all__ = ["RunData", "compare_runs", "load_run", "write_reports"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dnibench.report.data import RunData, load_run
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
 from dnibench.report.hooks import ReportHooks
 from dnibench.report.html import render_html
@@ -23,6 +22,9 @@ from dnibench.report.tables import (
     status_table,
     training_table,
 )
+from dnibench.rundir import writer
+from dnibench.rundir.layout import PLOTS, REPORT_HTML, REPORT_MD
+from dnibench.rundir.reader import RunData, load_run
 
 __all__ = ["PLOT_CAPTIONS", "report_blocks", "write_documents", "write_reports"]
 
@@ -145,7 +147,7 @@ def write_reports(
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    plots = {**make_plots(run, run_dir / "plots", hooks), **(extra_plots or {})}
+    plots = {**make_plots(run, run_dir / PLOTS, hooks), **(extra_plots or {})}
     title = title or f"dnibench report: {run_dir.name}"
     blocks = report_blocks(
         run, plots, title=title, command=command, extra_markdown=extra_markdown, hooks=hooks
@@ -159,8 +161,6 @@ def write_documents(out_dir: Path, blocks: list[Block], title: str) -> tuple[Pat
     Every report dnibench writes (runs, simulations, cross-checks) ends here,
     so the two formats always carry the same content.
     """
-    md_path = out_dir / "report.md"
-    html_path = out_dir / "report.html"
-    md_path.write_text(render_markdown(blocks), encoding="utf-8")
-    html_path.write_text(render_html(blocks, title), encoding="utf-8")
+    md_path = writer.write_text(out_dir / REPORT_MD, render_markdown(blocks))
+    html_path = writer.write_text(out_dir / REPORT_HTML, render_html(blocks, title))
     return md_path, html_path

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from dnibench.bench.corpus_guard import refuse_mixed_corpora
 from dnibench.errors import UserError
-from dnibench.report.data import RunData, load_run
 from dnibench.report.document import Block, Heading, Image, Paragraph
 from dnibench.report.html import render_html
 from dnibench.report.markdown import render_markdown
 from dnibench.report.plots import plot_compare
 from dnibench.report.tables import MISSING, Table, fmt
+from dnibench.rundir.layout import PLOTS
+from dnibench.rundir.reader import RunData, load_run
 
 __all__ = ["COMPARED", "compare_runs", "compare_table", "output_paths"]
 
@@ -36,7 +37,7 @@ COMPARED = (
 
 def output_paths(out: Path) -> list[Path]:
     """Every file :func:`compare_runs` may write under ``out``."""
-    plots = [out / "plots" / f"{stem}.png" for _, _, _, stem in COMPARED if stem]
+    plots = [out / PLOTS / f"{stem}.png" for _, _, _, stem in COMPARED if stem]
     return [out / "compare.md", out / "compare.html", *plots]
 
 
@@ -148,7 +149,7 @@ def compare_runs(run_dirs: list[Path], out: Path) -> tuple[Path, Path]:
         Paragraph(f"Ratios are to the first run, {labels[0]}; values are medians over repeats."),
         _runs_table(runs, labels),
     ]
-    plots_dir = out / "plots"
+    plots_dir = out / PLOTS
     figures: list[Image] = []
     for metric, heading, spec, stem in COMPARED:
         table = compare_table(runs, labels, metric, spec, shared)
@@ -158,7 +159,7 @@ def compare_runs(run_dirs: list[Path], out: Path) -> tuple[Path, Path]:
         if stem:
             path = plot_compare(runs, metric, shared, plots_dir / f"{stem}.png", heading)
             if path is not None:
-                figures.append(Image(f"plots/{stem}.png", heading, f"{heading} per run"))
+                figures.append(Image(f"{PLOTS}/{stem}.png", heading, f"{heading} per run"))
     if not shared:
         blocks.append(Paragraph("The runs share no benchmark, so there is nothing to compare."))
     if figures:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dnibench.report.data import RunData
+    from dnibench.rundir.reader import RunData
 
 PlotMaker = Callable[["RunData", Path | None], Path | None]
 """``(run, out_dir) -> saved PNG`` or None when the run has nothing to draw."""

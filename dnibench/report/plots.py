@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from dnibench.report.data import RunData, load_run
 from dnibench.report.hooks import ReportHooks
 from dnibench.report.style import KIND_COLOURS, bar_height, figure, palette, save, styled
+from dnibench.rundir.layout import PLOTS
+from dnibench.rundir.reader import RunData, load_run
 
 __all__ = [
     "PLOT_NAMES",
@@ -49,7 +50,7 @@ def _as_run(run: RunData | Path | str) -> RunData:
 
 
 def _plots_dir(run: RunData, out_dir: Path | None) -> Path:
-    return Path(out_dir) if out_dir is not None else run.run_dir / "plots"
+    return Path(out_dir) if out_dir is not None else run.run_dir / PLOTS
 
 
 def plot_throughput(run: RunData | Path | str, out_dir: Path | None = None) -> Path | None:

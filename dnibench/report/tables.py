@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from dnibench.report.data import RunData
 from dnibench.report.hooks import ReportHooks
+from dnibench.rundir.reader import RunData
 
 __all__ = [
     "Table",
@@ -203,7 +203,7 @@ def status_table(run: RunData) -> Table | None:
     return table
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return MISSING
     if isinstance(value, str):
@@ -211,7 +211,7 @@ def _cell(value: Any) -> str:
     return json.dumps(value)
 
 
-def environment_table(fingerprint: dict[str, Any]) -> Table | None:
+def environment_table(fingerprint: Mapping[str, object]) -> Table | None:
     """The machine fingerprint as key / value rows."""
     if not fingerprint:
         return None

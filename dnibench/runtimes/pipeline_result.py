@@ -3,7 +3,7 @@
 Spans from every stage are put on stage 0's clock, summarised by
 :func:`~dnibench.instrument.pipeline_metrics`, and flattened into tidy rows
 (benchmark, metric, stage, value, unit: the columns of
-:data:`dnibench.bench.results_file.RESULT_COLUMNS`) that results files and
+:data:`dnibench.rundir.layout.RESULT_COLUMNS`) that results files and
 reports share. Both runtimes return a :class:`BenchResult` (streams adds its
 placement rows), so nothing downstream knows which runtime made a row.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -36,15 +35,15 @@ class BenchResult:
     def aligned_spans(self) -> list[np.ndarray]:
         return align_spans(self.ranks)
 
-    def trace(self) -> dict[str, Any]:
+    def trace(self) -> dict[str, object]:
         labels = [f"stage {r.rank}" for r in self.ranks]
         return chrome_trace(self.aligned_spans(), labels=labels)
 
-    def rows(self, repeat: int = 0) -> list[dict[str, Any]]:
+    def rows(self, repeat: int = 0) -> list[dict[str, object]]:
         """Tidy long-form rows: one per metric and stage (stage -1: the whole pipeline)."""
         m = self.metrics
         spec = self.spec
-        rows: list[dict[str, Any]] = []
+        rows: list[dict[str, object]] = []
 
         def add(metric: str, value: float, unit: str, stage: int = -1) -> None:
             rows.append(

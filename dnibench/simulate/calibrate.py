@@ -1,7 +1,8 @@
 """Per-stage costs measured from a run directory's spans, for the simulator.
 
 Each launch of a pipeline benchmark leaves a merged Chrome trace
-(``traces/NAME.json``, or ``traces/NAME-r{k}.json`` for several launches)
+(``traces/NAME.json.gz``, or ``traces/NAME-r{k}.json.gz`` for several launches;
+see :func:`dnibench.rundir.reader.trace_paths`)
 with every stage's spans on one clock. Over the steady-state window (after
 the benchmark's warm-up steps, as the runtime measures) this module takes,
 per stage and per span kind, the mean (or median) duration: forward, backward (the
@@ -29,15 +30,16 @@ the same schedule.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from dnibench.errors import UserError
 from dnibench.instrument.spans import SpanKind
+from dnibench.rundir.reader import load_trace, trace_paths
 from dnibench.simulate.costs import LinkModel, PipelineCosts, StageCosts
 
 __all__ = [
@@ -78,26 +80,12 @@ class Calibration:
         return all(n > 0 for n in self.spans)
 
 
-def trace_paths(run_dir: Path, name: str) -> list[Path]:
-    """The trace of each launch of benchmark ``name``, in launch order."""
-    traces = Path(run_dir) / "traces"
-    single = traces / f"{name}.json"
-    numbered: dict[int, Path] = {}
-    for path in traces.glob(f"{name}-r*.json"):
-        suffix = path.stem[len(name) + 2 :]
-        if suffix.isdigit():  # not another benchmark whose name extends this one
-            numbered[int(suffix)] = path
-    if numbered:
-        return [numbered[k] for k in sorted(numbered)]
-    return [single] if single.is_file() else []
-
-
 def read_trace(path: Path) -> list[np.ndarray]:
     """Per stage, an (n, 4) float array: kind, microbatch, start and end in seconds."""
     try:
-        doc = json.loads(Path(path).read_text())
+        doc: Any = load_trace(Path(path))
         events = doc["traceEvents"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError) as err:
         raise UserError(
             f"{path} is not a readable dnibench trace ({err}); re-run the benchmark or delete "
             "the file"

@@ -16,7 +16,6 @@ schedule. Single-process baselines are not pipelines and are skipped.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +28,8 @@ import pandas as pd
 from dnibench.errors import UserError
 from dnibench.modes import PEER_MODES, SINGLE, Family, modes_of
 from dnibench.report.verdict import Verdict
+from dnibench.rundir import reader
+from dnibench.rundir.reader import require_config
 from dnibench.simulate.calibrate import (
     Calibration,
     borrow_runtime_costs,
@@ -120,35 +121,18 @@ MARKDOWN_HEADER = (
 
 
 def load_specs(run_dir: Path) -> dict[str, dict[str, Any]]:
-    """Benchmark name -> spec dict of the run's pipeline benchmarks (config.json)."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise UserError(f"{run_dir} has no config.json: is it a dnibench run directory?")
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{path} is not readable JSON ({err}); restore it from the run") from None
-    entries = doc.get("benchmarks", []) if isinstance(doc, dict) else []
+    """Benchmark name -> spec dict of the run's pipeline benchmarks (the run's config)."""
     specs: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get("kind") == "pipeline":
-            spec = entry.get("spec")
-            if isinstance(spec, dict) and "name" in spec and "mode" in spec:
-                specs[str(spec["name"])] = spec
+    for entry in require_config(run_dir).of_kind("pipeline"):
+        spec = entry.spec
+        if spec.name is not None and "mode" in spec:
+            specs[spec.name] = spec.as_dict()
     return specs
 
 
 def read_results(run_dir: Path) -> pd.DataFrame:
-    """The run's tidy results.csv, checked for the columns a throughput lookup needs."""
-    path = Path(run_dir) / "results.csv"
-    try:
-        results = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise UserError(f"{path} is missing or not a readable CSV ({err}); re-run") from None
-    missing = {"benchmark", "metric", "stage", "value"} - set(results.columns)
-    if missing:
-        raise UserError(f"{path} lacks columns {', '.join(sorted(missing))}; was dnibench used?")
-    return results
+    """The run's tidy rows (the one reader's: its errors name the file and the fix)."""
+    return reader.read_results(run_dir)
 
 
 def measured_throughput(results: pd.DataFrame, name: str) -> tuple[float, int]:
@@ -306,7 +290,7 @@ def validation_section(run_dir: Path | str) -> str | None:
     than a failed report.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file() or not (run_dir / "traces").is_dir():
+    if not reader.has_config(run_dir) or not reader.has_traces(run_dir):
         return None
     try:
         rows = validate_run(run_dir)

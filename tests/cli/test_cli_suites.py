@@ -62,9 +62,10 @@ def test_run_writes_the_whole_run_directory(tiny_run: Path) -> None:
     for name in ["config.json", "fingerprint.json", "results.csv", "curves.csv", "status.csv",
                  "report.md", "report.html", "pytest-benchmark.json"]:  # fmt: skip
         assert (tiny_run / name).is_file(), name
+    # gzip'd, and only each benchmark's first launch keeps a trace (run --all-traces: all)
     assert sorted(p.name for p in (tiny_run / "traces").iterdir())[:2] == [
-        "dni-m2-r0.json",
-        "dni-m2-r1.json",
+        "dni-m2-r0.json.gz",
+        "gpipe-m2-r0.json.gz",
     ]
     with (tiny_run / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -72,6 +73,7 @@ def test_run_writes_the_whole_run_directory(tiny_run: Path) -> None:
     assert {"benchmark", "metric", "stage", "repeat", "unit"} <= rows[0].keys()
     config = json.loads((tiny_run / "config.json").read_text())
     assert config["ratios"][0]["name"] == "dni_over_gpipe"
+    assert config["format_version"] == 1
     html = (tiny_run / "report.html").read_text()
     for png in (tiny_run / "plots").glob("*.png"):
         assert f"plots/{png.name}" in html
@@ -147,7 +149,7 @@ def test_list_shows_the_shipped_suites(capsys: pytest.CaptureFixture) -> None:
     ("argv", "message"),
     [
         (["run", "nosuch"], "unknown suite"),
-        (["report", "/nonexistent/run"], "holds no results.csv"),
+        (["report", "/nonexistent/run"], "does not exist"),
         (["check", "--baseline", "/nonexistent", "--current", "/nonexistent"], "not a run dir"),
     ],
 )

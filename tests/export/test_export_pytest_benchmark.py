@@ -174,7 +174,7 @@ def test_missing_config_falls_back_to_one_and_says_so(run_dir: Path, tmp_path: P
 
 def test_corrupt_inputs_are_user_errors(run_dir: Path) -> None:
     (run_dir / "fingerprint.json").write_text("{not json")
-    with pytest.raises(UserError, match=r"fingerprint\.json is not valid JSON"):
+    with pytest.raises(UserError, match=r"fingerprint\.json is not readable JSON"):
         write_pytest_benchmark_json(run_dir)
     (run_dir / "results.csv").unlink()
     with pytest.raises(UserError, match=r"holds no results\.csv"):

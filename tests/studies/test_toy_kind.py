@@ -26,13 +26,12 @@ TOY_STUDY = '''
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dnibench.bench.csv_rows import append_csv
-from dnibench.bench.results_file import RESULT_COLUMNS
 from dnibench.report.section import Section
+from dnibench.rundir import writer
+from dnibench.rundir.reader import read_results
 from dnibench.studies.keys import Key
 from dnibench.studies.kind import BenchmarkKind
 from dnibench.studies.study import Study
@@ -63,16 +62,16 @@ def _record(out, item, result, repeat, repeats):
             "stage": -1, "repeat": repeat}
     rows = [{**base, "metric": "toy_score", "value": result.score, "unit": "points"},
             {**base, "metric": "throughput", "value": 100.0, "unit": "samples/s"}]
-    append_csv(out / "results.csv", RESULT_COLUMNS, rows)
+    writer.append_results(out, rows)
 
 
 def _section(run_dir: Path):
-    with (run_dir / "results.csv").open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["metric"] == "toy_score"]
-    if not rows:
+    frame = read_results(run_dir)
+    rows = frame[frame.metric == "toy_score"]
+    if rows.empty:
         return None
     lines = ["## Toy study", ""]
-    lines += [f"- {r['benchmark']} r{r['repeat']}: {r['value']}" for r in rows]
+    lines += [f"- {r.benchmark} r{r.repeat}: {r.value}" for r in rows.itertuples()]
     return Section("\\n".join(lines) + "\\n")
 
 

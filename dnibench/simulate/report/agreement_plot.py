@@ -20,12 +20,13 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from dnibench.report.style import figure, palette, save, styled
 from dnibench.report.verdict import Verdict
+from dnibench.rundir.layout import PLOTS
 from dnibench.simulate.validate import JUDGED, ValidationRow
 
 __all__ = ["PLOT_FILE", "compared_rows", "plot_predicted_vs_measured"]
 
 #: Where the figure goes, relative to the report directory (and so to report.md).
-PLOT_FILE = "plots/predicted_vs_measured.png"
+PLOT_FILE = f"{PLOTS}/predicted_vs_measured.png"
 #: Above this max/min throughput ratio the axes turn logarithmic, so slow benchmarks stay legible.
 _LOG_ABOVE = 20.0
 _MISS_COLOUR = "crimson"

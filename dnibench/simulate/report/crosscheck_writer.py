@@ -2,25 +2,24 @@
 
 Written into a directory that did not exist (or was empty): ``results.csv``
 (per compared benchmark: predicted and measured throughput, their relative
-error and the target), ``config.json`` (the command, both runs, the
-straggler, what was skipped and why, both runs' own fingerprints),
-``fingerprint.json`` (the simulating machine),
+error and the target), its config (marked ``"derived": "crosscheck"``: the
+command, both runs, the straggler, what was skipped and why, both runs' own
+fingerprints), the simulating machine's fingerprint,
 ``plots/predicted_vs_measured.png`` and ``report.md``/``report.html`` with
 the table, the figure and a sentence counting the benchmarks within target.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from dnibench.bench.results_file import RESULT_COLUMNS
 from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
+from dnibench.rundir import writer as rundir_writer
+from dnibench.rundir.layout import CROSSCHECK, RESULT_COLUMNS
 from dnibench.simulate.crosscheck import Straggler
 from dnibench.simulate.report.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
 from dnibench.simulate.report.provenance import ENVIRONMENT_NOTE, Provenance
@@ -32,10 +31,10 @@ __all__ = ["crosscheck_frame", "write_crosscheck"]
 def crosscheck_frame(rows: Sequence[ValidationRow]) -> pd.DataFrame:
     """Tidy rows (benchmark, mode, stages, microbatches, metric, stage, repeat, value, unit).
 
-    Only compared benchmarks appear; skipped ones are listed in config.json
+    Only compared benchmarks appear; skipped ones are listed in the config
     and the report.
     """
-    records: list[dict[str, Any]] = []
+    records: list[dict[str, object]] = []
     for row in rows:
         if row.skipped:
             continue
@@ -83,12 +82,12 @@ def write_crosscheck(
     target: Path,
     rows: Sequence[ValidationRow],
     stragglers: Sequence[Straggler],
-    settings: dict[str, Any],
+    settings: Mapping[str, object],
     command: str,
     provenance: Provenance,
 ) -> Path:
     """Write the crosscheck run directory ``out``; returns its report.md."""
-    crosscheck_frame(rows).to_csv(out / "results.csv", index=False)
+    rundir_writer.write_results_text(out, crosscheck_frame(rows).to_csv(index=False))
     config = {
         "command": command,
         "settings": {**settings, "baseline": str(baseline), "target": str(target)},
@@ -96,7 +95,7 @@ def write_crosscheck(
         "skipped": {r.benchmark: r.skipped for r in rows if r.skipped},
         "source_fingerprints": provenance.source_fingerprints(),
     }
-    (out / "config.json").write_text(json.dumps(config, indent=2))
+    rundir_writer.write_derived_config(out, CROSSCHECK, config)
     provenance.write(out)
     title_of_plot = f"Predicted from {baseline.name}\nagainst measured on {target.name}"
     agreement = plot_predicted_vs_measured(rows, out / PLOT_FILE, title_of_plot)

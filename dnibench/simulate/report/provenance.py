@@ -4,21 +4,24 @@ A simulation measures nothing, yet its report is only readable with two
 machines in view: the one that ran the simulator (to reproduce the report
 exactly: same code, same torch) and the one that ran each source run (the
 costs, hence every prediction, describe that machine, not this one). The
-first is written as the report's ``fingerprint.json``; the source runs' own
-fingerprints are copied into its ``config.json`` under
+first is written as the report's fingerprint; the source runs' own
+fingerprints are copied into its config under
 ``source_fingerprints``, so the report stays readable after the source runs
 are gone, and both appear in the report's Environment table.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dnibench.bench.fingerprint import fingerprint
+from dnibench.errors import UserError
 from dnibench.report.tables import Table
+from dnibench.rundir import writer
+from dnibench.rundir.layout import CONFIG, FINGERPRINT
+from dnibench.rundir.reader import has_fingerprint, read_fingerprint
 
 __all__ = ["Provenance", "SourceRun", "read_source_fingerprint", "simulation_fingerprint"]
 
@@ -27,24 +30,23 @@ SIMULATION_BACKEND = "simulation"
 _SHORT_COMMIT = 12
 
 
-def simulation_fingerprint() -> dict[str, Any]:
+def simulation_fingerprint() -> Mapping[str, object]:
     """This machine's fingerprint, marked as a simulation (no backend, no world size)."""
     finger = fingerprint(backend=SIMULATION_BACKEND, world_size=None)
     finger["world_size_note"] = "a simulation runs in one process; K is simulated, not launched"
     return finger
 
 
-def read_source_fingerprint(run_dir: Path) -> tuple[dict[str, Any] | None, str]:
-    """(the run's fingerprint.json content, '') or (None, why there is none)."""
-    path = Path(run_dir) / "fingerprint.json"
-    if not path.is_file():
-        return None, f"{Path(run_dir).name} has no fingerprint.json"
+def read_source_fingerprint(run_dir: Path) -> tuple[Mapping[str, object] | None, str]:
+    """(the run's fingerprint, '') or (None, why there is none)."""
+    if not has_fingerprint(Path(run_dir)):
+        return None, f"{Path(run_dir).name} has no {FINGERPRINT}"
     try:
-        loaded = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, f"{path} is not readable JSON ({err})"
-    if not isinstance(loaded, dict):
-        return None, f"{path} does not hold a JSON object"
+        loaded = read_fingerprint(run_dir)
+    except UserError as err:
+        return None, str(err)
+    if set(loaded) == {"fingerprint"}:  # the reader wraps a file that is not an object
+        return None, f"{Path(run_dir) / FINGERPRINT} does not hold a JSON object"
     return loaded, ""
 
 
@@ -54,7 +56,7 @@ class SourceRun:
 
     role: str
     path: Path
-    fingerprint: dict[str, Any] | None
+    fingerprint: Mapping[str, object] | None
     note: str = ""
 
     @classmethod
@@ -63,7 +65,7 @@ class SourceRun:
         return cls(role, Path(path), finger, note)
 
 
-def _commit(finger: dict[str, Any]) -> str:
+def _commit(finger: Mapping[str, object]) -> str:
     commit = finger.get("git_commit")
     if not commit:
         return "unknown"
@@ -71,11 +73,11 @@ def _commit(finger: dict[str, Any]) -> str:
     return f"{str(commit)[:_SHORT_COMMIT]}{dirty}"
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     return "—" if value in (None, "") else str(value)
 
 
-def _machine_cells(finger: dict[str, Any]) -> list[str]:
+def _machine_cells(finger: Mapping[str, object]) -> list[str]:
     return [
         _cell(finger.get("cpu")),
         _cell(finger.get("cores")),
@@ -89,7 +91,7 @@ def _machine_cells(finger: dict[str, Any]) -> list[str]:
 class Provenance:
     """The simulating machine's fingerprint and the source runs', for config, file and report."""
 
-    simulation: dict[str, Any]
+    simulation: Mapping[str, object]
     sources: list[SourceRun] = field(default_factory=list)
 
     @classmethod
@@ -97,9 +99,9 @@ class Provenance:
         """Fingerprint this machine and read each ``(role, run_dir)``'s fingerprint."""
         return cls(simulation_fingerprint(), [SourceRun.read(r, p) for r, p in sources])
 
-    def source_fingerprints(self) -> dict[str, dict[str, Any]]:
+    def source_fingerprints(self) -> dict[str, Mapping[str, object]]:
         """Run name -> its fingerprint, or ``{"note": why none}``; a clashing name keys by path."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, Mapping[str, object]] = {}
         seen: set[Path] = set()
         for source in self.sources:
             if source.path.resolve() in seen:  # the same run in two roles
@@ -111,10 +113,8 @@ class Provenance:
         return out
 
     def write(self, out: Path) -> Path:
-        """Write the simulating machine's ``fingerprint.json`` into ``out``; returns its path."""
-        path = out / "fingerprint.json"
-        path.write_text(json.dumps(self.simulation, indent=2))
-        return path
+        """Write the simulating machine's fingerprint into ``out``; returns its path."""
+        return writer.write_fingerprint(out, self.simulation)
 
     def table(self) -> Table:
         """One row per machine: this simulation's, then each source run's."""
@@ -137,5 +137,5 @@ class Provenance:
 ENVIRONMENT_NOTE = (
     "Predictions describe the machine of the calibration run (its spans give every cost); "
     "the simulating machine only matters for reproducing this report. Full fingerprints: "
-    "fingerprint.json (this simulation) and config.json's source_fingerprints (the runs read)."
+    f"{FINGERPRINT} (this simulation) and {CONFIG}'s source_fingerprints (the runs read)."
 )

@@ -2,20 +2,19 @@
 
 Written once everything is computed, into a directory that did not exist
 (or was empty): ``results.csv`` (one row per simulated configuration x metric,
-plus per-stage rows for K <= 16), ``config.json`` (what was simulated and the
-calibrated costs), ``plots/scaling.png`` (efficiency and throughput against K
-per regime, one column per m), ``plots/overtake.png`` (DNI over 1F1B
-throughput on K x m, one panel per SG relative cost) and
+plus per-stage rows for K <= 16), its config (marked ``"derived": "simulation"``:
+what was simulated and the calibrated costs), ``plots/scaling.png``
+(efficiency and throughput against K per regime, one column per m),
+``plots/overtake.png`` (DNI over 1F1B throughput on K x m, one panel per SG relative cost) and
 ``plots/predicted_vs_measured.png`` (the calibration run's benchmarks,
 simulated against measured), ``fingerprint.json`` (the simulating machine;
-the calibration run's own fingerprint is copied into config.json) and
+the calibration run's own fingerprint is copied into the config) and
 ``report.md``/``report.html`` stating where each regime's efficiency falls
 below 0.5 and where DNI overtakes 1F1B.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -30,6 +29,8 @@ from dnibench.modes import DNI, ONE_F_ONE_B
 from dnibench.report.build import write_documents
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
 from dnibench.report.style import figure, palette, save, styled
+from dnibench.rundir import writer as rundir_writer
+from dnibench.rundir.layout import PLOTS, SIMULATION
 from dnibench.simulate.crossover import RANGE, Crossover, crossover_markdown
 from dnibench.simulate.report.agreement_plot import PLOT_FILE, plot_predicted_vs_measured
 from dnibench.simulate.report.provenance import ENVIRONMENT_NOTE, Provenance
@@ -51,7 +52,7 @@ _PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 
 def results_frame(points: Sequence[SweepPoint]) -> pd.DataFrame:
     """Tidy rows: benchmark, mode, stages, microbatches, sg_relative, metric, stage, value, unit."""
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, object]] = []
     for p in points:
         pred = p.prediction
         name = f"sim-{p.mode}-K{p.stages}-m{p.microbatches}-sg{p.sg_relative:.3g}"
@@ -267,8 +268,8 @@ def write_simulation(
 
     ``crossover``: (why the map is or is not drawn, its cells or None when not drawn).
     """
-    plots = out / "plots"
-    results_frame(points).to_csv(out / "results.csv", index=False)
+    plots = out / PLOTS
+    rundir_writer.write_results_text(out, results_frame(points).to_csv(index=False))
     config = {
         "command": command,
         "settings": settings,
@@ -280,7 +281,7 @@ def write_simulation(
             "premise": crossover[0],
             "cells": [asdict(c) for c in crossover[1]] if crossover[1] is not None else None,
         }
-    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    rundir_writer.write_derived_config(out, SIMULATION, config)
     provenance.write(out)
     measured = _at_measured_sg(points, model)
     plot_scaling(measured, plots / "scaling.png")
@@ -325,7 +326,7 @@ def write_simulation(
         ),
         Markdown(threshold_table(measured)),
         Image(
-            Path("plots/scaling.png").as_posix(),
+            f"{PLOTS}/scaling.png",
             "scaling curves",
             "Efficiency and throughput against K (log axis) at the measured SG cost; "
             "dashed line: 0.5.",
@@ -341,7 +342,7 @@ def write_simulation(
             ),
             Markdown(overtake_sentences(maps, model.sg_relative)),
             Image(
-                "plots/overtake.png",
+                f"{PLOTS}/overtake.png",
                 "overtake map",
                 "log2 of DNI over 1F1B throughput; blue: DNI faster; black line: parity.",
             ),

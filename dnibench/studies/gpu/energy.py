@@ -11,35 +11,31 @@ runs recorded before the window was. Idle power is measured once per run by
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from dnibench.rundir.layout import GPU_FACTS
+from dnibench.rundir.reader import read_gpu_facts
 from dnibench.studies.gpu.overlap import median_metric
 
 __all__ = ["FACTS_FILE", "energy_lines", "read_facts"]
 
-FACTS_FILE = "gpu_facts.json"
+FACTS_FILE = GPU_FACTS
 
 
-def read_facts(run_dir: Path) -> dict[str, Any]:
-    """The run's ``gpu_facts.json`` ({} when absent or unreadable: the section says so)."""
-    path = Path(run_dir) / FACTS_FILE
-    try:
-        facts = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return facts if isinstance(facts, dict) else {}
+def read_facts(run_dir: Path) -> Mapping[str, object]:
+    """The run's GPU facts ({} when absent or unreadable: the section says so)."""
+    return read_gpu_facts(Path(run_dir))
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None or math.isnan(value) else format(value, spec)
 
 
-def energy_lines(frame: pd.DataFrame, facts: dict[str, Any] | None = None) -> list[str]:
+def energy_lines(frame: pd.DataFrame, facts: Mapping[str, object] | None = None) -> list[str]:
     """The energy table of every benchmark with an energy reading ([] without)."""
     metrics = set(frame.metric)
     if not {"gpu_energy", "gpu_energy_window"} & metrics:

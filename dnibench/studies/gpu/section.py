@@ -24,17 +24,15 @@ same-run ratios.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from dnibench.bench.results_file import read_results
 from dnibench.modes import DNI, UNLOCK
 from dnibench.report.verdict import Target
+from dnibench.rundir.reader import read_config, read_results
 from dnibench.studies.gpu.energy import energy_lines, read_facts
 from dnibench.studies.gpu.overlap import (
     SIZE_SUFFIXES,
@@ -197,8 +195,8 @@ def efficiency_lines(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def ratio_lines(frame: pd.DataFrame, ratios: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The run's declared same-run ratios (config.json), with the overlap premise beside them."""
+def ratio_lines(frame: pd.DataFrame, ratios: Sequence[Mapping[str, object]]) -> list[str]:
+    """The run's declared same-run ratios (its config), with the overlap premise beside them."""
     names = set(frame.benchmark)
     rows = []
     for ratio in ratios:
@@ -235,12 +233,12 @@ def ratio_lines(frame: pd.DataFrame, ratios: Sequence[Mapping[str, Any]]) -> lis
 
 def gpu_section_markdown(
     frame: pd.DataFrame,
-    ratios: Sequence[Mapping[str, Any]] = (),
-    facts: Mapping[str, Any] | None = None,
+    ratios: Sequence[Mapping[str, object]] = (),
+    facts: Mapping[str, object] | None = None,
 ) -> str | None:
     """The section's Markdown, or ``None`` when the run holds no GPU or streams benchmark.
 
-    ``ratios`` are the run's declared ratios (config.json), ``facts`` its
+    ``ratios`` are the run's declared ratios (its config), ``facts`` its
     gpu_facts.json (idle power, versions).
     """
     if not _gpu_benchmarks(frame):
@@ -284,22 +282,16 @@ def gpu_section_markdown(
     return "\n".join(lines)
 
 
-def _facts_lines(facts: Mapping[str, Any]) -> list[str]:
+def _facts_lines(facts: Mapping[str, object]) -> list[str]:
     """What tools/gpu_facts.py recorded about the GPU before the suite ran."""
     keys = ("gpu", "driver", "torch", "cuda", "precision", "sm_clock_mhz", "temperature_c")
     shown = [f"{key} {facts[key]}" for key in keys if facts.get(key) not in (None, "")]
     return [f"GPU before the run: {'; '.join(shown)}.", ""] if shown else []
 
 
-def _declared_ratios(run_dir: Path) -> list[dict[str, Any]]:
-    """The ``ratios`` config.json records ([] when absent or unreadable)."""
-    try:
-        config = json.loads((run_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return []
-    ratios = config.get("ratios", []) if isinstance(config, dict) else []
-    keys = {"name", "numerator", "denominator"}
-    return [r for r in ratios if isinstance(r, dict) and keys <= set(r)]
+def _declared_ratios(run_dir: Path) -> list[Mapping[str, object]]:
+    """The ``ratios`` the run's config records ([] when absent)."""
+    return [ratio.as_dict() for ratio in read_config(run_dir).ratios]
 
 
 def gpu_section(run_dir: Path) -> str | None:

@@ -10,38 +10,24 @@ hardware-limit efficiency of a benchmark is
 with cores used = processes x threads per process (K for a pipeline of K
 single-threaded ranks; the core count for the all-cores single-process
 baseline). The baseline is the run's own ``single-1t-m{m}`` benchmark, and
-only when config.json says it trained the same model on the same batch;
+only when the run's config says it trained the same model on the same batch;
 otherwise the figure is missing (shown as a dash), never guessed.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
-from dnibench.report.data import RunData
+from dnibench.rundir.reader import RunData
 
 #: Spec fields that must agree for single-1t-m{m} to be the same model's baseline.
 SAME_MODEL = ("model", "width", "depth", "input_shape", "batch_size", "data")
 
 
 def benchmark_specs(run: RunData) -> dict[str, dict[str, Any]]:
-    """Each benchmark's spec from config.json (a list, or ``{"benchmarks": [...]}``)."""
-    entries: list[Any] = list(run.config)
-    path = run.run_dir / "config.json"
-    if not entries and path.is_file():
-        try:
-            loaded = json.loads(path.read_text())
-        except ValueError:
-            loaded = []
-        entries = loaded.get("benchmarks", []) if isinstance(loaded, dict) else loaded
-    specs = {}
-    for entry in entries:
-        if isinstance(entry, dict) and "name" in entry:
-            inner = entry.get("spec")
-            specs[str(entry["name"])] = inner if isinstance(inner, dict) else entry
-    return specs
+    """Each benchmark's spec from the run's config (every shape it has had)."""
+    return {name: spec.as_dict() for name, spec in run.config.specs().items()}
 
 
 def _spec(run: RunData, bench: str) -> dict[str, Any]:
@@ -53,7 +39,7 @@ def baseline_name(microbatches: int) -> str:
 
 
 def cores_used(run: RunData, bench: str) -> float:
-    """Processes x threads per process, from config.json (NaN when it cannot say)."""
+    """Processes x threads per process, from the run's config (NaN when it cannot say)."""
     spec = _spec(run, bench)
     rows = run.results[run.results["benchmark"] == bench]
     if rows.empty:
@@ -61,7 +47,8 @@ def cores_used(run: RunData, bench: str) -> float:
     processes = int(rows["stages"].max())
     threads = spec.get("threads", 1)
     if not isinstance(threads, int):  # "all" resolved only at run time: use the machine's cores
-        threads = int(run.fingerprint.get("cores") or 0) or math.nan
+        cores = run.fingerprint.get("cores")
+        threads = int(cores) if isinstance(cores, int | float) and cores else math.nan
     return processes * threads
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from dnibench.errors import UserError
 from dnibench.instrument.spans import SpanKind
 from dnibench.modes import ONE_F_ONE_B, ZB
+from dnibench.rundir.layout import CONFIG
 from dnibench.simulate.calibrate import calibrate_trace, read_trace, trace_paths
 from dnibench.simulate.validate import load_specs
 
@@ -88,13 +89,13 @@ def split_backward_costs(
 ) -> list[SplitBackwardCost]:
     """Per stage, D and W of benchmark ``split_name`` against B of ``fused_name``.
 
-    ``warmup`` defaults to each benchmark's own warm-up steps (config.json).
+    ``warmup`` defaults to each benchmark's own warm-up steps (the run's config).
     """
     run_dir = Path(run_dir)
     specs = load_specs(run_dir)
     for name in (split_name, fused_name):
         if warmup is None and name not in specs:
-            raise UserError(f"{run_dir}/config.json has no pipeline benchmark {name}")
+            raise UserError(f"{run_dir / CONFIG} has no pipeline benchmark {name}")
 
     def warmup_of(name: str) -> int:
         return int(specs[name].get("warmup", 0)) if warmup is None else warmup

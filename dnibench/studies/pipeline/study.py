@@ -6,7 +6,6 @@ pipeline grid they read, and the zero-bubble verdicts (:mod:`verdicts`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from dnibench.studies.study import Study
 
 if TYPE_CHECKING:
     from dnibench.bench.run import BenchResult
-    from dnibench.report.data import RunData
+    from dnibench.rundir.reader import RunData
 
 
 def _build(item: Item, values: Mapping[str, Any]) -> Item:
@@ -39,12 +38,12 @@ def _compute(item: Item, repeat: int, deadline_s: float | None) -> BenchResult:
 
 
 def _record(out: Path, item: Item, result: BenchResult, repeat: int, repeats: int) -> None:
-    from dnibench.bench.csv_rows import append_csv
-    from dnibench.bench.results_file import RESULT_COLUMNS
+    from dnibench.rundir import writer
 
-    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows(repeat))
+    writer.append_results(out, result.rows(repeat))
     name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
-    (out / "traces" / f"{name}.json").write_text(json.dumps(result.trace()))
+    if writer.keeps_trace(out, repeat):  # the first launch, or every one with --all-traces
+        writer.write_trace(out, name, result.trace(), launch=repeat)
 
 
 def _pipeline_line(result: BenchResult) -> str:

@@ -8,13 +8,11 @@ anything; ratios are taken between benchmarks measured side by side in it.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
-from dnibench.bench.results_file import read_results
 from dnibench.instrument import gpipe_bubble
 from dnibench.modes import (
     DNI,
@@ -26,6 +24,7 @@ from dnibench.modes import (
     unlocked_mode_names,
 )
 from dnibench.report.verdict import Target
+from dnibench.rundir.reader import read_config, read_results
 
 
 def load_results(run_dir: Path) -> pd.DataFrame:
@@ -41,7 +40,7 @@ def _value(frame: pd.DataFrame, bench: str, metric: str, stage: int = -1) -> flo
 def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> list[Target]:
     """The pipeline runtime's targets, from a run of the ``pipeline`` grid.
 
-    ``batch_sizes`` (samples per step by benchmark, from config.json) turns a
+    ``batch_sizes`` (samples per step by benchmark, from the run's config) turns a
     throughput into a step time for the estimated instrumentation overhead.
     """
     batch_sizes = batch_sizes or {}
@@ -134,12 +133,9 @@ def _stages(frame: pd.DataFrame, bench: str) -> list[int]:
 
 
 def batch_sizes(run_dir: Path) -> dict[str, int]:
-    """Samples per step of every benchmark, read from the run's config.json."""
-    config = json.loads((run_dir / "config.json").read_text())
-    entries = config["benchmarks"] if isinstance(config, dict) else config
+    """Samples per step of every benchmark, read from the run's config."""
     sizes = {}
-    for entry in entries:
-        spec = entry.get("spec", entry) or {}
+    for name, spec in read_config(run_dir).specs().items():
         if "batch_size" in spec:
-            sizes[entry["name"]] = int(spec["batch_size"])
+            sizes[name] = spec.integer("batch_size")
     return sizes

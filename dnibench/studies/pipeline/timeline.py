@@ -11,9 +11,9 @@ that says nothing about the schedule.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,10 @@ from matplotlib.patches import Patch
 
 from dnibench.instrument.spans import SpanKind
 from dnibench.instrument.trace import timeline_frame
-from dnibench.report.data import RunData, load_run
 from dnibench.report.style import KIND_COLOURS, figure, save, styled
+from dnibench.rundir import reader
+from dnibench.rundir.layout import PLOTS
+from dnibench.rundir.reader import RunData, first_trace, load_run
 
 __all__ = ["INTERESTING", "choose_benchmarks", "load_trace", "plot_timeline", "trace_path"]
 
@@ -34,14 +36,10 @@ _KIND_BY_NAME = {kind.name.lower(): int(kind) for kind in SpanKind}
 
 
 def trace_path(run: RunData, bench: str) -> Path | None:
-    """The trace file of ``bench``: ``NAME.json``, or the first repeat's ``NAME-r0.json``."""
+    """The trace file of ``bench``: its only launch's, or the first repeat's (``NAME-r0``)."""
     if not bench or "/" in bench or "\\" in bench or bench.startswith("."):
         return None  # not a file name the session could have written
-    for name in (f"{bench}.json", f"{bench}-r0.json"):
-        path = run.run_dir / "traces" / name
-        if path.is_file():
-            return path
-    return None
+    return first_trace(run.run_dir, bench)
 
 
 def _kind(name: str) -> int | None:
@@ -61,7 +59,7 @@ def load_trace(path: Path) -> pd.DataFrame | None:
     figure rather than the whole report.
     """
     try:
-        doc = json.loads(path.read_text())
+        doc: Any = reader.load_trace(path)
         events = doc["traceEvents"] if isinstance(doc, dict) else doc
         spans: dict[int, list[tuple[int, int, int, int]]] = {}
         for event in events:
@@ -183,4 +181,4 @@ def plot_timeline(
         axes[-1].set_xlabel("time since window start (ms)")
         handles = [Patch(color=KIND_COLOURS[g], label=g) for g in ("compute", "wait", "comm")]
         fig.legend(handles=handles, loc="outside upper right", ncols=3, fontsize="small")
-        return save(fig, (Path(out_dir) if out_dir else run.run_dir / "plots") / "timeline.png")
+        return save(fig, (Path(out_dir) if out_dir else run.run_dir / PLOTS) / "timeline.png")

@@ -32,9 +32,10 @@ import numpy as np
 
 from dnibench.errors import UserError
 from dnibench.modes import SINGLE, Family, mode_names, unlocked_mode_names
-from dnibench.report.data import RunData, load_run
 from dnibench.report.section import Section
 from dnibench.report.verdict import Verdict
+from dnibench.rundir.layout import CONFIG
+from dnibench.rundir.reader import RunData, load_run
 from dnibench.studies.pipeline.hardware_limit import benchmark_specs, hardware_limit_efficiency
 
 __all__ = ["bootstrap_ratio", "lock_idle", "verdicts_section"]
@@ -180,7 +181,7 @@ def _same_split(run: RunData, a: str, b: str) -> str:
     specs = benchmark_specs(run)
     sa, sb = specs.get(a, {}), specs.get(b, {})
     if not sa or not sb:
-        return "config.json does not name both benchmarks"
+        return f"{CONFIG} does not name both benchmarks"
     keys = ("model", "width", "depth", "stages", "balance", "batch_size", "microbatches")
     differ = [k for k in keys if sa.get(k) != sb.get(k)]
     return f"they differ in {', '.join(differ)}" if differ else ""

@@ -26,34 +26,18 @@ compared as one workload.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dnibench.rundir import writer
+from dnibench.rundir.layout import RNN_CURVE_COLUMNS
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.copy_bench import CopyResult, run_copy
 from dnibench.studies.recurrent.lm_bench import LN2, LMPoint, LMResult, run_char_lm
 
-CURVE_FIELDS = [
-    "benchmark",
-    "kind",
-    "repeat",
-    "chars",
-    "seconds",
-    "train_bpc",
-    "test_bpc",
-    "valid_bpc",
-    "wall_seconds",
-    "sg_cosine",
-    "sg_relative_error",
-    "sg_norm_ratio",
-    "sg_carried_ratio",
-    "length",
-    "longest_solved",
-    "error_bits",
-]
+CURVE_FIELDS = list(RNN_CURVE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -166,10 +150,7 @@ class RecurrentRun:
         """Record this benchmark's corpus in ``out/corpus.json`` (one entry per benchmark)."""
         if not isinstance(self.result, LMResult) or not self.result.provenance:
             return
-        path = out / "corpus.json"
-        known = json.loads(path.read_text()) if path.is_file() else {}
-        known[self.name] = self.result.provenance
-        path.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n")
+        writer.write_corpus(out, self.name, self.result.provenance)
 
 
 def run_recurrent(name: str, config: RecurrentConfig | None, repeat: int) -> RecurrentRun:

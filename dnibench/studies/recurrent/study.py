@@ -37,12 +37,10 @@ def _compute(item: Item, repeat: int, deadline_s: float | None) -> RecurrentRun:
 
 def _record(out: Path, item: Item, result: RecurrentRun, repeat: int, repeats: int) -> None:
     """Append one recurrent run's rows, curve and corpus to the run directory."""
-    from dnibench.bench.csv_rows import append_csv
-    from dnibench.bench.results_file import RESULT_COLUMNS
-    from dnibench.studies.recurrent.bench import CURVE_FIELDS as RNN_CURVE_FIELDS
+    from dnibench.rundir import writer
 
-    append_csv(out / "results.csv", RESULT_COLUMNS, result.rows())
-    append_csv(out / "rnn_curves.csv", RNN_CURVE_FIELDS, result.curve_rows())
+    writer.append_results(out, result.rows())
+    writer.append_rnn_curves(out, result.curve_rows())
     result.write_provenance(out)
 
 

@@ -15,7 +15,7 @@ each judged as a measured verdict with its premise checked in the same run:
 - **complete unlock trains**: unlock beats the baseline by more than the
   seed spread.
 
-Benchmarks are recognised by configuration (config.json), not by name:
+Benchmarks are recognised by configuration (the run's config), not by name:
 a group is one (data, model, stages); in it the regimes are the ``mode`` of
 benchmarks with no frozen stage, and the baseline is the backprop benchmark
 with ``frozen_stages = stages - 1``. The first benchmark of a role stands
@@ -30,11 +30,9 @@ Seconds are CPU seconds of the training steps (:mod:`dnibench.train`).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +42,7 @@ from dnibench.modes import CDNI, DNI, UNLOCK, regime_names
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 from dnibench.report.verdict import Target
+from dnibench.rundir.reader import Spec, raw_results, read_config, read_curves
 from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
 
 TARGET_SHARE = 0.95
@@ -64,19 +63,19 @@ _HINTS = {
 
 @dataclass(frozen=True)
 class FFBench:
-    """One training benchmark of the run: its name and configuration (from config.json)."""
+    """One training benchmark of the run: its name and configuration (from the run's config)."""
 
     name: str
-    spec: dict[str, Any]
+    spec: Spec
 
     @property
-    def pipeline(self) -> dict[str, Any]:
+    def pipeline(self) -> Spec:
         pipeline = self.spec.get("pipeline")
-        return pipeline if isinstance(pipeline, dict) else {}
+        return Spec(pipeline if isinstance(pipeline, dict) else {})
 
     @property
     def stages(self) -> int:
-        return int(self.pipeline.get("stages", 1))
+        return self.pipeline.integer("stages", 1)
 
     @property
     def group(self) -> tuple[str, str, int]:
@@ -85,7 +84,7 @@ class FFBench:
 
     @property
     def frozen(self) -> int:
-        return int(self.spec.get("frozen_stages", 0) or 0)
+        return self.spec.integer("frozen_stages", 0)
 
     @property
     def role(self) -> str | None:
@@ -98,18 +97,9 @@ class FFBench:
 
 
 def train_benches(run_dir: Path) -> list[FFBench]:
-    """The training benchmarks in the run's config.json, in run order."""
-    path = run_dir / "config.json"
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return []
-    entries = config.get("benchmarks", []) if isinstance(config, dict) else []
-    return [
-        FFBench(str(e["name"]), e["spec"])
-        for e in entries
-        if isinstance(e, dict) and e.get("kind") == "train" and isinstance(e.get("spec"), dict)
-    ]
+    """The training benchmarks in the run's config, in run order."""
+    entries = read_config(run_dir).of_kind("train")
+    return [FFBench(e.name, e.spec) for e in entries]
 
 
 def first_reach(run: pd.DataFrame, target: float) -> tuple[float, float]:
@@ -271,13 +261,10 @@ def ff_section_markdown(run_dir: Path) -> str | None:
     for bench in benches:
         groups.setdefault(bench.group, []).append(bench)
     wanted = {k: v for k, v in groups.items() if {"backprop", BASELINE} <= {b.role for b in v}}
-    if not wanted or not (run_dir / "results.csv").is_file():
+    results = raw_results(run_dir) if wanted else None
+    if results is None:
         return None
-    results = pd.read_csv(run_dir / "results.csv")
-    curves_path = run_dir / "curves.csv"
-    curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame(
-        columns=["benchmark", "repeat", "samples", "seconds", "test_accuracy"]
-    )  # fmt: skip
+    curves = read_curves(run_dir)
     lines = [
         "## Feed-forward: regimes against backprop and a no-backprop baseline",
         "",

@@ -27,13 +27,12 @@ def _compute(item: Item, repeat: int, deadline_s: float | None) -> TrainResult:
 
 
 def _record(out: Path, item: Item, result: TrainResult, repeat: int, repeats: int) -> None:
-    from dnibench.bench.csv_rows import CURVE_FIELDS, append_csv
-    from dnibench.bench.results_file import RESULT_COLUMNS
+    from dnibench.rundir import writer
     from dnibench.studies.train.run import train_rows
 
     rows, curve = train_rows(item.name, result, repeat, item.target_accuracy)
-    append_csv(out / "results.csv", RESULT_COLUMNS, rows)
-    append_csv(out / "curves.csv", CURVE_FIELDS, curve)
+    writer.append_results(out, rows)
+    writer.append_curves(out, curve)
 
 
 def _feed_forward(run_dir: Path) -> Section | None:

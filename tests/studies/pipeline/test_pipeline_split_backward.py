@@ -105,8 +105,8 @@ def test_the_pipeline_verdicts_read_the_torch_pair_through_the_same_costs(tmp_pa
     """torch-zb against torch-1f1b is measured by split_backward_costs, not a second copy."""
     import pandas as pd
 
-    from dnibench.bench.results_file import RESULT_COLUMNS
-    from dnibench.report.data import load_run
+    from dnibench.rundir.layout import RESULT_COLUMNS
+    from dnibench.rundir.reader import load_run
     from dnibench.studies.pipeline.verdicts import _split_lines
 
     split, fused = "torch-zb-m8", "torch-1f1b-m8"

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dnibench.report.data import load_run
 from dnibench.report.tables import pipeline_table
+from dnibench.rundir.reader import load_run
 from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
 from dnibench.studies.pipeline.verdicts import bootstrap_ratio, lock_idle, verdicts_section
 from dnibench.studies.registry import report_hooks

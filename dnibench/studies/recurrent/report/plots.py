@@ -13,9 +13,10 @@ validation was scored have test curves only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.typing import ColorType
 
 from dnibench.report.style import figure, palette, save, styled
 
@@ -42,12 +43,12 @@ def _per_eval(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _band(
-    ax: Any,
-    x: Any,
-    middle: Any,
-    low: Any,
-    high: Any,
-    colour: Any,
+    ax: Axes,
+    x: pd.Series | pd.Index,
+    middle: pd.Series,
+    low: pd.Series,
+    high: pd.Series,
+    colour: ColorType,
     label: str,
     marker: str | None = None,
 ) -> None:

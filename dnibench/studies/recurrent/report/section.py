@@ -1,7 +1,7 @@
 """The rnn report section: corpus, premise, DNI against tbptt, SG quality, targets, copy lengths.
 
-It reads only the run directory (results.csv, rnn_curves.csv, config.json,
-corpus.json), so ``dnibench report RUN_DIR`` rebuilds it long after the run.
+It reads only the run directory (its results, recurrent curves, config and
+corpus record), so ``dnibench report RUN_DIR`` rebuilds it long after the run.
 Benchmarks are recognised by their configuration, not by name
 (:func:`roles_of`): "tbptt-8" / "tbptt-40" are the tbptt ``rnn`` benchmarks
 at T = 8 / 40; "dni-8" is dni-tbptt at T = 8 without aux at the default
@@ -14,7 +14,6 @@ form the sg_scale comparison. Definitions and the premise rule are in
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dnibench.report.data import load_run
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
+from dnibench.rundir.layout import PLOTS
+from dnibench.rundir.reader import has_corpus, load_run, read_config, read_corpora, read_rnn_curves
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.report.copy_tables import copy_lines
 from dnibench.studies.recurrent.report.figures import (
@@ -51,7 +51,7 @@ from dnibench.studies.recurrent.report.targets import (
 
 @dataclass(frozen=True)
 class Bench:
-    """One recurrent benchmark of the run: its name and configuration (from config.json)."""
+    """One recurrent benchmark of the run: its name and configuration (from the run's config)."""
 
     name: str
     spec: dict[str, Any]
@@ -74,22 +74,9 @@ class Bench:
 
 
 def recurrent_benches(run_dir: Path) -> list[Bench]:
-    """The rnn and copy benchmarks listed in the run's config.json, in run order."""
-    path = run_dir / "config.json"
-    if not path.is_file():
-        return []
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return []
-    entries = config.get("benchmarks", []) if isinstance(config, dict) else []
-    return [
-        Bench(str(e["name"]), e["spec"])
-        for e in entries
-        if isinstance(e, dict)
-        and e.get("kind") in ("rnn", "copy")
-        and isinstance(e.get("spec"), dict)
-    ]
+    """The rnn and copy benchmarks listed in the run's config, in run order."""
+    entries = read_config(run_dir).of_kind("rnn", "copy")
+    return [Bench(e.name, e.spec.as_dict()) for e in entries]
 
 
 def _targets_table(targets: list[Target]) -> list[str]:
@@ -149,7 +136,6 @@ def _per_seed(x: np.ndarray, spec: str) -> str:
 
 def corpus_note(run_dir: Path, lm: list[Bench]) -> list[str]:
     """What the runs trained and were scored on, from corpus.json (or the spec, for old runs)."""
-    path = run_dir / "corpus.json"
     spec = lm[0].spec
     budget = (
         f"Every run trains on {int(spec.get('chars', 0)):,} characters (equal data), evaluating "
@@ -157,7 +143,7 @@ def corpus_note(run_dir: Path, lm: list[Bench]) -> list[str]:
         "(evaluation excluded), so runs sharing the machine's cores each count only their own "
         "work; wall seconds are shown beside them."
     )
-    if not path.is_file():
+    if not has_corpus(run_dir):
         where = spec.get("data_dir") or spec.get("text_path") or spec.get("data")
         return [
             f"Corpus: {spec.get('data')} ({Path(str(where)).name}). This run predates corpus "
@@ -165,7 +151,7 @@ def corpus_note(run_dir: Path, lm: list[Bench]) -> list[str]:
             "choice), and its seconds are training wall seconds.",
             f"Every run trains on {int(spec.get('chars', 0)):,} characters (equal data).",
         ]
-    corpora = json.loads(path.read_text())
+    corpora: dict[str, dict[str, Any]] = dict(read_corpora(run_dir))
     lines = []
     for digest in sorted({str(entry.get("sha256", "")) for entry in corpora.values()}):
         entry = next(e for e in corpora.values() if e.get("sha256") == digest)
@@ -336,8 +322,8 @@ def _lm_lines(
     lines += [*_dni_table(results, curves, roles, scales), ""]
     plots = {}
     for name, drawn in (
-        (BPC_FIGURE, plot_bpc(curves, run_dir / "plots")),
-        (SG_FIGURE, plot_sg_quality(curves, run_dir / "plots")),
+        (BPC_FIGURE, plot_bpc(curves, run_dir / PLOTS)),
+        (SG_FIGURE, plot_sg_quality(curves, run_dir / PLOTS)),
     ):
         if drawn is not None:
             plots[name] = drawn
@@ -348,14 +334,13 @@ def rnn_section(run_dir: Path) -> Section | None:
     """The report section of a run holding rnn or copy benchmarks (None otherwise)."""
     run_dir = Path(run_dir)
     benches = recurrent_benches(run_dir)
-    curves_path = run_dir / "rnn_curves.csv"
-    if not benches or not curves_path.is_file():
+    curves = read_rnn_curves(run_dir) if benches else None
+    if curves is None:
         return None
     results = load_run(run_dir).results
     have = set(results["benchmark"])
     lm = [b for b in benches if b.kind == "rnn" and b.name in have]
     copies = [b for b in benches if b.kind == "copy" and b.name in have]
-    curves = pd.read_csv(curves_path)
     if "valid_bpc" not in curves:  # runs made before validation was scored
         curves["valid_bpc"] = curves["test_bpc"]
     plots: dict[str, Path] = {}
@@ -367,7 +352,7 @@ def rnn_section(run_dir: Path) -> Section | None:
     copy_markdown, copy = copy_lines(results, copies)
     lines += copy_markdown
     if copies:
-        drawn = plot_copy(copy, run_dir / "plots")
+        drawn = plot_copy(copy, run_dir / PLOTS)
         if drawn is not None:
             plots[COPY_FIGURE] = drawn
     targets += copy_targets(copy)
