@@ -5,7 +5,8 @@
 #   bash tools/gpu_check.sh --rehearse    # here: the same steps on the CPU stand-in
 #   bash tools/gpu_check.sh --rehearse --force-fail   # one benchmark raises: partial pack, exit 1
 #
-# Runs from the repository root. The whole script keeps to GPU_CHECK_LIMIT_S
+# Runs from the repository root; it first checks that the tracked tree is
+# under 56 MiB (tools/tree_size.py). The whole script keeps to GPU_CHECK_LIMIT_S
 # (330 s): every step gets what is left minus what the steps after it need,
 # so however a step ends (failure, time-out) the run directory is reported,
 # packed into one archive under $OUT (the device tool brings back at most 8
@@ -32,7 +33,7 @@ for arg in "$@"; do
     case "$arg" in
         --rehearse) REHEARSE=1 ;;
         --force-fail) FORCE_FAIL=1 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "gpu_check: unknown option '$arg' (use --rehearse, --force-fail)" >&2; exit 2 ;;
     esac
 done
@@ -78,6 +79,10 @@ run_step() {
     [ "$rc" = 0 ] || fail "$name ended with status $rc"
     return "$rc"
 }
+
+# First of all: the tree must be small enough to travel (the device tool carries 64 MiB).
+"$PY" tools/tree_size.py 2>&1 | tee -a "$LOG"
+[ "${PIPESTATUS[0]}" = 0 ] || fail "the tracked tree is too big to send to the device"
 
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 if [ "$REHEARSE" = 1 ]; then

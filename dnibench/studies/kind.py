@@ -4,7 +4,7 @@ A *kind* is how one item runs (pipeline, train, rnn, copy). Everything that
 treats benchmarks differently by kind asks the kind instead of comparing its
 name: the suite keys it takes and how a checked grid point becomes an
 :class:`~dnibench.studies.item.Item`, which runtimes it may use, which of the
-item's fields is its configuration (``config.json``), how one run is computed
+item's fields is its configuration (the run's config), how one run is computed
 and its rows recorded, whether it may run side by side with others
 (``dnibench run --jobs``), the line the progress report prints and the
 figures pytest-benchmark keeps. Kinds are declared by studies
@@ -45,7 +45,7 @@ class BenchmarkKind(Generic[Result]):
     build: Callable[[Item, Mapping[str, Any]], Item]
     """The item with its configuration built from one checked grid point."""
     body: Callable[[Item], object]
-    """The item's configuration (a dataclass), as config.json records it."""
+    """The item's configuration (a dataclass), as the run's config records it."""
     compute: Compute[Result]
     record: Record[Result]
     progress: Callable[[Result], str]
