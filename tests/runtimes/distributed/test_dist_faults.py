@@ -59,7 +59,7 @@ def test_partial_results_survive_a_killed_rank(
     with (tmp_path / "results.csv").open() as handle:
         benchmarks = {row["benchmark"] for row in csv.DictReader(handle)}
     assert benchmarks == {"calibration", "healthy", "after"}
-    assert (tmp_path / "traces" / "healthy.json").exists()
+    assert (tmp_path / "traces" / "healthy.json.gz").exists()
     assert rank_processes() == []
 
 
