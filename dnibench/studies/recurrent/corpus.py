@@ -204,7 +204,7 @@ def _line_boundary(tokens: list[str], near: int) -> int:
 
 
 def load_text(path: Path, split: float = 0.9, min_count: int = 1) -> CharCorpus:
-    """Any plain text file as characters: the first ``split`` trains, the rest is valid | test.
+    """A plain text file as characters: the first ``split`` trains, the rest is valid | test.
 
     The held-out remainder is halved in order: its first half validates, its
     second half tests.
