@@ -6,7 +6,6 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -37,10 +36,10 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _gpu() -> dict[str, Any]:
+def _gpu() -> dict[str, object]:
     if not torch.cuda.is_available():
         return {"gpu": None, "gpu_note": "no CUDA device"}
-    info: dict[str, Any] = {
+    info: dict[str, object] = {
         "gpu": torch.cuda.get_device_name(0),
         "gpu_count": torch.cuda.device_count(),
         "cuda": torch.version.cuda,
@@ -57,7 +56,7 @@ def _gpu() -> dict[str, Any]:
     return info
 
 
-def fingerprint(backend: str = "gloo", world_size: int | None = None) -> dict[str, Any]:
+def fingerprint(backend: str = "gloo", world_size: int | None = None) -> dict[str, object]:
     """CPU, cores, GPU, driver, CUDA, torch, backend, world size, git commit and dirty flag."""
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")

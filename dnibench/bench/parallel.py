@@ -20,16 +20,15 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
 
 from dnibench.errors import UserError
 from dnibench.studies.item import Item
 from dnibench.studies.registry import benchmark_kind
 
-Status = Callable[[Any, str, float, str], None]
+Status = Callable[[Item, str, float, str], None]
 
 
-def _compute(item: Item, repeat: int) -> tuple[Any, float]:
+def _compute(item: Item, repeat: int) -> tuple[object, float]:
     """In a worker: one run of a parallel kind (see BenchmarkKind.parallel) and its wall seconds."""
     import time
 
@@ -39,21 +38,21 @@ def _compute(item: Item, repeat: int) -> tuple[Any, float]:
 
 
 def run_parallel(
-    pending: Sequence[tuple[Any, int]],
+    pending: Sequence[tuple[Item, int]],
     jobs: int,
-    record: Callable[[Any, int, Any], None],
+    record: Callable[[Item, int, object], None],
     status: Status,
-) -> list[Any]:
+) -> list[object]:
     """Run ``pending`` (item, repeat) pairs ``jobs`` at a time; ``record`` writes a result.
 
     Every item's kind must be a parallel one (``BenchmarkKind.parallel``).
     """
-    results: list[Any] = []
+    results: list[object] = []
     queue = list(pending)
     context = multiprocessing.get_context("spawn")
     while queue:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            running: dict[Future, tuple[Any, int]] = {}
+            running: dict[Future[tuple[object, float]], tuple[Item, int]] = {}
             try:
                 while queue or running:
                     while queue and len(running) < jobs:
@@ -94,7 +93,7 @@ def run_parallel(
 class ParallelInterrupted(KeyboardInterrupt):
     """Ctrl-C during a parallel run, carrying the (item, repeat) pairs that did not finish."""
 
-    def __init__(self, unfinished: list[tuple[Any, int]]) -> None:
+    def __init__(self, unfinished: list[tuple[Item, int]]) -> None:
         super().__init__()
         self.unfinished = unfinished
 

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
 
 from dnibench.bench.fingerprint import fingerprint
 from dnibench.bench.parallel import ParallelInterrupted, run_parallel
@@ -35,7 +34,7 @@ NOT_APPLICABLE = "not_applicable"
 """Status of a benchmark this machine cannot run (too few GPUs): not a failure."""
 
 
-def _config_entry(item: Item) -> dict[str, Any]:
+def _config_entry(item: Item) -> dict[str, object]:
     body = benchmark_kind(item.kind).body(item)
     return {
         "name": item.name,
@@ -73,7 +72,7 @@ def span_cost_ns(count: int = 20000) -> float:
     return (time.perf_counter_ns() - started) / count
 
 
-def _run_one(item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> Any:
+def _run_one(item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> object:
     return benchmark_kind(item.kind).run(item, repeat, repeats, out, deadline_s)
 
 
@@ -96,11 +95,11 @@ def run_session(
     *,
     repeats: int | None = None,
     deadline_s: float | None = 600,
-    on_result: Callable[[Item, Any, str], None] | None = None,
+    on_result: Callable[[Item, object, str], None] | None = None,
     extra_config: dict | None = None,
     jobs: int = 1,
     keep_all_traces: bool = False,
-) -> list[Any]:
+) -> list[object]:
     """Run every item (``repeats`` overrides each item's own count) into ``out``.
 
     Failures are recorded, not fatal. Ctrl-C stops the benchmark in progress
@@ -123,7 +122,7 @@ def run_session(
         for item in entries
         if repeat < (repeats or item.repeats)
     ]
-    results: list[Any] = []
+    results: list[object] = []
     if jobs > 1:
         side_by_side = [pair for pair in pending if benchmark_kind(pair[0].kind).parallel]
         pending = [pair for pair in pending if not benchmark_kind(pair[0].kind).parallel]
@@ -133,7 +132,7 @@ def run_session(
             if on_result is not None and state != "ok":
                 on_result(item, None, message)
 
-        def record(item: Item, repeat: int, result: Any) -> None:
+        def record(item: Item, repeat: int, result: object) -> None:
             benchmark_kind(item.kind).record(out, item, result, repeat, repeats or item.repeats)
             if on_result is not None:
                 on_result(item, result, "ok")

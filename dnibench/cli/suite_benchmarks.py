@@ -16,22 +16,27 @@ for teams whose CI already gates on pytest-benchmark's storage.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dnibench.studies.registry import benchmark_kind
 from dnibench.suites import load_suite
 
+if TYPE_CHECKING:
+    from pytest_benchmark.fixture import BenchmarkFixture
+
+    from dnibench.studies.item import Item
+
 SUITE = os.environ.get("DNIBENCH_SUITE", "quick")
 ITEMS = load_suite(SUITE).items
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=[item.name for item in ITEMS])
-def test_suite_benchmark(item: Any, benchmark: Any) -> None:
+def test_suite_benchmark(item: Item, benchmark: BenchmarkFixture) -> None:
     """One suite benchmark; fails if the run itself fails."""
     benchmark.group = f"dnibench-{SUITE}"
-    outcomes: list[Any] = []
+    outcomes: list[object] = []
     kind = benchmark_kind(item.kind)
 
     def run() -> None:

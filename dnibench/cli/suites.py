@@ -18,10 +18,13 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dnibench.cli.exit_codes import EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REGRESSION
 from dnibench.errors import UserError
+
+if TYPE_CHECKING:
+    from dnibench.gate import RatioSpec
 
 
 def add_suite_commands(commands: argparse._SubParsersAction) -> None:
@@ -291,7 +294,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ratios_of(run_dir: Path) -> list[Any]:
+def _ratios_of(run_dir: Path) -> list[RatioSpec]:
     from dnibench.gate import RatioSpec
     from dnibench.rundir.reader import read_config
 

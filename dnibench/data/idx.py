@@ -40,7 +40,7 @@ _REDOWNLOAD = "the file is truncated or not an IDX file; download it again"
 def load_mnist_idx(directory: Path) -> Dataset:
     """Load MNIST as float32 ``(N, 1, H, W)`` in [0, 1] with int64 labels from ``directory``.
 
-    Any image size is accepted (IDX stores it), so MNIST look-alikes in the
+    The image size is read, not assumed (IDX stores it), so MNIST look-alikes in the
     same format such as Fashion-MNIST load too; both splits must agree on it.
     """
     directory = Path(directory)

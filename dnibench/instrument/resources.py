@@ -90,7 +90,7 @@ class NvmlSampler:
         self.available = False
         self.reason = ""
         self._nvml: Any = None
-        self._handle: Any = None
+        self._handle: object = None
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
         self._samples: list[_Sample] = []
@@ -113,7 +113,7 @@ class NvmlSampler:
             self.reason = _unavailable_reason(exc)
             self._shutdown()
 
-    def _unavailable(self) -> dict[str, Any]:
+    def _unavailable(self) -> dict[str, object]:
         return {"available": False, "reason": self.reason}
 
     def _shutdown(self) -> None:
@@ -208,9 +208,9 @@ class NvmlSampler:
         energy_end = self._energy_mj()
         wall = t_stop - self._t_start
 
-        def column(i: int) -> list[tuple[float, Any]]:
+        def column(i: int) -> list[tuple[float, float]]:
             """(time, value) of field ``i`` over the samples that have it."""
-            return [(s[0], s[i]) for s in self._samples if s[i] is not None]
+            return [(s[0], v) for s in self._samples if (v := s[i]) is not None]
 
         util = [v for _, v in column(1)]
         mem = [v for _, v in column(2)]

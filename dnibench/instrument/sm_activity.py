@@ -16,7 +16,7 @@ False and :attr:`SmActivity.reason` saying why; nothing here raises.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from types import ModuleType
 
 __all__ = ["SmActivity"]
 
@@ -32,12 +32,12 @@ class SmActivity:
     reused alternately, so a read costs one NVML sample and one metrics call.
     """
 
-    def __init__(self, nvml: Any, handle: Any) -> None:
+    def __init__(self, nvml: ModuleType, handle: object) -> None:
         self.available = False
         self.reason = ""
         self._nvml = nvml
         self._handle = handle
-        self._samples: list[Any] = []
+        self._samples: list[object] = []
         try:
             support = nvml.nvmlGpmQueryDeviceSupport(handle)
             if not getattr(support, "isSupportedDevice", 0):

@@ -31,6 +31,9 @@ _T, _UTIL, _POWER, _ENERGY, _SM = (
     SERIES_COLUMNS.index(c) for c in ("t_s", "util_pct", "power_w", "energy_mj", "sm_active_pct")
 )
 
+Series = Sequence[Sequence[float | None]]
+"""An NVML summary's ``series``: one row per sample in SERIES_COLUMNS order, None where absent."""
+
 
 def measured_window_ns(spans_by_stage: Sequence[np.ndarray], warmup_steps: int) -> tuple[int, int]:
     """The window :func:`~dnibench.instrument.pipeline_metrics` measures, in ns.
@@ -59,7 +62,7 @@ def measured_window_ns(spans_by_stage: Sequence[np.ndarray], warmup_steps: int) 
     return start, end
 
 
-def _column(series: Sequence[Sequence[Any]], index: int) -> tuple[np.ndarray, np.ndarray]:
+def _column(series: Series, index: int) -> tuple[np.ndarray, np.ndarray]:
     rows = [(row[_T], row[index]) for row in series if row[index] is not None]
     if not rows:
         return np.empty(0), np.empty(0)
@@ -67,7 +70,7 @@ def _column(series: Sequence[Sequence[Any]], index: int) -> tuple[np.ndarray, np
     return t, v
 
 
-def _energy_j(series: Sequence[Sequence[Any]], t0: float, t1: float) -> tuple[float, str] | None:
+def _energy_j(series: Series, t0: float, t1: float) -> tuple[float, str] | None:
     """Energy over [t0, t1]: counter interpolated at both edges, else power integrated."""
     t, energy = _column(series, _ENERGY)
     if len(t) >= 2 and t[0] <= t0 and t[-1] >= t1:
@@ -81,7 +84,7 @@ def _energy_j(series: Sequence[Sequence[Any]], t0: float, t1: float) -> tuple[fl
     return None
 
 
-def _inside_mean(series: Sequence[Sequence[Any]], index: int, t0: float, t1: float) -> float:
+def _inside_mean(series: Series, index: int, t0: float, t1: float) -> float:
     t, values = _column(series, index)
     inside = values[(t >= t0) & (t <= t1)]
     return float(inside.mean()) if inside.size else math.nan

@@ -3,7 +3,7 @@
 The specs differ by kind (a pipeline BenchSpec, a TrainConfig, a
 RecurrentConfig), and runs written years apart stored them in different
 shapes; :func:`parse_config` reads every shape dnibench has written into one
-:class:`RunConfig`, so no caller handles ``dict[str, Any]`` or guesses a shape.
+:class:`RunConfig`, so no caller handles untyped dicts or guesses a shape.
 Pure data: reading the file is :func:`dnibench.rundir.reader.read_config`.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from dnibench.rundir.layout import DERIVED, LEGACY_VERSION
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
-"""What json.loads gives back, spelled out (this package allows no ``Any``)."""
+"""What json.loads gives back, spelled out (every JSON value, typed)."""
 
 
 @dataclass(frozen=True)

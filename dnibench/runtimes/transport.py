@@ -59,7 +59,7 @@ class Transport(Protocol):
 class SpanSink(Protocol):
     """Where a stage's spans go: the host-clock recorder, or event-timed stream spans."""
 
-    def span(self, kind: SpanKind, mb: int = -1) -> AbstractContextManager[Any]:
+    def span(self, kind: SpanKind, mb: int = -1) -> AbstractContextManager[object]:
         """Time the body as one span of ``kind``."""
 
     def mark(self) -> Any:

@@ -35,7 +35,7 @@ class BenchmarkKind(Generic[Result]):
     """One kind of benchmark, whose runs return a ``Result``: ``runtimes`` lists its default first.
 
     The suite values a kind builds from are the schema-checked TOML values
-    (``Mapping[str, Any]``: each key's own type, see :class:`Key`).
+    (each key's own type, see :class:`Key`).
     """
 
     name: str

@@ -41,7 +41,6 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from dnibench.errors import UserError
 from dnibench.runtimes.spec import parse_fault
@@ -57,7 +56,7 @@ __all__ = [
 PROFILE_KEYS = ("description", "defaults", "benchmark")
 
 
-def _profiles(reader: _SuiteReader) -> dict[str, Any]:
+def _profiles(reader: _SuiteReader) -> dict[str, dict[str, object]]:
     raw = reader.data.get("profile", {})
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise reader.fail(

@@ -11,7 +11,6 @@ unlocked stage can see that one has arrived without blocking on it.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
 
 from torch import Tensor
 
@@ -87,7 +86,7 @@ class RecorderSpans:
     def __init__(self, recorder: SpanRecorder) -> None:
         self.recorder = recorder
 
-    def span(self, kind: SpanKind, mb: int = -1) -> AbstractContextManager[Any]:
+    def span(self, kind: SpanKind, mb: int = -1) -> AbstractContextManager[object]:
         return self.recorder.span(kind, mb)
 
     def mark(self) -> int:

@@ -99,7 +99,7 @@ class _NoGpu:
     def start(self) -> None:
         pass
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self) -> dict[str, object]:
         return {"available": False, "reason": self.reason}
 
 

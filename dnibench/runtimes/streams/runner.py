@@ -62,7 +62,7 @@ class StreamsBenchResult(BenchResult):
     gpus: int = 0
     cuda_peak_bytes: dict[int, int] | None = None
 
-    def rows(self, repeat: int = 0) -> list[dict[str, Any]]:
+    def rows(self, repeat: int = 0) -> list[dict[str, object]]:
         """The shared rows, plus ``stream_gpus`` (0: the CPU stand-in) and CUDA peak memory."""
         rows = super().rows(repeat)
         keep = ("benchmark", "mode", "stages", "microbatches", "repeat")

@@ -16,10 +16,9 @@ below 0.5 and where DNI overtakes 1F1B.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -258,7 +257,7 @@ def write_simulation(
     title: str,
     model: ModelCosts,
     points: Sequence[SweepPoint],
-    settings: dict[str, Any],
+    settings: Mapping[str, object],
     command: str,
     validation: Sequence[ValidationRow],
     provenance: Provenance,
@@ -293,7 +292,7 @@ def write_simulation(
         Heading(f"dnibench simulate: {title}", 1),
         Paragraph(
             f"Calibrated from {model.source}; {settings['scaling']} scaling "
-            f"({_SCALING_NOTE[settings['scaling']]}); microbatch of "
+            f"({_SCALING_NOTE[str(settings['scaling'])]}); microbatch of "
             f"{model.microbatch_size} samples; {settings['steps']} simulated steps of "
             f"which {settings['warmup']} warm-up."
         ),

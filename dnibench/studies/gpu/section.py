@@ -1,6 +1,6 @@
 """The GPU section of a report: streams and nccl runs next to their NVML telemetry.
 
-Any run whose rows hold GPU telemetry (``gpu_*`` metrics from NVML) or a
+Every run whose rows hold GPU telemetry (``gpu_*`` metrics from NVML) or a
 streams benchmark (``stream_gpus``) gets this section. Per benchmark it puts
 the span-based view (throughput, pipeline efficiency, idle time of the stage
 streams) next to what NVML saw on the GPU (utilisation, power, energy per

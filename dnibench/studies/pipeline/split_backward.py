@@ -17,9 +17,9 @@ for a whole run, or :func:`split_backward_costs` for one pair.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from dnibench.instrument.spans import SpanKind
 from dnibench.modes import ONE_F_ONE_B, ZB
 from dnibench.rundir.layout import CONFIG
 from dnibench.simulate.calibrate import calibrate_trace, read_trace, trace_paths
+from dnibench.simulate.costs import StageCosts
 from dnibench.simulate.validate import load_specs
 
 __all__ = [
@@ -67,7 +68,7 @@ class SplitBackwardCost:
         return self.split_s / self.fused_s if self.fused_s > 0 else math.nan
 
 
-def _launch_costs(run_dir: Path, name: str, warmup: int, kind: SpanKind) -> list[list[Any]]:
+def _launch_costs(run_dir: Path, name: str, warmup: int, kind: SpanKind) -> list[list[StageCosts]]:
     """Per launch, per stage, the calibrated costs; the launches must hold ``kind`` spans."""
     paths = trace_paths(run_dir, name)
     if not paths:
@@ -131,7 +132,7 @@ def split_backward_pairs(run_dir: Path | str) -> list[tuple[str, str]]:
     """
     specs = load_specs(Path(run_dir))
 
-    def rest(spec: dict[str, Any]) -> dict[str, Any]:
+    def rest(spec: Mapping[str, object]) -> dict[str, object]:
         return {key: value for key, value in spec.items() if key not in _NOT_COMPARED}
 
     pairs = []

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from dnibench.rundir import writer
 from dnibench.rundir.layout import RNN_CURVE_COLUMNS
@@ -66,7 +65,7 @@ class RecurrentRun:
         final = self.result.final
         return ProgressFigures(final.chars / final.seconds if final.seconds else math.nan)
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> list[dict[str, object]]:
         """Tidy result rows of this repeat."""
         config, final = self.config, self.result.final
         values: list[tuple[str, float, str]] = [
@@ -111,11 +110,11 @@ class RecurrentRun:
         }
         return [{**base, "metric": m, "value": float(v), "unit": u} for m, v, u in values]
 
-    def curve_rows(self) -> list[dict[str, Any]]:
+    def curve_rows(self) -> list[dict[str, object]]:
         """One row per curve point of this repeat, in :data:`CURVE_FIELDS`."""
         rows = []
         for point in self.result.curve:
-            row: dict[str, Any] = dict.fromkeys(CURVE_FIELDS, "")
+            row: dict[str, object] = dict.fromkeys(CURVE_FIELDS, "")
             row.update(
                 benchmark=self.name,
                 kind=self.config.kind,

@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -85,7 +84,7 @@ class CharCorpus:
     splits: dict[str, torch.Tensor]
     source: str
     note: str = ""
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, object] = field(default_factory=dict)
 
     def split(self, name: str) -> torch.Tensor:
         """The ids of split ``name``; a UserError lists the splits there are."""
@@ -132,8 +131,8 @@ def _split_tokens(folder: Path, split: str) -> list[str] | None:
 
 
 def provenance_of(
-    name: str, texts: dict[str, str] | dict[str, list[str]], vocab: Vocabulary, **extra: Any
-) -> dict[str, Any]:
+    name: str, texts: dict[str, str] | dict[str, list[str]], vocab: Vocabulary, **extra: object
+) -> dict[str, object]:
     """What identifies a corpus: its name, characters per split, vocabulary size and text hash."""
     joined = {split: "".join(text) for split, text in texts.items()}
     return {
@@ -147,11 +146,11 @@ def provenance_of(
 
 def _encoded(
     name: str,
-    texts: dict[str, Any],
+    texts: dict[str, str] | dict[str, list[str]],
     source: str,
     min_count: int,
     note: str = "",
-    **extra: Any,
+    **extra: object,
 ) -> CharCorpus:
     vocab = Vocabulary.build(texts["train"], min_count)
     splits = {split: vocab.encode(text) for split, text in texts.items()}
@@ -204,7 +203,7 @@ def _line_boundary(tokens: list[str], near: int) -> int:
 
 
 def load_text(path: Path, split: float = 0.9, min_count: int = 1) -> CharCorpus:
-    """Any plain text file as characters: the first ``split`` trains, the rest is valid | test.
+    """A plain text file as characters: the first ``split`` trains, the rest is valid | test.
 
     The held-out remainder is halved in order: its first half validates, its
     second half tests.

@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch.nn import functional as F
@@ -73,7 +72,7 @@ class LMResult:
     config: RecurrentConfig
     curve: list[LMPoint]
     split_note: str
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, object] = field(default_factory=dict)
     nonfinite_at: int | None = None
 
     @property

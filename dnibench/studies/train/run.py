@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
 
 from dnibench.target_reach import first_reach
 from dnibench.train import TrainConfig, TrainResult, train
@@ -34,7 +33,7 @@ def to_target(result: TrainResult, target: float | None) -> tuple[float, float]:
 
 def train_rows(
     name: str, result: TrainResult, repeat: int, target: float | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """Tidy result rows and learning-curve rows of one finished training run."""
     config = result.config
     final = result.final
