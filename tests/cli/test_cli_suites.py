@@ -112,7 +112,8 @@ def test_check_fails_a_slowed_copy(tiny_run: Path, tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     for row in rows:
         if row["benchmark"] == "dni-m2" and row["metric"].startswith("throughput"):
-            row["value"] = str(float(row["value"]) * 0.5)
+            # Ten times slower: far outside the windows' spread even on a loaded machine.
+            row["value"] = str(float(row["value"]) * 0.1)
     with (slowed / "results.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
