@@ -224,6 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "suites": [s.name for s in suites],
                 "ratios": ratios,
                 "command": command,
+                "only": [p.strip() for p in (args.only or "").split(",") if p.strip()],
             },
         )
     except KeyboardInterrupt:

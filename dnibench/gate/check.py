@@ -299,7 +299,11 @@ def check_runs(
     (default 10 % each). ``absolute=False`` skips the per-benchmark metrics
     and checks only the ratios, the comparison that survives a change of
     machine. Benchmarks of the baseline missing from the current run fail
-    the gate; new ones are listed.
+    the gate; new ones are listed. A ratio whose benchmark a run's ``--only``
+    left out is NOT MEASURED (no failure); when no row had enough data to
+    decide, :attr:`CheckReport.inconclusive` says so (``check`` exits 2).
+    Rows are read with :func:`~dnibench.gate.runs.load_results`, which refuses
+    a cut-off row, a non-number and an infinite value, naming file and line.
     """
     refuse_mixed_corpora([baseline, current])
     thresholds = dict(thresholds or {})

@@ -177,7 +177,7 @@ def _ratio(item: JsonValue) -> Ratio | None:
 
 
 RATIO_KEYS = ("name", "numerator", "denominator", "metric")
-"""The keys of a ratio in config.json (``metric`` optional, throughput by default)."""
+"""The keys of a ratio in a run's config (``metric`` optional, throughput by default)."""
 
 
 def parse_ratios(value: JsonValue, source: str) -> tuple[Ratio, ...]:

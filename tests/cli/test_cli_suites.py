@@ -190,5 +190,6 @@ def test_only_takes_several_globs(tmp_path: Path) -> None:
     with (out / "status.csv").open() as handle:
         ran = sorted(row["benchmark"] for row in csv.DictReader(handle))
     assert ran == ["digits-dni", "gpipe-m2"]
+    assert json.loads((out / "config.json").read_text())["only"] == ["digits-*", "gpipe-*"]
     assert main(["run", str(suite), "--out", str(tmp_path / "none"), "--only", "x-*,y-*"]) == 2
     assert not (tmp_path / "none").exists()
