@@ -14,7 +14,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = """exit status:
   0    success
   1    check found a regression
-  2    usage error: a bad flag, suite, name or path (the message names it and the fix)
+  2    usage error: a bad flag, suite, name or path (the message names it and the fix);
+       check: a damaged run directory, or no comparison had enough data to decide
   3    run: a benchmark failed (every result and the report are still written);
        --allow-failures exits 0 instead. Benchmarks this machine cannot run (too few
        GPUs) are recorded as not_applicable and are not failures

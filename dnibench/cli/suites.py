@@ -95,7 +95,8 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
         help="fail on a statistically significant regression (exit 1)",
         description="Compare a current run with a baseline run: Mann-Whitney U on repeated "
         "samples plus a relative threshold per metric, and the same-run ratios the suite "
-        "declares. Exit 0 pass, 1 regression, 2 usage error.",
+        "declares. Exit 0 pass, 1 regression, 2 usage error, unreadable data or no "
+        "comparison with enough data to decide.",
     )
     check.add_argument("--baseline", type=Path, required=True)
     check.add_argument("--current", type=Path, required=True)
@@ -226,6 +227,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "suites": [s.name for s in suites],
                 "ratios": ratios,
                 "command": command,
+                "only": [p.strip() for p in (args.only or "").split(",") if p.strip()],
             },
         )
     except KeyboardInterrupt:
@@ -294,16 +296,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ratios_of(run_dir: Path) -> list[RatioSpec]:
-    from dnibench.gate import RatioSpec
-    from dnibench.rundir.reader import read_config
-
-    ratios = read_config(run_dir).ratios
-    return [RatioSpec(r.name, r.numerator, r.denominator, r.metric) for r in ratios]
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    from dnibench.gate import check_runs
+    from dnibench.cli.exit_codes import EXIT_USAGE
+    from dnibench.gate import RatioSpec, check_runs
+    from dnibench.rundir.reader import read_ratios
 
     for path in (args.baseline, args.current):
         if not path.is_dir():
@@ -312,7 +308,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UserError("--alpha must be in (0, 1) and --threshold >= 0")
     metrics = tuple(args.metric or ["throughput"])
     thresholds = dict.fromkeys(metrics, args.threshold)
-    ratios = _ratios_of(args.current) or _ratios_of(args.baseline)
+    declared = [read_ratios(args.current), read_ratios(args.baseline)]  # both validated
+    ratios = [
+        RatioSpec(r.name, r.numerator, r.denominator, r.metric) for r in declared[0] or declared[1]
+    ]
     for ratio in ratios:
         thresholds[ratio.name] = args.threshold
     report = check_runs(
@@ -329,5 +328,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if report.failed:
         print("check: REGRESSION", file=sys.stderr)
         return EXIT_REGRESSION
+    if report.inconclusive:
+        print("check: no comparison had enough data, so nothing was gated (exit 2): record "
+              "more repeats on both sides (see the detail column), or check the runs' --only",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     print("check: pass")
     return 0

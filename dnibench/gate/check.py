@@ -38,8 +38,10 @@ from dnibench.gate.runs import (
     PIPELINE,
     SAMPLE_UNITS,
     WINDOW_PREFIX,
+    RunFilter,
     benchmark_names,
     load_failures,
+    load_filter,
     load_results,
     metric_samples,
     metric_stages,
@@ -297,7 +299,11 @@ def check_runs(
     (default 10 % each). ``absolute=False`` skips the per-benchmark metrics
     and checks only the ratios, the comparison that survives a change of
     machine. Benchmarks of the baseline missing from the current run fail
-    the gate; new ones are listed.
+    the gate; new ones are listed. A ratio whose benchmark a run's ``--only``
+    left out is NOT MEASURED (no failure); when no row had enough data to
+    decide, :attr:`CheckReport.inconclusive` says so (``check`` exits 2).
+    Rows are read with :func:`~dnibench.gate.runs.load_results`, which refuses
+    a cut-off row, a non-number and an infinite value, naming file and line.
     """
     refuse_mixed_corpora([baseline, current])
     thresholds = dict(thresholds or {})
@@ -306,6 +312,7 @@ def check_runs(
         raise UserError(f"sample unit must be one of {', '.join(SAMPLE_UNITS)}, got {unit!r}")
     baseline, current = Path(baseline), Path(current)
     base_frame, cur_frame = load_results(baseline), load_results(current)
+    filters = (load_filter(baseline, "baseline"), load_filter(current, "current"))
     base_names, cur_names = benchmark_names(base_frame), benchmark_names(cur_frame)
     base_set, cur_set = set(base_names), set(cur_names)
     common = [name for name in base_names if name in cur_set]
@@ -348,7 +355,7 @@ def check_runs(
             )
     for spec in ratios:
         report.rows.append(
-            _ratio_row(base_frame, cur_frame, spec, thresholds, alpha, baseline, unit)
+            _ratio_row(base_frame, cur_frame, spec, thresholds, alpha, baseline, unit, filters)
         )
     return report
 
@@ -411,22 +418,39 @@ def _ratio_row(
     alpha: float,
     baseline_dir: Path,
     unit: str = "repeats",
+    filters: tuple[RunFilter, RunFilter] = (RunFilter(), RunFilter()),
 ) -> GateRow:
     threshold = Threshold(
         thresholds.get(spec.name, DEFAULT_RATIO_THRESHOLD), DIRECTIONS[spec.metric]
     )
     label = f"{spec.metric} ratio"
+    where = f"{spec.numerator} / {spec.denominator}"
+    parts = (spec.numerator, spec.denominator)
+    ran = (benchmark_names(base), benchmark_names(cur))
+    not_run = [
+        why
+        for names, run in zip(ran, filters, strict=True)
+        for part in parts
+        if part not in names and (why := run.left_out(part))
+    ]
+    if not_run:
+        return GateRow(
+            "ratio",
+            spec.name,
+            label,
+            Verdict.NOT_MEASURED,
+            threshold=threshold.relative,
+            higher_is_better=threshold.higher_is_better,
+            detail=f"{where}: {'; '.join(not_run)}",
+        )
     base_names = benchmark_names(base)
-    for part in (spec.numerator, spec.denominator):
+    for part in parts:
         if part not in base_names:
             raise UserError(
                 f"ratio {spec.name!r}: benchmark {part!r} is not in baseline {baseline_dir}"
                 f"{_hint(part, base_names)}; benchmarks there: {_few(base_names, 30)}"
             )
-    absent = [
-        part for part in (spec.numerator, spec.denominator) if part not in benchmark_names(cur)
-    ]
-    where = f"{spec.numerator} / {spec.denominator}"
+    absent = [part for part in parts if part not in benchmark_names(cur)]
     if absent:
         return GateRow(
             "ratio",

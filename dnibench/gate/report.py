@@ -23,11 +23,14 @@ class Verdict(StrEnum):
     MISSING = "MISSING"
     IMPROVED = "IMPROVED"
     NOT_ENOUGH_DATA = "NOT ENOUGH DATA"
+    NOT_MEASURED = "NOT MEASURED"
     NEW = "NEW"
     OK = "OK"
 
 
 FAILING = frozenset({Verdict.REGRESSION, Verdict.MISSING})
+COMPARED = frozenset({Verdict.REGRESSION, Verdict.IMPROVED, Verdict.OK})
+"""Verdicts of a comparison that had enough data to decide."""
 _ORDER = {verdict: index for index, verdict in enumerate(Verdict)}
 
 
@@ -81,6 +84,15 @@ class CheckReport:
         """A regression or a benchmark missing from the current run fails the gate."""
         return any(row.verdict in FAILING for row in self.rows)
 
+    @property
+    def inconclusive(self) -> bool:
+        """Nothing failed, but no comparison had enough data: the gate decided nothing.
+
+        A pass would be a lie (every row NOT ENOUGH DATA, or every ratio NOT
+        MEASURED), so ``check`` exits 2 and says what to record.
+        """
+        return not self.failed and not any(row.verdict in COMPARED for row in self.rows)
+
     def with_verdict(self, verdict: Verdict) -> list[GateRow]:
         return [row for row in self.rows if row.verdict == verdict]
 
@@ -102,7 +114,7 @@ class CheckReport:
             for verdict, count in counts.items()
             if count
         ]
-        head = "FAIL" if self.failed else "PASS"
+        head = "FAIL" if self.failed else "NO DECISION" if self.inconclusive else "PASS"
         return f"{head}: {', '.join(parts)} ({len(self.rows)} checks, alpha {self.alpha:g})"
 
     def table(self) -> str:

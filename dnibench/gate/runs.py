@@ -17,13 +17,15 @@ offered for runs whose windows are known to be independent.
 
 from __future__ import annotations
 
+import fnmatch
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dnibench.rundir.reader import read_results, status_rows
+from dnibench.rundir.reader import read_config, read_results, status_rows
 
 PIPELINE = -1  # the stage number of whole-pipeline rows
 WINDOW_PREFIX = "throughput_window_"
@@ -34,9 +36,30 @@ def load_results(run_dir: Path) -> pd.DataFrame:
     """The tidy rows of ``run_dir/results.csv`` (the shared loader, ``read_results``).
 
     Rows whose value is NaN (a metric that did not apply, e.g. CPU use of a
-    rank that recorded no wall time) are kept; samples drop them later.
+    rank that recorded no wall time) are kept; samples drop them later. A row
+    cut off mid-write, a value that is not a number and an infinite value are
+    errors naming the file and the line: the gate never decides on them.
     """
-    return read_results(run_dir)
+    return read_results(run_dir, finite=True)
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """The ``--only`` globs a run was made with (none: every benchmark of its suites ran)."""
+
+    side: str = "run"
+    only: tuple[str, ...] = ()
+
+    def left_out(self, benchmark: str) -> str:
+        """Why ``benchmark`` was not run ("" when the filter does not explain its absence)."""
+        if not self.only or any(fnmatch.fnmatch(benchmark, glob) for glob in self.only):
+            return ""
+        return f"{benchmark} not run in the {self.side} (--only {','.join(self.only)})"
+
+
+def load_filter(run_dir: Path, side: str) -> RunFilter:
+    """The run's ``--only`` filter, from its config (recorded, or read from its command)."""
+    return RunFilter(side, read_config(run_dir).only)
 
 
 def load_failures(run_dir: Path) -> dict[str, str]:

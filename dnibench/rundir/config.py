@@ -9,10 +9,13 @@ Pure data: reading the file is :func:`dnibench.rundir.reader.read_config`.
 
 from __future__ import annotations
 
+import difflib
 import math
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from dnibench.errors import UserError
 from dnibench.rundir.layout import DERIVED, LEGACY_VERSION
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
@@ -112,6 +115,8 @@ class RunConfig:
     derived: str | None = None
     raw: Mapping[str, JsonValue] = field(default_factory=dict)
     present: bool = False
+    only: tuple[str, ...] = ()
+    """The run's ``--only`` globs (recorded, or read back from its command); () when unfiltered."""
 
     def entry(self, name: str) -> BenchmarkEntry | None:
         """The benchmark called ``name`` (None when the config does not list it)."""
@@ -171,6 +176,71 @@ def _ratio(item: JsonValue) -> Ratio | None:
     )  # fmt: skip
 
 
+RATIO_KEYS = ("name", "numerator", "denominator", "metric")
+"""The keys of a ratio in a run's config (``metric`` optional, throughput by default)."""
+
+
+def parse_ratios(value: JsonValue, source: str) -> tuple[Ratio, ...]:
+    """The ``ratios`` of a config, strictly: a ratio the gate would misread is a UserError.
+
+    Where :func:`parse_config` skips what it cannot use (reports only show
+    ratios), the gate acts on them: an unknown key (``metrc``) or a missing
+    one must not silently become a throughput ratio. ``source`` names the
+    file in the message.
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise UserError(f"{source}: 'ratios' must be a list of ratios, got {value!r}")
+    ratios = []
+    for index, item in enumerate(value):
+        label = f"{source}: ratio {index + 1}"
+        if not isinstance(item, dict):
+            raise UserError(f"{label} must be an object with keys {', '.join(RATIO_KEYS)}")
+        if isinstance(item.get("name"), str):
+            label += f" ({item['name']!r})"
+        for key in item:
+            if key not in RATIO_KEYS:
+                close = difflib.get_close_matches(key, RATIO_KEYS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UserError(
+                    f"{label} has an unknown key {key!r}{hint}; a ratio's keys are "
+                    f"{', '.join(RATIO_KEYS)}. Fix the file or re-run"
+                )
+        for key in RATIO_KEYS:
+            if key == "metric" and key not in item:
+                continue
+            if not isinstance(item.get(key), str) or not item[key]:
+                what = "lacks the key" if key not in item else "needs a name as text for"
+                keys = ", ".join(RATIO_KEYS)
+                raise UserError(f"{label} {what} {key!r}; a ratio's keys are {keys}")
+        ratio = _ratio(item)
+        if ratio is not None:
+            ratios.append(ratio)
+    return tuple(ratios)
+
+
+def _only(raw: Mapping[str, JsonValue], command: str | None) -> tuple[str, ...]:
+    """The ``--only`` globs: the recorded ``only``, else parsed from an older run's command."""
+    recorded = raw.get("only")
+    if isinstance(recorded, list):
+        return tuple(str(pattern) for pattern in recorded)
+    text = recorded if isinstance(recorded, str) else None
+    if text is None and command:
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            words = []
+        for index, word in enumerate(words):
+            if word == "--only" and index + 1 < len(words):
+                text = words[index + 1]
+            elif word.startswith("--only="):
+                text = word.split("=", 1)[1]
+    if not text:
+        return ()
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def parse_config(document: JsonValue) -> RunConfig:
     """A config document as a :class:`RunConfig` (every shape dnibench has written)."""
     raw = _mapping(document)
@@ -199,7 +269,11 @@ def parse_config(document: JsonValue) -> RunConfig:
         derived=str(derived) if derived is not None else None,
         raw=raw,
         present=True,
+        only=_only(raw, command if isinstance(command, str) else None),
     )
 
 
-__all__ = ["BenchmarkEntry", "JsonValue", "Ratio", "RunConfig", "Spec", "parse_config"]
+__all__ = [
+    "RATIO_KEYS", "BenchmarkEntry", "JsonValue", "Ratio", "RunConfig", "Spec", "parse_config",
+    "parse_ratios",
+]  # fmt: skip

@@ -25,7 +25,9 @@ Layout (see :mod:`dnibench.rundir.layout`)::
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import math
 from collections.abc import Mapping
@@ -44,6 +46,7 @@ from dnibench.rundir.config import (
     RunConfig,
     Spec,
     parse_config,
+    parse_ratios,
 )
 from dnibench.rundir.layout import (
     CONFIG,
@@ -115,6 +118,21 @@ def read_config(run_dir: Path | str) -> RunConfig:
     return parse_config(_read_json(path))
 
 
+def read_ratios(run_dir: Path | str) -> tuple[Ratio, ...]:
+    """The ratios config.json declares, validated (the gate's reading; () without a config).
+
+    An unknown or missing key is a UserError naming the file and the key:
+    a misspelt ``metric`` would otherwise gate throughput without a word.
+    """
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        return ()
+    document = _read_json(path)
+    if not isinstance(document, dict):
+        return ()
+    return parse_ratios(document.get("ratios"), str(path))
+
+
 def require_config(run_dir: Path | str) -> RunConfig:
     """The run's config.json, or a UserError when it has none (the simulator needs the specs)."""
     if not has_config(Path(run_dir)):
@@ -174,21 +192,27 @@ def require_benchmark_run(run_dir: Path | str) -> Path:
 # ---------------------------------------------------------------- CSV files
 
 
-def read_results(run_dir: Path | str) -> pd.DataFrame:
+def read_results(run_dir: Path | str, *, finite: bool = False) -> pd.DataFrame:
     """The tidy rows of ``results.csv``, validated and typed.
 
     Integer columns come back as ``int``, ``value`` as ``float`` (NaN kept: a
-    metric that did not apply), text columns as ``str`` with missing entries
-    as ``""`` (the session's calibration row has no mode). Extra columns are
-    dropped so every consumer sees the same frame.
+    metric that did not apply, written ``nan`` or left empty), text columns as
+    ``str`` with missing entries as ``""`` (the session's calibration row has
+    no mode). Extra columns are dropped so every consumer sees the same frame.
+
+    Every row must have as many fields as the header: results.csv is appended
+    row by row, so a row cut off mid-write (``...,48`` where ``...,4835,samples/s``
+    was meant) is an error naming the file and the line, never a value.
+    ``finite=True`` (the regression gate) also refuses an infinite value.
     """
     run_dir = require_benchmark_run(run_dir)
     path = run_dir / RESULTS
     try:
         frame = pd.read_csv(path)
+        lines = _row_lines(path)
     except pd.errors.EmptyDataError:
         raise UserError(f"{path} is empty: no benchmark finished; {RERUN}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, csv.Error) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         message = f"{path} is not a readable CSV ({reason}): it is corrupt; {RERUN}"
         raise UserError(message) from None
@@ -200,15 +224,60 @@ def read_results(run_dir: Path | str) -> pd.DataFrame:
         )
     if frame.empty:
         raise UserError(f"{path} holds no rows: no benchmark finished; {RERUN}")
+    if len(lines) != len(frame):  # pandas and csv disagree on the rows: do not guess
+        raise UserError(f"{path} is not a readable CSV (its rows do not line up); {RERUN}")
     frame = frame.loc[:, list(RESULT_COLUMNS)].copy()
     for column in (*_INTEGER_COLUMNS, "value"):
-        frame[column] = _numeric_column(frame, column, path)
+        frame[column] = _numeric_column(frame, column, path, lines)
+    if finite:
+        infinite = np.isinf(frame["value"].to_numpy())
+        if infinite.any():
+            index = int(np.flatnonzero(infinite)[0])
+            raise UserError(
+                f"{path} line {lines[index]}: value {frame['value'].iloc[index]} is not finite; "
+                f"a measurement went wrong in that run, {RERUN}"
+            )
     for column in _TEXT_COLUMNS:
         frame[column] = frame[column].fillna("").astype(str)
     return frame
 
 
-def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+def _row_lines(path: Path) -> list[int]:
+    """The line number of each data row of the CSV ``path``; a row of the wrong width is an error.
+
+    Blank lines are skipped (as pandas skips them), so the numbers are the
+    ones an editor shows. The last row cut short with no end of line is what
+    a run killed mid-write leaves: the message says how to keep the rest.
+    """
+    with path.open(newline="", encoding="utf-8") as handle:
+        text = handle.read()
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        return []
+    lines: list[int] = []
+    for row in rows:
+        if not row:
+            continue
+        if len(row) != len(header):
+            _wrong_width(path, rows.line_num, len(row), len(header), text)
+        lines.append(rows.line_num)
+    return lines
+
+
+def _wrong_width(path: Path, line: int, fields: int, expected: int, text: str) -> None:
+    last = line == len(text.splitlines())
+    width = f"has {fields} field{'s' if fields != 1 else ''} where the header has {expected}"
+    if last and fields < expected and not text.endswith(("\n", "\r")):
+        raise UserError(
+            f"{path} line {line} is cut off ({width}, and no end of line): the run was "
+            f"stopped while writing it. Re-run the benchmarks, or delete that partial last "
+            f"line to keep the rows before it"
+        )
+    raise UserError(f"{path} line {line} {width}: the file is corrupt; {RERUN}")
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, path: Path, lines: list[int]) -> pd.Series:
     """``column`` parsed as numbers; text (or a fraction where an integer belongs) is corruption."""
     parsed = pd.to_numeric(frame[column], errors="coerce")
     bad = parsed.isna() & frame[column].notna()
@@ -216,11 +285,11 @@ def _numeric_column(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     if integer:
         bad |= parsed.isna() | (parsed != parsed.round())
     if bad.any():
-        line = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # the header is line 1
+        index = int(np.flatnonzero(bad.to_numpy())[0])
         kind = "an integer" if integer else "a number"
         raise UserError(
-            f"{path} line {line}: {column} {str(frame[column].iloc[line - 2])!r} is not {kind}; "
-            f"the file is corrupt, {RERUN}"
+            f"{path} line {lines[index]}: {column} {str(frame[column].iloc[index])!r} is not "
+            f"{kind}; the file is corrupt, {RERUN}"
         )
     return parsed.astype(int) if integer else parsed.astype(float)
 
@@ -543,6 +612,7 @@ __all__ = [
     "read_curves",
     "read_fingerprint",
     "read_gpu_facts",
+    "read_ratios",
     "read_results",
     "read_rnn_curves",
     "read_status",

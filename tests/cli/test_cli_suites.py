@@ -99,8 +99,12 @@ def test_pytest_benchmark_compare_lists_every_benchmark(tiny_run: Path, tmp_path
 
 
 def test_check_passes_a_run_against_itself(tiny_run: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["check", "--baseline", str(tiny_run), "--current", str(tiny_run)]) == 0
+    check = ["check", "--baseline", str(tiny_run), "--current", str(tiny_run)]
+    assert main([*check, "--samples", "windows"]) == 0
     assert "dni_over_gpipe" in capsys.readouterr().out
+    # Two launches a side decide nothing per launch: no pass, exit 2 (it says why).
+    assert main(check) == 2
+    assert "no comparison had enough data" in capsys.readouterr().err
 
 
 def test_check_fails_a_slowed_copy(tiny_run: Path, tmp_path: Path) -> None:
@@ -119,9 +123,9 @@ def test_check_fails_a_slowed_copy(tiny_run: Path, tmp_path: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     # Two launches a side are too few for the default per-launch test (it says so and
-    # passes); a copy slowed window by window is what the windows unit is for.
+    # exits 2); a copy slowed window by window is what the windows unit is for.
     check = ["check", "--baseline", str(tiny_run), "--current", str(slowed)]
-    assert main(check) == 0
+    assert main(check) == 2
     assert main([*check, "--samples", "windows"]) == 1
     assert main([*check, "--samples", "windows", "--ratios-only"]) == 1
 
@@ -187,5 +191,6 @@ def test_only_takes_several_globs(tmp_path: Path) -> None:
     with (out / "status.csv").open() as handle:
         ran = sorted(row["benchmark"] for row in csv.DictReader(handle))
     assert ran == ["digits-dni", "gpipe-m2"]
+    assert json.loads((out / "config.json").read_text())["only"] == ["digits-*", "gpipe-*"]
     assert main(["run", str(suite), "--out", str(tmp_path / "none"), "--only", "x-*,y-*"]) == 2
     assert not (tmp_path / "none").exists()
