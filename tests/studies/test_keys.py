@@ -55,7 +55,7 @@ def test_a_suite_with_a_bad_number_names_file_line_and_key(
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert info.value.line == 8 and info.value.key == line.split(" = ")[0]
-    assert f"s.toml:8: benchmark 1 (\"a\"): {expected}" in str(info.value)
+    assert f's.toml:8: benchmark 1 ("a"): {expected}' in str(info.value)
 
 
 def test_a_bad_number_in_defaults_points_at_defaults(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def test_a_fault_must_name_a_stage_and_a_step_the_benchmark_has(fault: str, mess
 
 def test_a_fault_on_a_pytorch_schedule_is_refused(tmp_path: Path) -> None:
     items = load_suite("pipeline").items
-    with pytest.raises(UserError, match="runs PyTorch's own schedule .* takes no injected fault"):
+    with pytest.raises(UserError, match=r"runs PyTorch's own schedule .* takes no injected fault"):
         with_fault(items, "torch-zbv-m1=raise:0:2")
 
 
