@@ -50,7 +50,7 @@ def _git(folder: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def git_info(root: Path | None = None) -> dict[str, Any]:
+def git_info(root: Path | None = None) -> dict[str, str | bool | None]:
     """Commit and dirty flag of dnibench's own checkout, else why there are none.
 
     ``root`` is the folder holding the ``dnibench`` package (default: this one's). Only a
