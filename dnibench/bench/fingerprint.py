@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,18 +23,52 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _git(*args: str) -> str | None:
+NOT_A_CHECKOUT = "not a checkout"
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    """``git ARGS`` in ``folder``, read-only: no optional locks, no search above ``folder``."""
+    env = {
+        **os.environ,
+        "GIT_CEILING_DIRECTORIES": str(folder.parent),
+        "GIT_OPTIONAL_LOCKS": "0",
+    }
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):  # only this folder's own .git
+        env.pop(name, None)
     try:
         done = subprocess.run(
-            ["git", *args],
+            ["git", "--no-optional-locks", *args],
             capture_output=True,
             text=True,
             timeout=10,
-            cwd=Path(dnibench.__file__).parent,
+            cwd=folder,
+            env=env,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_info(root: Path | None = None) -> dict[str, str | bool | None]:
+    """Commit and dirty flag of dnibench's own checkout, else why there are none.
+
+    ``root`` is the folder holding the ``dnibench`` package (default: this one's). Only a
+    folder that is itself the top of a git work tree counts: dnibench installed or copied
+    inside another repository must not record that repository's commit. Nothing in the
+    repository is written (``--no-optional-locks``: ``status`` does not refresh the index).
+    """
+    root = (Path(dnibench.__file__).resolve().parent.parent if root is None else root).resolve()
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != root:
+        why = "git unavailable" if shutil.which("git") is None else NOT_A_CHECKOUT
+        return {"git_commit": None, "git_dirty": None, "git_note": why}
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": commit,
+        "git_dirty": None if status is None else bool(status),
+        "git_note": None if commit is not None else "a checkout with no commit",
+    }
 
 
 def _gpu() -> dict[str, object]:
@@ -58,8 +93,6 @@ def _gpu() -> dict[str, object]:
 
 def fingerprint(backend: str = "gloo", world_size: int | None = None) -> dict[str, object]:
     """CPU, cores, GPU, driver, CUDA, torch, backend, world size, git commit and dirty flag."""
-    commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
     return {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -70,8 +103,6 @@ def fingerprint(backend: str = "gloo", world_size: int | None = None) -> dict[st
         "dnibench": dnibench.__version__,
         "backend": backend,
         "world_size": world_size,
-        "git_commit": commit,
-        "git_dirty": None if status is None else bool(status),
-        "git_note": None if commit is not None else "git unavailable or not a checkout",
+        **git_info(),
         **_gpu(),
     }

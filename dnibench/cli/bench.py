@@ -83,7 +83,21 @@ def bench_spec(args: argparse.Namespace) -> BenchSpec:
     }
     if stages != base.stages:
         changes["balance"] = None
+    _check_numbers(changes)
     return base.with_(**changes)
+
+
+def _check_numbers(changes: dict[str, object]) -> None:
+    """--timeout and --slow-factor as a suite's keys check them (finite, in range)."""
+    from dnibench.suites.schema import KeyProblem, key_for
+
+    for flag, name in (("--timeout", "timeout_s"), ("--slow-factor", "slow_factor")):
+        key = key_for(name)
+        assert key is not None, f"the pipeline kind declares {name}"
+        try:
+            key.check(changes[name])
+        except KeyProblem as problem:
+            raise UserError(f"{flag}: {problem}".replace(f"key {name!r} ", "")) from None
 
 
 def under_torchrun() -> bool:

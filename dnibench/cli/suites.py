@@ -24,7 +24,8 @@ from dnibench.cli.exit_codes import EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, E
 from dnibench.errors import UserError
 
 if TYPE_CHECKING:
-    from dnibench.gate import RatioSpec
+    pass
+SLOW_FACTOR = 1.2  # --slow-factor when only --slow-stage is given
 
 
 def add_suite_commands(commands: argparse._SubParsersAction) -> None:
@@ -54,8 +55,8 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--slow-factor",
         type=float,
-        default=1.2,
-        help="with --slow-stage: its forwards and backwards take this many times as long",
+        help=f"with --slow-stage: its forwards and backwards take this many times as long "
+        f"(default {SLOW_FACTOR})",
     )
     run.add_argument(
         "--data-dir",
@@ -181,6 +182,7 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from dnibench.bench.session import run_session
+    from dnibench.suites.options import check_out, check_repeats
     from dnibench.suites.rewrites import (
         load_suite_profile,
         with_data,
@@ -197,10 +199,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UserError(
                 f"--only {args.only!r} matches no benchmark of {', '.join(args.suites)}"
             )
-    if args.repeats is not None and args.repeats < 1:
-        raise UserError(f"--repeats must be at least 1, got {args.repeats}")
+    check_repeats(items, args.repeats)
     if args.slow_stage is not None:
-        items = with_slow_stage(items, args.slow_stage, args.slow_factor)
+        factor = SLOW_FACTOR if args.slow_factor is None else args.slow_factor
+        items = with_slow_stage(items, args.slow_stage, factor)
+    elif args.slow_factor is not None:
+        raise UserError("--slow-factor says how much --slow-stage slows its stage: give both")
     if args.fault:
         items = with_fault(items, args.fault)
     if args.jobs < 1:
@@ -211,6 +215,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError("two suites define benchmarks of the same name; run them separately")
     label = "+".join(suite.name for suite in suites)
     out = args.out or default_run_dir(label)
+    check_out(out)
     ratios = [asdict(ratio) for suite in suites for ratio in suite.ratios]
     total = sum((args.repeats or item.repeats) for item in items)
     print(f"running {total} benchmark run(s) of {label} into {out}", flush=True)
@@ -260,16 +265,20 @@ def _exit_status(out: Path, allow_failures: bool) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from dnibench.suites import list_suites, suite_origin
+    from dnibench.cli.exit_codes import EXIT_USAGE
+    from dnibench.suites import suite_origin, survey_suites
 
-    for suite in list_suites():
+    suites, errors = survey_suites()
+    for suite in suites:
         runs = sum(item.repeats for item in suite.items)
         size = f"{len(suite.items):>3} benchmarks, {runs:>3} runs"
         print(f"{suite.name:<10} {size}  {suite_origin(suite.path):<9} {suite.description}")
         if args.verbose:
             for item in suite.items:
                 print(f"    {item.name:<28} {item.kind:<8} x{item.repeats}")
-    return 0
+    for error in errors:  # after the others: one broken file hides none of them
+        print(f"dnibench: broken suite: {error}", file=sys.stderr)
+    return EXIT_USAGE if errors else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -36,8 +37,18 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value}")
     return value
 
 
@@ -58,6 +69,23 @@ def _modes(text: str) -> list[str]:
         if mode not in TRAIN_MODES:
             raise argparse.ArgumentTypeError(str(unknown_name("mode", mode, TRAIN_MODES)))
     return modes
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is torch (or Python) failing to allocate, not a bug."""
+    text = str(error).lower()
+    return isinstance(error, MemoryError) or "allocate" in text or "out of memory" in text
+
+
+def _memory_message(args: argparse.Namespace, error: BaseException) -> str:
+    """The model that did not fit, named by its size flags, and the first line of why."""
+    width = "the default width" if args.width is None else f"--width {args.width}"
+    cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    cause = cause.split("DefaultCPUAllocator: ")[-1]
+    return (
+        f"the {args.model} model at {width} ({args.stages} stages, --batch-size "
+        f"{args.batch_size}) does not fit in memory: {cause}. Use a smaller --width"
+    )
 
 
 def add_train_parser(commands: argparse._SubParsersAction) -> None:
@@ -92,7 +120,7 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--sg-hidden", type=int, default=0, choices=(0, 1, 2))
     parser.add_argument("--sg-width", type=_positive_int, help="SG width; low-rank if no hidden")
     parser.add_argument("--sg-lr", type=_positive_float, default=1e-3)
-    parser.add_argument("--sg-scale", type=float, default=1.0)
+    parser.add_argument("--sg-scale", type=_scale, default=1.0)
     parser.add_argument("--si-hidden", type=int, default=1, choices=(0, 1, 2))
     parser.add_argument("--si-width", type=_positive_int, default=256)
     parser.add_argument("--si-lr", type=_positive_float, default=1e-3)
@@ -144,7 +172,12 @@ def run_train(args: argparse.Namespace) -> int:
         )
         print(f"\n== {args.model} on {args.data}, mode {mode}, {args.stages} stages ==", flush=True)
         print(CURVE_HEADER, flush=True)
-        result = train(config, dataset, verbose=True)
+        try:
+            result = train(config, dataset, verbose=True)
+        except (MemoryError, RuntimeError) as error:
+            if not _out_of_memory(error):
+                raise
+            raise UserError(_memory_message(args, error)) from None
         print(f"balance {result.balance}; final test accuracy {result.final.test_accuracy:.4f}")
         results.append(result)
     print("\nsummary")

@@ -11,6 +11,7 @@ the checks they share, are here too.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -122,6 +123,8 @@ class Key:
         if self.type == "float":
             assert isinstance(value, int | float)
             value = float(value)
+            if not math.isfinite(value):  # TOML writes nan and inf; no key means either
+                raise KeyProblem(f"key {self.name!r} must be a finite number, got {value!r}")
         self._check_bounds(value, f"key {self.name!r}")
         return value
 
@@ -181,7 +184,7 @@ KNOB_KEYS = (
     Key("sg_hidden", "int", minimum=0, maximum=2),
     Key("sg_width", "int", minimum=1),
     Key("sg_lr", "float", above=0),
-    Key("sg_scale", "float"),
+    Key("sg_scale", "float", minimum=0),
     Key("si_hidden", "int", minimum=0, maximum=2),
     Key("si_width", "int", minimum=1),
     Key("si_lr", "float", above=0),

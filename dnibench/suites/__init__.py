@@ -15,6 +15,7 @@ from dnibench.suites.loader import (
     suite_dirs,
     suite_origin,
     suite_paths,
+    survey_suites,
 )
 from dnibench.suites.schema import KEYS, KINDS, Ratio, Suite, SuiteError, SuiteItem
 
@@ -32,4 +33,5 @@ __all__ = [
     "suite_dirs",
     "suite_origin",
     "suite_paths",
+    "survey_suites",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 
 import dnibench
 from dnibench.errors import UserError
+from dnibench.rundir.layout import TRACES, trace_name
 from dnibench.suites.schema import (
     ALL_KEYS,
     BENCHMARK_KINDS,
@@ -46,6 +47,32 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
 _HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY_RE = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*[.=]""")
 _TOML_POS_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+# The longest file name most file systems allow, in bytes.
+NAME_MAX = 255
+# What a file named after a benchmark adds around its name at worst: the run directory's
+# writers write ".FILE.XXXXXXXX" (or with ".tmp" after it) beside it, then rename it.
+_TEMPORARY_EXTRA = len("." + "." + "XXXXXXXX" + ".tmp")
+
+
+def name_too_long(name: str, repeats: int) -> str | None:
+    """Why benchmark ``name`` run ``repeats`` times cannot name its files, or ``None``.
+
+    Its longest file is the temporary beside the trace of its last launch
+    (``traces/NAME-rK.json.gz``); that must fit :data:`NAME_MAX` bytes.
+    """
+    launch = name if repeats <= 1 else f"{name}-r{repeats - 1}"
+    longest = len(trace_name(launch).encode()) + _TEMPORARY_EXTRA
+    if longest <= NAME_MAX:
+        return None
+    most = len(name.encode()) - (longest - NAME_MAX)
+    return (
+        f"name {name[:40]!r}... is {len(name.encode())} bytes long; benchmark names become "
+        f"file names (its trace is {TRACES}/{trace_name(launch)[:20]}...), which file systems "
+        f"limit to {NAME_MAX} bytes: keep the name to at most {most} bytes"
+        + (f" at {repeats} repeats" if repeats > 1 else "")
+    )
 
 
 class _Locator:
@@ -438,6 +465,9 @@ class _Benchmark:
                     "name",
                 )
             values = {k: v[1] for k, v in chosen.items()}
+            too_long = name_too_long(name, values.get("repeats", repeats))
+            if too_long:
+                raise self.fail(too_long, "name")
             bare = SuiteItem(
                 name=name,
                 kind=kind,
@@ -539,3 +569,18 @@ def load_suite(path_or_name: str | Path) -> Suite:
 def list_suites() -> list[Suite]:
     """Every suite reachable by name, loaded (so a broken one is reported)."""
     return [load_suite(path) for path in suite_paths().values()]
+
+
+def survey_suites() -> tuple[list[Suite], list[SuiteError]]:
+    """Every suite reachable by name that loads, and the error of each one that does not.
+
+    One broken file (a half-edited ``./suites/mine.toml``) must not hide the others.
+    """
+    suites: list[Suite] = []
+    errors: list[SuiteError] = []
+    for path in suite_paths().values():
+        try:
+            suites.append(load_suite(path))
+        except SuiteError as error:
+            errors.append(error)
+    return suites, errors

@@ -43,11 +43,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from dnibench.errors import UserError
+from dnibench.modes import Family
 from dnibench.runtimes.spec import parse_fault
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.data_options import check_data
 from dnibench.suites.loader import _SuiteReader, find_suite
-from dnibench.suites.schema import Suite, SuiteError, SuiteItem, suggest
+from dnibench.suites.schema import KeyProblem, Suite, SuiteError, SuiteItem, key_for, suggest
 
 __all__ = [
     "load_suite_profile", "profile_names", "with_data", "with_fault", "with_slow_stage",
@@ -139,13 +140,18 @@ def load_suite_profile(path_or_name: str | Path, profile: str | None = None) -> 
 
 
 def with_fault(items: list[SuiteItem], text: str) -> list[SuiteItem]:
-    """``items`` with benchmark ``NAME`` of ``NAME=KIND:STAGE:STEP`` set to fail that way."""
+    """``items`` with benchmark ``NAME`` of ``NAME=KIND:STAGE:STEP`` set to fail that way.
+
+    The stage must be one the benchmark has and the step one it runs (steps count from 1,
+    warm-up included, as the stage driver ends them): a fault that could never fire would
+    let a failure rehearsal pass with no fault at all.
+    """
     name, sep, fault = text.partition("=")
     if not sep or not name:
         raise UserError(
             f"--fault {text!r} must be NAME=KIND:STAGE:STEP, e.g. streams-dni-m8=raise:1:2"
         )
-    parse_fault(fault)
+    _, stage, step = parse_fault(fault)
     names = [item.name for item in items]
     if name not in names:
         raise UserError(
@@ -155,11 +161,27 @@ def with_fault(items: list[SuiteItem], text: str) -> list[SuiteItem]:
     out = []
     for item in items:
         if item.name == name:
-            if item.spec is None:
+            spec = item.spec
+            if spec is None:
                 raise UserError(
                     f"--fault: {name!r} is a {item.kind} benchmark; faults need a pipeline"
                 )
-            item = replace(item, spec=item.spec.with_(fault=fault))
+            if spec.mode_row.family is Family.PEER:
+                raise UserError(
+                    f"--fault: {name!r} runs PyTorch's own schedule ({spec.mode}), which takes "
+                    "no injected fault; name a benchmark of dnibench's schedules"
+                )
+            if stage >= spec.world_size:
+                raise UserError(
+                    f"--fault {text!r}: {name!r} has no stage {stage}; its stages are "
+                    f"0..{spec.world_size - 1}"
+                )
+            if not 1 <= step <= spec.steps:
+                raise UserError(
+                    f"--fault {text!r}: {name!r} runs steps 1..{spec.steps} (warm-up included), "
+                    f"so a fault at step {step} would never fire"
+                )
+            item = replace(item, spec=spec.with_(fault=fault))
         out.append(item)
     return out
 
@@ -169,25 +191,50 @@ def with_slow_stage(items: list[SuiteItem], stage: int, factor: float) -> list[S
 
     Benchmarks that are not pipelines, or whose pipeline has no such stage, are kept as
     they are: ``--slow-stage 3`` over a suite of two- and four-stage pipelines slows the
-    four-stage ones only.
+    four-stage ones only. A stage that no pipeline of the run has is an error, and so is a
+    factor the suite key ``slow_factor`` would refuse (not finite, below 1, too large).
     """
     from dnibench.studies.registry import benchmark_kind
 
-    if factor < 1:
-        raise UserError(f"--slow-factor must be >= 1, got {factor}")
+    key = key_for("slow_factor")
+    assert key is not None, "the pipeline kind declares slow_factor"
+    try:
+        key.check(factor)
+    except KeyProblem as problem:
+        raise UserError(f"--slow-factor: {problem}".replace("key 'slow_factor' ", "")) from None
     out = []
+    stages = 0
     for item in items:
         spec = item.spec
-        if benchmark_kind(item.kind).pipeline and spec is not None and stage < spec.world_size:
-            item = replace(item, spec=spec.with_(slow_stage=stage, slow_factor=factor))
+        if benchmark_kind(item.kind).pipeline and spec is not None:
+            stages = max(stages, spec.world_size)
+            if 0 <= stage < spec.world_size:
+                item = replace(item, spec=spec.with_(slow_stage=stage, slow_factor=factor))
         out.append(item)
+    if not stages:
+        raise UserError("--slow-stage applies to pipeline benchmarks, and this run holds none")
+    if not 0 <= stage < stages:
+        raise UserError(
+            f"--slow-stage {stage} is no stage of any pipeline benchmark of this run: stages "
+            f"count from 0 and the largest pipeline here has {stages}, so 0..{stages - 1} "
+            "(a pipeline with fewer stages than the one named is left unslowed)"
+        )
     return out
 
 
 def with_data(
     items: list[SuiteItem], data_dir: Path | None, text_path: Path | None
 ) -> list[SuiteItem]:
-    """``items`` with the command line's corpus applied, every rnn corpus checked before running."""
+    """``items`` with the command line's corpus applied, every rnn corpus checked before running.
+
+    ``--data-dir`` / ``--text-path`` on a run with no rnn benchmark is an error: the
+    option would be silently ignored.
+    """
+    given = [f"--{o}" for o, v in (("data-dir", data_dir), ("text-path", text_path)) if v]
+    if given and not any(i.recurrent is not None and i.recurrent.kind == "rnn" for i in items):
+        raise UserError(
+            f"{' and '.join(given)} set the corpus of rnn benchmarks, and this run holds none"
+        )
     out = []
     for item in items:
         config = item.recurrent

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dnibench.cli import build_parser
 from dnibench.cli.bench import BASE_BENCHMARK, bench_spec, pipeline_base
+from dnibench.errors import UserError
 from dnibench.suites import load_suite
 
 
@@ -36,3 +39,17 @@ def test_flags_not_given_keep_the_suites_values() -> None:
 def test_another_stage_count_drops_the_suites_balance() -> None:
     spec = _spec("--mode", "gpipe", "--stages", "3")
     assert (spec.stages, spec.balance, spec.name) == (3, None, "gpipe-k3-m8")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--timeout", "inf"], "--timeout: must be a finite number, got inf"),
+        (["--timeout", "1e300"], "--timeout: must be > 0 and <= 86400"),
+        (["--slow-stage", "1", "--slow-factor", "nan"], "--slow-factor: must be a finite number"),
+    ],
+)
+def test_numbers_are_checked_like_the_suite_keys(flags: list[str], message: str) -> None:
+    """Issue 20, defect 13: ``timeout = inf`` crashed the ranks with OverflowError."""
+    with pytest.raises(UserError, match=message):
+        _spec("--mode", "dni", *flags)

@@ -194,3 +194,67 @@ def test_only_takes_several_globs(tmp_path: Path) -> None:
     assert json.loads((out / "config.json").read_text())["only"] == ["digits-*", "gpipe-*"]
     assert main(["run", str(suite), "--out", str(tmp_path / "none"), "--only", "x-*,y-*"]) == 2
     assert not (tmp_path / "none").exists()
+
+
+# Issue 20, defects 12, 13 and 14: each mistake is exit 2 with a message before anything
+# runs (nothing written to --out); at 35bc8c1 each ran, crashed with a traceback or exit 3.
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--fault", "gpipe-m2=raise:2:3"], "'gpipe-m2' has no stage 2"),
+        (["--fault", "gpipe-m2=raise:1:99"], "a fault at step 99 would never fire"),
+        (["--slow-stage", "1", "--slow-factor", "nan"], "--slow-factor: must be a finite number"),
+        (["--slow-stage", "5"], "--slow-stage 5 is no stage of any pipeline"),
+        (["--slow-factor", "2"], "--slow-factor says how much --slow-stage slows its stage"),
+        (["--text-path", "TEXT"], "--text-path set the corpus of rnn benchmarks"),
+        (["--data-dir", "TMP"], "--data-dir set the corpus of rnn benchmarks"),
+        (["--out", "FILE"], "is a file, not a folder"),
+        (["--out", "FILE/run"], "is a file, so no folder can be made under it"),
+    ],
+)
+def test_options_that_cannot_work_are_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture, options: list[str], message: str
+) -> None:
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY)
+    (tmp_path / "text.txt").write_text("plain text\n" * 50)
+    (tmp_path / "file").write_text("not a folder")
+    places = {
+        "TEXT": str(tmp_path / "text.txt"),
+        "TMP": str(tmp_path),
+        "FILE": str(tmp_path / "file"),
+    }
+    options = [places.get(o, o.replace("FILE", places["FILE"])) for o in options]
+    argv = ["run", str(suite), "--only", "gpipe-m2", "--repeats", "1", *options]
+    out = tmp_path / "run"
+    if "--out" not in options:
+        argv += ["--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists() and (tmp_path / "file").read_text() == "not a folder"
+
+
+def test_a_suite_with_a_number_out_of_range_is_refused_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY.replace("staleness = 2", "staleness = 2\ntimeout_s = inf"))
+    assert main(["run", str(suite), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "tiny.toml:18: benchmark 1" in err and "key 'timeout_s' must be a finite number" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_list_reports_a_broken_suite_and_still_lists_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "broken.toml").write_text('[suite]\ndescription = "x"\n[[benchmark]\n')
+    (tmp_path / "suites" / "mine.toml").write_text(TINY)
+    monkeypatch.chdir(tmp_path)
+    assert main(["list"]) == 2
+    captured = capsys.readouterr()
+    listed = [line.split()[0] for line in captured.out.splitlines() if line.strip()]
+    assert "mine" in listed and "quick" in listed and "broken" not in listed
+    assert "broken suite: suites/broken.toml:3:12: malformed TOML" in captured.err

@@ -67,3 +67,19 @@ def test_malformed_data_file_is_reported_without_traceback(tmp_path: Path) -> No
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "train-images-idx3-ubyte" in done.stderr
+
+
+def test_a_model_too_large_to_allocate_is_a_clear_error(capsys: pytest.CaptureFixture) -> None:
+    """Issue 20, defect 14: ``--width 10000000`` was a traceback."""
+    assert main(["train", "--width", "10000000", "--steps", "2", "--mode", "backprop"]) == 2
+    err = capsys.readouterr().err
+    assert "the mlp model at --width 10000000" in err and "does not fit in memory" in err
+
+
+@pytest.mark.parametrize("flag", ["--lr", "--sg-lr", "--si-lr", "--sg-scale"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_numbers_must_be_finite(flag: str, value: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--steps", "2", flag, value])
+    assert exited.value.code == 2
+    assert f"argument {flag}: expected a finite number" in capsys.readouterr().err

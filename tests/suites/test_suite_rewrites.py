@@ -3,6 +3,7 @@ suite, a slowed stage on quick, and the command line's corpus on rnn."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -115,8 +116,7 @@ def test_with_slow_stage_slows_pipelines_that_have_the_stage_and_keeps_the_rest(
             assert (after.spec.slow_stage, after.spec.slow_factor) == (1, 1.5)
         else:
             assert after == before
-    assert with_slow_stage(items, 99, 2.0) == items  # no pipeline has a stage 99
-    with pytest.raises(UserError, match=r"--slow-factor must be >= 1, got 0.5"):
+    with pytest.raises(UserError, match=r"--slow-factor: must be from 1 to 100, got 0.5"):
         with_slow_stage(items, 1, 0.5)
 
 
@@ -136,3 +136,88 @@ def test_with_data_points_every_lm_benchmark_at_the_text_and_leaves_copy_tasks(
     assert with_data(items, None, None) == items
     with pytest.raises(UserError, match="does not exist: pass --text-path"):
         with_data(items, None, tmp_path / "missing.txt")
+
+
+# Issue 20, defect 12: a fault that can never fire made a failure rehearsal pass with none.
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("dni-m4=raise:2:3", r"'dni-m4' has no stage 2; its stages are 0\.\.1"),
+        ("single-1t-m4=hang:1:3", r"'single-1t-m4' has no stage 1; its stages are 0\.\.0"),
+        ("dni-m4=raise:1:17", r"'dni-m4' runs steps 1\.\.16 .*a fault at step 17 would never fire"),
+        ("dni-m4=kill:0:0", r"a fault at step 0 would never fire"),
+        ("digits-dni=raise:0:1", r"'digits-dni' is a train benchmark; faults need a pipeline"),
+    ],
+)
+def test_a_fault_must_name_a_stage_and_a_step_the_benchmark_has(fault: str, message: str) -> None:
+    items = load_suite("quick").items
+    with pytest.raises(UserError, match=message):
+        with_fault(items, fault)
+    assert with_fault(items, "dni-m4=raise:1:16")[3].spec.fault == "raise:1:16"  # type: ignore[union-attr]
+
+
+def test_a_fault_on_a_pytorch_schedule_is_refused(tmp_path: Path) -> None:
+    items = load_suite("pipeline").items
+    with pytest.raises(UserError, match=r"runs PyTorch's own schedule .* takes no injected fault"):
+        with_fault(items, "torch-zbv-m1=raise:0:2")
+
+
+# Issue 20, defect 13: --slow-factor nan, --slow-stage 5 on two stages.
+@pytest.mark.parametrize(
+    ("stage", "factor", "message"),
+    [
+        (1, math.nan, r"--slow-factor: must be a finite number, got nan"),
+        (1, math.inf, r"--slow-factor: must be a finite number, got inf"),
+        (1, 1e6, r"--slow-factor: must be from 1 to 100"),
+        (5, 2.0, r"--slow-stage 5 is no stage of any pipeline .* has 2, so 0\.\.1"),
+        (-1, 2.0, r"--slow-stage -1 is no stage of any pipeline"),
+    ],
+)
+def test_slow_stage_and_factor_out_of_range_are_refused(
+    stage: int, factor: float, message: str
+) -> None:
+    with pytest.raises(UserError, match=message):
+        with_slow_stage(load_suite("quick").items, stage, factor)
+
+
+def test_slow_stage_with_no_pipeline_is_refused() -> None:
+    with pytest.raises(UserError, match="--slow-stage applies to pipeline benchmarks, and this"):
+        with_slow_stage(load_suite("ff").items, 1, 1.5)
+
+
+# Issue 20, defects 13 and 14: a corpus option with no rnn benchmark; a corpus that is no text.
+@pytest.mark.parametrize("suite", ["quick", "ff"])
+def test_corpus_options_on_a_run_with_no_rnn_benchmark_are_refused(
+    suite: str, tmp_path: Path
+) -> None:
+    text = tmp_path / "corpus.txt"
+    text.write_text("some text\n" * 100)
+    items = load_suite(suite).items
+    with pytest.raises(UserError, match="--text-path set the corpus of rnn benchmarks, and this"):
+        with_data(items, None, text)
+    with pytest.raises(UserError, match="--data-dir set the corpus"):
+        with_data(items, tmp_path, None)
+    assert with_data(items, None, None) == items
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50, "holds a NUL byte at byte 8: it is binary"),
+        (b"caf\xe9 au lait\n" * 50, r"is not UTF-8 text \(byte 3 cannot be decoded\)"),
+        (b"abc", r"is too short \(3 characters\) to split into train, valid and test"),
+        (None, "is a folder, not a file"),
+    ],
+    ids=["empty", "binary", "latin-1", "short", "folder"],
+)
+def test_a_text_path_that_is_no_usable_text_is_refused_before_running(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "corpus"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(UserError, match=rf"text file {path} {message}: pass --text-path"):
+        with_data(load_suite("rnn").items, None, path)

@@ -341,3 +341,40 @@ def test_schema_covers_benchspec_and_trainconfig() -> None:
         for name in keys:  # [defaults] type-checks with the first kind's key of that name
             found = key_for(name)
             assert found is not None and keys[name].type == found.type
+
+
+# Issue 20, defect 14 (and 1): a 300-character name failed with "File name too long"
+# only when its trace was written, mid-run.
+def test_a_name_too_long_for_its_trace_file_is_refused_at_load(tmp_path: Path) -> None:
+    long = "a" * 300
+    path = write(tmp_path, f'[[benchmark]]\nname = "{long}"\nkind = "pipeline"\nmode = "dni"\n')
+    error = error_of(path)
+    assert error.line == 5 and error.key == "name"
+    assert "is 300 bytes long; benchmark names become file names" in str(error)
+    assert "limit to 255 bytes: keep the name to at most 233 bytes" in str(error)
+
+
+def test_the_longest_name_allowed_fits_and_repeats_count(tmp_path: Path) -> None:
+    fits = "b" * 233
+    path = write(tmp_path, f'[[benchmark]]\nname = "{fits}"\nkind = "pipeline"\nmode = "dni"\n')
+    assert load_suite(path).names == [fits]
+    path = write(
+        tmp_path, f'[[benchmark]]\nname = "{fits}"\nkind = "pipeline"\nmode = "dni"\nrepeats = 2\n'
+    )
+    assert "at most 230 bytes at 2 repeats" in str(error_of(path))
+
+
+def test_survey_lists_every_suite_and_the_error_of_a_broken_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dnibench.suites import survey_suites
+
+    folder = tmp_path / "suites"
+    folder.mkdir()
+    write(folder, "[[benchmark]\n", name="broken.toml")
+    write(folder, '[[benchmark]]\nname = "a"\nkind = "pipeline"\nmode = "dni"\n', name="mine.toml")
+    monkeypatch.chdir(tmp_path)
+    suites, errors = survey_suites()
+    assert "mine" in [suite.name for suite in suites] and "quick" in [s.name for s in suites]
+    assert [error.path.name for error in errors if error.path] == ["broken.toml"]
+    assert "malformed TOML" in str(errors[0])

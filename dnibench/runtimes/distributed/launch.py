@@ -106,7 +106,7 @@ def launch_local(spec: BenchSpec, *, deadline_s: float | None = None) -> list[Ra
         try:
             for rank in range(world):
                 command = [sys.executable, "-m", __name__, tmp, str(rank), str(world)]
-                processes.append(subprocess.Popen(command))
+                processes.append(subprocess.Popen(command, env=rank_environment()))
             while True:
                 codes = [process.poll() for process in processes]
                 failed = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
@@ -140,6 +140,49 @@ def _first_failure(workdir: Path, failed: list[int]) -> int:
             return rank
         stamped.append((path.stat().st_mtime_ns, rank))
     return min(stamped)[1]
+
+
+LOOPBACK = "127.0.0.1"
+_SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
+
+
+def loopback_interface() -> str | None:
+    """The name of the interface whose address is 127.0.0.1 (``lo`` on Linux), if found."""
+    import fcntl
+    import socket
+    import struct
+
+    try:
+        names = [name for _, name in socket.if_nameindex()]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            for name in names:
+                request = struct.pack("256s", name.encode()[:15])
+                try:
+                    answer = fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, request)
+                except OSError:  # no IPv4 address on this interface
+                    continue
+                if socket.inet_ntoa(answer[20:24]) == LOOPBACK:
+                    return name
+    except OSError:
+        pass
+    return None
+
+
+def rank_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a locally spawned rank: gloo pinned to the loopback interface.
+
+    Local ranks talk only to each other, so nothing they open may listen on another
+    interface: gloo otherwise binds where the host name resolves, a LAN address on many
+    hosts. The rendezvous is a file store, and the address is set to 127.0.0.1 as well.
+    A multi-node run goes through torchrun, whose MASTER_ADDR and GLOO_SOCKET_IFNAME are
+    the user's (README: multi-node).
+    """
+    env = dict(os.environ if base is None else base)
+    env["MASTER_ADDR"] = LOOPBACK
+    interface = loopback_interface()
+    if interface is not None:
+        env["GLOO_SOCKET_IFNAME"] = interface
+    return env
 
 
 if __name__ == "__main__":

@@ -12,6 +12,11 @@ from dnibench.studies.keys import KNOB_FIELDS, KNOB_KEYS, MODEL_KEYS, Key, check
 # Pipeline ranks load their data without a directory, so only embedded or generated data.
 PIPELINE_DATA = tuple(d for d in DATA_NAMES if d not in ("mnist", "cifar10"))
 
+# A straggler at most this many times slower, a stage's timeout at most a day: beyond
+# either the run would only sleep (and a timeout past timedelta's range crashes the ranks).
+SLOW_FACTOR_MAX = 100.0
+TIMEOUT_MAX_S = 86_400.0
+
 PIPELINE_KEYS = (
     Key("mode", "str", choices=BENCH_MODES),
     Key(
@@ -27,8 +32,8 @@ PIPELINE_KEYS = (
     Key("staleness", "int", minimum=0),
     Key("spans", "bool"),
     Key("slow_stage", "int", minimum=0),
-    Key("slow_factor", "float", above=0),
-    Key("timeout_s", "float", above=0),
+    Key("slow_factor", "float", minimum=1, maximum=SLOW_FACTOR_MAX),
+    Key("timeout_s", "float", above=0, maximum=TIMEOUT_MAX_S),
     Key("backend", "str", choices=("gloo", "nccl")),
     Key("update_per_microbatch", "bool"),
     Key("device", "str", choices=STREAMS_DEVICES, note="the streams runtime's device"),
@@ -48,4 +53,4 @@ def build_pipeline(name: str, runtime: str, values: Mapping[str, Any]) -> BenchS
     return spec
 
 
-__all__ = ["PIPELINE_DATA", "PIPELINE_KEYS", "build_pipeline"]
+__all__ = ["PIPELINE_DATA", "PIPELINE_KEYS", "SLOW_FACTOR_MAX", "TIMEOUT_MAX_S", "build_pipeline"]
