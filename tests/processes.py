@@ -8,6 +8,7 @@ been reparented to init).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -97,7 +98,5 @@ def wait_until_gone(find: Callable[[], dict[int, str]], timeout_s: float) -> dic
 def kill_all(pids: Iterable[int]) -> None:
     """SIGKILL each pid, ignoring those already gone."""
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass

@@ -28,7 +28,7 @@ from dnibench.runtimes.spec import BenchSpec
 
 GRACE_S = 5.0
 RANK_MODULE = "dnibench.runtimes.distributed.rank"
-"""What a spawned rank runs (``python -m``): it arms die-with-parent, then calls :func:`rank_entry`."""
+"""A spawned rank's module (``python -m``): arms die-with-parent, then runs :func:`rank_entry`."""
 
 
 def rank_entry(workdir: str, rank: int, world: int) -> None:

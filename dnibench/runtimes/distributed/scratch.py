@@ -18,6 +18,7 @@ The folder exists only while its janitor lives, so no exit path leaves one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -48,7 +49,8 @@ class ScratchFolder:
         line = self._janitor.stdout.readline().strip()
         if not line:
             self._janitor.wait()
-            raise OSError(f"could not create a temporary folder (janitor exited {self._janitor.returncode})")
+            status = self._janitor.returncode
+            raise OSError(f"could not create a temporary folder (its janitor exited {status})")
         self.path = Path(line)
 
     def watch(self, pid: int) -> None:
@@ -60,10 +62,8 @@ class ScratchFolder:
         shutil.rmtree(self.path, ignore_errors=True)
         self._say("done")
         if self._janitor.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._janitor.stdin.close()
-            except OSError:
-                pass
         try:
             self._janitor.wait(timeout=10)
         except subprocess.TimeoutExpired:
