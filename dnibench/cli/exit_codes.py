@@ -38,6 +38,7 @@ def interrupted_status(stop: BaseException) -> int:
     signum = getattr(stop, "signum", None)
     return 128 + int(signum) if isinstance(signum, int) else EXIT_INTERRUPTED
 
+
 __all__ = [
     "EXIT_CODES", "EXIT_FAILED", "EXIT_HANGUP", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REGRESSION",
     "EXIT_TERMINATED", "EXIT_USAGE", "interrupted_status",

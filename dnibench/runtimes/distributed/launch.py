@@ -132,4 +132,3 @@ def _first_failure(workdir: Path, failed: list[int]) -> int:
             return rank
         stamped.append((path.stat().st_mtime_ns, rank))
     return min(stamped)[1]
-
