@@ -139,15 +139,12 @@ def run_trial(trial: Trial, base: Path) -> Trial:
     tmp.mkdir(parents=True)
     tag = uuid.uuid4().hex
     env = {**os.environ, "TMPDIR": str(tmp), TAG: tag, "PYTHONUNBUFFERED": "1"}
-    parent = subprocess.Popen(
-        _command(trial.kind, base),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    log = base / "output.log"  # a file, not a pipe: an orphan holding a pipe would stall us
+    with log.open("w") as output:
+        parent = subprocess.Popen(
+            _command(trial.kind, base), stdout=output, stderr=subprocess.STDOUT, env=env
+        )
     try:
-        assert parent.stdout is not None
         deadline = time.monotonic() + 300
         if trial.signal == "SIGKILL":  # from the first child's start
             while not _children_started(tag, parent.pid):
@@ -156,19 +153,18 @@ def run_trial(trial: Trial, base: Path) -> Trial:
                     return trial
                 time.sleep(0.005)
         else:  # from the first result
-            for line in parent.stdout:
-                if line.startswith("[1/"):
-                    break
-                if time.monotonic() > deadline:
-                    trial.note = "no result in 300 s"
+            while not any(line.startswith("[1/") for line in log.read_text().splitlines()):
+                if parent.poll() is not None or time.monotonic() > deadline:
+                    trial.note = "no result"
                     return trial
+                time.sleep(0.05)
         time.sleep(trial.moment_s)
         if parent.poll() is not None:
             trial.note = "run ended before the signal"
             return trial
         parent.send_signal(getattr(signal, trial.signal))
         try:
-            parent.communicate(timeout=120)
+            parent.wait(timeout=120)
         except subprocess.TimeoutExpired:
             trial.note = "parent still running 120 s after the signal"
             return trial
@@ -182,10 +178,10 @@ def run_trial(trial: Trial, base: Path) -> Trial:
         return trial
     finally:
         parent.kill()
-        parent.communicate()
         for pid in _processes(tag):  # leave nothing behind, even on a failed trial
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        parent.wait(timeout=60)
 
 
 def _cell(value: object) -> str:

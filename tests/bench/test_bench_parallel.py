@@ -99,5 +99,5 @@ def test_a_signal_to_the_parent_stops_the_workers_and_keeps_results(
         assert tagged_workers(tag) == []
     finally:  # a failing test must not leave its run training (it would for minutes)
         parent.kill()
+        kill_all(tagged_workers(tag))  # first: orphans would hold the output pipe open
         parent.communicate(timeout=30)
-        kill_all(tagged_workers(tag))

@@ -46,8 +46,8 @@ def _folders(tmp_path: Path) -> list[str]:
 
 def _stop(parent: subprocess.Popen[str], tag: str) -> None:
     parent.kill()
+    kill_all(tagged(TAG, tag))  # first: orphans would hold the output pipe open
     parent.communicate(timeout=30)
-    kill_all(tagged(TAG, tag))
 
 
 @pytest.mark.parametrize("moment_s", [0.0, 3.0], ids=["at-spawn", "while-training"])
