@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,12 @@ def test_a_signal_raises_a_stop_while_the_command_runs_and_not_after(signum: int
         command()
     assert stop.value.signum == signum
     assert signal.getsignal(signum) is before
+
+
+def test_the_docs_say_what_each_signal_does() -> None:
+    root = Path(__file__).resolve().parents[2]
+    table = (root / "docs" / "exit-codes.md").read_text()
+    readme = (root / "README.md").read_text()
+    for status, signame in ((129, "SIGHUP"), (130, "SIGINT"), (143, "SIGTERM")):
+        assert f"| {status} |" in table and f"| {signame}" in table
+    assert all(word in readme for word in ("SIGTERM", "SIGHUP", "143", "129", "kill -9"))
