@@ -50,5 +50,7 @@ def test_results_csv_and_the_ff_report_read_the_same_figure() -> None:
 
 def test_the_module_imports_nothing_heavy() -> None:
     code = "import sys, dnibench.target_reach; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.strip() == "False"

@@ -9,19 +9,26 @@ another process on another core does not inflate. Pipeline and training
 benchmarks time wall-clock over every core and never run in parallel.
 
 Workers compute; only the parent writes the run directory, in the order runs
-finish, so rows never interleave. Ctrl-C stops the workers, records what did
-not finish as interrupted and re-raises; a worker that dies marks its run
-failed and the rest go on in a fresh pool.
+finish, so rows never interleave. Ctrl-C (or SIGTERM, SIGHUP: see
+:mod:`dnibench.cli.signals`) stops the workers, records what did not finish as
+interrupted and re-raises; a worker that dies marks its run failed and the
+rest go on in a fresh pool. Each worker dies with the parent: it arms that in
+its initializer (:func:`dnibench.runtimes.lifeline.worker_start`, which imports
+no torch) before it unpickles its first task, so a parent killed with
+``kill -9`` leaves no worker training.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from dnibench.errors import UserError
+from dnibench.runtimes.lifeline import worker_start
 from dnibench.studies.item import Item
 from dnibench.studies.registry import benchmark_kind
 
@@ -51,7 +58,12 @@ def run_parallel(
     queue = list(pending)
     context = multiprocessing.get_context("spawn")
     while queue:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=worker_start,
+            initargs=(os.getpid(),),
+        ) as pool:
             running: dict[Future[tuple[object, float]], tuple[Item, int]] = {}
             try:
                 while queue or running:
@@ -78,7 +90,7 @@ def run_parallel(
                 # The other runs of the dead pool go back on the queue, in order.
                 queue[:0] = [pair for pair in running.values()]
                 continue
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as stop:
                 # Stop the workers first (shutdown forgets them), then let the pool go.
                 workers = list((getattr(pool, "_processes", None) or {}).values())
                 for process in workers:
@@ -86,16 +98,18 @@ def run_parallel(
                 for process in workers:
                     process.join(timeout=10)
                 pool.shutdown(wait=False, cancel_futures=True)
-                raise ParallelInterrupted([*running.values(), *queue]) from None
+                signum = getattr(stop, "signum", signal.SIGINT)
+                raise ParallelInterrupted([*running.values(), *queue], signum) from None
     return results
 
 
 class ParallelInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a parallel run, carrying the (item, repeat) pairs that did not finish."""
+    """Ctrl-C (or ``signum``) during a parallel run, with the (item, repeat) pairs not finished."""
 
-    def __init__(self, unfinished: list[tuple[Item, int]]) -> None:
+    def __init__(self, unfinished: list[tuple[Item, int]], signum: int = signal.SIGINT) -> None:
         super().__init__()
         self.unfinished = unfinished
+        self.signum = int(signum)
 
 
 __all__ = ["ParallelInterrupted", "run_parallel"]

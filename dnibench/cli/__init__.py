@@ -10,7 +10,7 @@
 User mistakes (unknown names, impossible splits, missing or malformed data
 files) print one clear message and exit with status 2, without a traceback;
 argparse does the same for malformed flags. The exit statuses (0, 1, 2, 3,
-130) are listed in ``--help`` (:data:`dnibench.cli.exit_codes.EXIT_CODES`).
+129, 130, 143) are listed in ``--help`` (:data:`dnibench.cli.exit_codes.EXIT_CODES`).
 Sub-command modules are imported when the parser is built, so importing this
 package (the ``dnibench.cli:main`` entry point) stays cheap.
 """
@@ -21,7 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from dnibench.cli.exit_codes import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
+from dnibench.cli.exit_codes import EXIT_CODES, EXIT_USAGE, interrupted_status
 from dnibench.errors import UserError
 
 
@@ -55,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"dnibench: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print("dnibench: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_status(stop)
 
 
 __all__ = ["build_parser", "main"]

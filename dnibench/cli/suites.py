@@ -20,7 +20,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dnibench.cli.exit_codes import EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_REGRESSION
+from dnibench.cli.exit_codes import EXIT_CODES, EXIT_FAILED, EXIT_REGRESSION, interrupted_status
+from dnibench.cli.signals import stops_on_signals
 from dnibench.errors import UserError
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
     )
 
 
+@stops_on_signals  # SIGTERM and SIGHUP stop the run as Ctrl-C does: exit 143, 129
 def cmd_run(args: argparse.Namespace) -> int:
     from dnibench.bench.session import run_session
     from dnibench.suites.options import check_out, check_repeats
@@ -235,13 +237,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "only": [p.strip() for p in (args.only or "").split(",") if p.strip()],
             },
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print(f"\ninterrupted: results so far are kept in {out}", file=sys.stderr)
         from dnibench.rundir.reader import has_results
 
         if has_results(out):
             finish_run(out, f"dnibench {label} (interrupted)", command)
-        return EXIT_INTERRUPTED
+        return interrupted_status(stop)
     markdown, html = finish_run(out, f"dnibench {label}: {out.name}", command)
     print(f"report: {html}\n        {markdown}")
     return _exit_status(out, args.allow_failures)

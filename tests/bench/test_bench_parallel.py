@@ -1,4 +1,5 @@
-"""`dnibench run --jobs 2`: Ctrl-C on the parent stops every worker and keeps what finished."""
+"""`dnibench run --jobs 2`: Ctrl-C, SIGTERM or SIGHUP on the parent stops every worker and
+keeps what finished (exit 130, 143, 129); the report is written and no worker is left."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import sys
 import time
 import uuid
 from pathlib import Path
+
+import pytest
+from processes import kill_all
 
 SUITE = """
 [suite]
@@ -55,7 +59,14 @@ def tagged_workers(tag: str) -> list[int]:
     return found
 
 
-def test_sigint_to_the_parent_stops_the_workers_and_keeps_results(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_a_signal_to_the_parent_stops_the_workers_and_keeps_results(
+    tmp_path: Path, signum: int, status: int
+) -> None:
     suite, book, out = tmp_path / "lm.toml", tmp_path / "book.txt", tmp_path / "run"
     suite.write_text(SUITE)
     book.write_text("sphinx of black quartz, judge my vow. " * 60)
@@ -66,22 +77,27 @@ def test_sigint_to_the_parent_stops_the_workers_and_keeps_results(tmp_path: Path
     parent = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
-    assert parent.stdout is not None
-    seen, deadline = [], time.monotonic() + 240
-    for line in parent.stdout:  # the quick run finishes; the long ones are then running
-        seen.append(line)
-        if line.startswith("[1/"):
-            break
-        assert time.monotonic() < deadline, "".join(seen)
-    time.sleep(2.0)
-    assert tagged_workers(tag), "no worker was running: " + "".join(seen)
-    parent.send_signal(signal.SIGINT)  # the parent alone, as kill -INT would
-    rest, _ = parent.communicate(timeout=90)
-    assert parent.returncode == 130, "".join(seen) + rest
-    with (out / "status.csv").open() as handle:
-        status = {row["benchmark"]: row["status"] for row in csv.DictReader(handle)}
-    assert status["quick"] == "ok"
-    assert {status[f"long-T{t}"] for t in (8, 9, 10)} == {"interrupted"}
-    assert (out / "report.md").exists()
-    time.sleep(1.0)
-    assert tagged_workers(tag) == []
+    try:
+        assert parent.stdout is not None
+        seen, deadline = [], time.monotonic() + 240
+        for line in parent.stdout:  # the quick run finishes; the long ones are then running
+            seen.append(line)
+            if line.startswith("[1/"):
+                break
+            assert time.monotonic() < deadline, "".join(seen)
+        time.sleep(2.0)
+        assert tagged_workers(tag), "no worker was running: " + "".join(seen)
+        parent.send_signal(signum)  # the parent alone, as kill would
+        rest, _ = parent.communicate(timeout=90)
+        assert parent.returncode == status, "".join(seen) + rest
+        with (out / "status.csv").open() as handle:
+            states = {row["benchmark"]: row["status"] for row in csv.DictReader(handle)}
+        assert states["quick"] == "ok"
+        assert {states[f"long-T{t}"] for t in (8, 9, 10)} == {"interrupted"}
+        assert (out / "report.md").exists()
+        time.sleep(1.0)
+        assert tagged_workers(tag) == []
+    finally:  # a failing test must not leave its run training (it would for minutes)
+        parent.kill()
+        kill_all(tagged_workers(tag))  # first: orphans would hold the output pipe open
+        parent.communicate(timeout=30)

@@ -11,7 +11,8 @@ SCRIPT = REPO / "tools" / "tree_size.py"
 
 
 def test_tracked_files_total_at_most_56_mib() -> None:
-    done = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True)
+    command = [sys.executable, str(SCRIPT)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 
 
@@ -22,6 +23,7 @@ def test_a_tree_over_the_limit_fails_and_names_its_largest_file(tmp_path: Path) 
         [sys.executable, str(SCRIPT), "--root", str(tmp_path), "--limit-mib", "1"],
         capture_output=True,
         text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "big.bin" in done.stderr
@@ -29,5 +31,6 @@ def test_a_tree_over_the_limit_fails_and_names_its_largest_file(tmp_path: Path) 
         [sys.executable, str(SCRIPT), "--root", str(tmp_path), "--limit-mib", "3"],
         capture_output=True,
         text=True,
+        timeout=120,
     )
     assert within.returncode == 0, within.stderr

@@ -2,46 +2,37 @@
 
 The parent never takes part in the pipeline: it starts the ranks, polls
 them, and on the first rank that exits badly it stops the rest, so no rank is
-left hanging and the failure names the stage that caused it. Each child asks
-the kernel to kill it if the parent dies (``PR_SET_PDEATHSIG``), and Ctrl-C
-in the parent terminates every child before it returns, so nothing is left
-orphaned.
+left hanging and the failure names the stage that caused it. Each child
+starts in :mod:`rank`, which asks the kernel to kill it if the parent dies
+(``PR_SET_PDEATHSIG``) before anything heavy is imported; Ctrl-C, SIGTERM or
+SIGHUP in the parent terminate every child before it returns, so nothing is
+left orphaned. The launch's temporary folder belongs to a janitor
+(:mod:`scratch`) that removes it on every exit path, ``kill -9`` included.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pickle
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
+from dnibench.runtimes.distributed.scratch import ScratchFolder
 from dnibench.runtimes.distributed.worker import init_group, run_rank
 from dnibench.runtimes.harness import RankFailure, RankResult
 from dnibench.runtimes.spec import BenchSpec
 
-_PR_SET_PDEATHSIG = 1
 GRACE_S = 5.0
+RANK_MODULE = "dnibench.runtimes.distributed.rank"
+"""A spawned rank's module (``python -m``): arms die-with-parent, then runs :func:`rank_entry`."""
 
 
-def _die_with_parent() -> None:
-    """Linux: deliver SIGKILL to this process when its parent exits."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def _rank_entry(workdir: str, rank: int, world: int) -> None:
+def rank_entry(workdir: str, rank: int, world: int) -> None:
     """Body of a spawned rank: run, then leave the results (rank 0) or an error file."""
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
     import torch.distributed as dist
 
     folder = Path(workdir)
@@ -97,16 +88,19 @@ def launch_local(spec: BenchSpec, *, deadline_s: float | None = None) -> list[Ra
     Raises :class:`RankFailure` naming the first stage that failed, after all
     other ranks have been stopped. ``deadline_s`` bounds the whole run.
     """
-    with tempfile.TemporaryDirectory(prefix="dnibench-") as tmp:
-        workdir = Path(tmp)
+    with ScratchFolder() as scratch:
+        workdir = scratch.path
         world = spec.world_size
         (workdir / "spec.pkl").write_bytes(pickle.dumps(spec))
         processes: list[subprocess.Popen] = []
         started = time.monotonic()
         try:
             for rank in range(world):
-                command = [sys.executable, "-m", __name__, tmp, str(rank), str(world)]
-                processes.append(subprocess.Popen(command, env=rank_environment()))
+                command = [sys.executable, "-m", RANK_MODULE, str(workdir), str(rank), str(world)]
+                processes.append(
+                    subprocess.Popen([*command, str(os.getpid())], env=rank_environment())
+                )
+                scratch.watch(processes[-1].pid)
             while True:
                 codes = [process.poll() for process in processes]
                 failed = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
@@ -183,7 +177,3 @@ def rank_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     if interface is not None:
         env["GLOO_SOCKET_IFNAME"] = interface
     return env
-
-
-if __name__ == "__main__":
-    _rank_entry(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))

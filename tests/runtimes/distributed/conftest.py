@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-RANK_MODULE = b"dnibench.runtimes.distributed.launch"
+RANK_MODULE = b"dnibench.runtimes.distributed.rank"
 
 
 @pytest.fixture

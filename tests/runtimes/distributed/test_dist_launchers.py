@@ -60,17 +60,21 @@ def test_ctrl_c_keeps_results_and_leaves_no_rank(
     parent = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
-    assert parent.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 180
-    for line in parent.stdout:
-        seen.append(line)
-        if line.startswith("[1/"):
-            break
-        assert time.monotonic() < deadline, "".join(seen)
-    time.sleep(2.0)  # the second benchmark's ranks are up
-    parent.send_signal(signal.SIGINT)
-    rest, _ = parent.communicate(timeout=60)
+    try:
+        assert parent.stdout is not None
+        seen = []
+        deadline = time.monotonic() + 180
+        for line in parent.stdout:
+            seen.append(line)
+            if line.startswith("[1/"):
+                break
+            assert time.monotonic() < deadline, "".join(seen)
+        time.sleep(2.0)  # the second benchmark's ranks are up
+        parent.send_signal(signal.SIGINT)
+        rest, _ = parent.communicate(timeout=60)
+    finally:  # a failing test must not leave its run going (its ranks die with it)
+        parent.kill()
+        parent.communicate(timeout=60)
     assert parent.returncode == 130, "".join(seen) + rest
     assert "results so far are kept" in rest
     with (out / "status.csv").open() as handle:
