@@ -45,6 +45,8 @@ class LinkTransport:
         self.total = total_microbatches
         self._pending: dict[What, dict[int, PendingRecv]] = {"activation": {}, "gradient": {}}
         self._posted_until = 0
+        self.actions = 0
+        """Actions begun: the progress a one-process benchmark's watchdog watches."""
 
     def post(self, mb: int) -> None:
         """Post receives for ``mb``'s step and the next, once each, in microbatch order."""
@@ -78,7 +80,8 @@ class LinkTransport:
             self.links.flush()
 
     def check_abort(self) -> None:
-        """Nothing to check: a failed neighbour shows up as a receive timing out."""
+        """Count the action (progress); a failed neighbour shows up as a receive timing out."""
+        self.actions += 1
 
 
 class RecorderSpans:

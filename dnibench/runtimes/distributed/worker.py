@@ -9,8 +9,12 @@ same seeded stream, so no parameters or inputs need to be sent at start.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,8 +35,10 @@ from dnibench.runtimes.distributed.transport import LinkTransport, RecorderSpans
 from dnibench.runtimes.driver import StageDriver
 from dnibench.runtimes.harness import (
     RankResult,
+    Watchdog,
     action_stream,
     build_for_rank,
+    describe_last_span,
     fault_hook,
     loss_scale,
     microbatch_source,
@@ -110,8 +116,20 @@ def _nvml_sampler(device: torch.device) -> NvmlSampler | _NoGpu:
     return NvmlSampler(device_index=device.index or 0)
 
 
-def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
-    """Run this rank's part of ``spec`` in an initialised group; rank 0 gets all results."""
+def _abort(message: str) -> None:
+    """End a hung rank from its watchdog thread: the message, then exit status 1."""
+    print(message, file=sys.stderr, flush=True)
+    os._exit(1)
+
+
+def run_rank(
+    spec: BenchSpec, rank: int, world: int, abort: Callable[[str], None] | None = None
+) -> list[RankResult] | None:
+    """Run this rank's part of ``spec`` in an initialised group; rank 0 gets all results.
+
+    A one-stage run is watched: no progress for ``spec.timeout_s`` calls
+    ``abort(message)`` from the watchdog thread (default: print it, exit 1).
+    """
     torch.set_num_threads(spec.threads)
     device = _device(spec, rank)
     pipeline, stream = build_for_rank(spec)
@@ -148,7 +166,19 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
             microbatches_per_step=spec.microbatches,
             slow_factor=slow_factor_of(spec.slow_stage, spec.slow_factor, rank),
         )
-        driver.run(action_stream(spec, rank), data, on_step=fault_hook(spec, rank))
+        watchdog: AbstractContextManager[object] = contextlib.nullcontext()
+        if world == 1:  # no neighbour whose receive would time out: watch the loop itself
+
+            def hung(seconds: float) -> None:
+                last = describe_last_span(recorder.spans())
+                (abort or _abort)(
+                    f"stage {rank} hung: no progress for {seconds:.0f} s (timeout_s "
+                    f"{spec.timeout_s:g}), stopped {last}"
+                )
+
+            watchdog = Watchdog(spec.timeout_s, lambda: transport.actions, hung)
+        with watchdog:
+            driver.run(action_stream(spec, rank), data, on_step=fault_hook(spec, rank))
         log = driver.log.floats(scale)
     nvml = sampler.stop()
     result = RankResult(
