@@ -46,13 +46,14 @@ def _rank_entry(workdir: str, rank: int, world: int) -> None:
 
     folder = Path(workdir)
     spec: BenchSpec = pickle.loads((folder / "spec.pkl").read_bytes())
+
+    def hung(message: str) -> None:  # from the watchdog thread: this rank is stuck
+        (folder / f"error-{rank}.txt").write_text(message + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
     try:
         init_group(spec, rank, world, folder / "store")
-        def hung(message: str) -> None:  # from the watchdog thread: this rank is stuck
-            (folder / f"error-{rank}.txt").write_text(message + "\n")
-            sys.stderr.flush()
-            os._exit(1)
-
         results = run_rank(spec, rank, world, abort=hung)
         if results is not None:
             (folder / "results.pkl").write_bytes(pickle.dumps(results))
