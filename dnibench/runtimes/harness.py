@@ -57,23 +57,40 @@ class RankFailure(RuntimeError):
         self.stage = stage
 
 
+WAIT_GRACE_S = 2.0
+"""A receive waits this much (or half of ``timeout_s``, if more) past ``timeout_s``, so that
+the hung stage's own watchdog speaks first and the blame goes to it, not to its neighbour."""
+
+
+def wait_timeout_s(timeout_s: float) -> float:
+    """How long a stage waits on a neighbour: longer than its watchdog's ``timeout_s``."""
+    return timeout_s + max(WAIT_GRACE_S, timeout_s / 2)
+
+
 class Watchdog:
     """Calls ``on_hang(seconds)`` once ``progress()`` has not changed for ``timeout_s`` seconds.
 
-    A stage with neighbours learns of a hung one by its receive timing out; a
-    one-process benchmark has no neighbour to wait on, so without a watchdog
-    a hang would run into the whole benchmark's deadline. ``progress`` is a
-    counter the stage's loop advances (its actions); a daemon thread reads
-    it, so the watchdog works while the loop itself is stuck. Use it as a
-    ``with`` block around the loop.
+    ``progress`` is a counter the stage's loop advances (its actions); a
+    daemon thread reads it, so the watchdog works while the loop itself is
+    stuck. Time spent while ``idle()`` (waiting on a neighbour) does not
+    count: the stage that stopped making progress is the one that hung, not
+    the one waiting for it. So a one-process benchmark, which has no
+    neighbour whose receive would time out, is caught within its timeout,
+    and a pipeline blames the stage that hung. Use it as a ``with`` block
+    around the loop.
     """
 
     def __init__(
-        self, timeout_s: float, progress: Callable[[], int], on_hang: Callable[[float], None]
+        self,
+        timeout_s: float,
+        progress: Callable[[], int],
+        on_hang: Callable[[float], None],
+        idle: Callable[[], bool] = lambda: False,
     ) -> None:
         self.timeout_s = timeout_s
         self.progress = progress
         self.on_hang = on_hang
+        self.idle = idle
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="dnibench-watchdog", daemon=True)
 
@@ -90,7 +107,7 @@ class Watchdog:
         seen, since = self.progress(), time.monotonic()
         while not self._stop.wait(poll):
             now = self.progress()
-            if now != seen:
+            if now != seen or self.idle():
                 seen, since = now, time.monotonic()
             elif time.monotonic() - since > self.timeout_s:
                 self.on_hang(time.monotonic() - since)
@@ -214,7 +231,7 @@ def fault_hook(spec: BenchSpec, stage: int) -> StepHook | None:
 
 
 __all__ = [
-    "PROBE_ROWS", "RankFailure", "RankResult", "Watchdog", "action_stream", "build_for_rank",
-    "describe_last_span", "fault_hook", "loss_scale", "microbatch_source", "parameter_snapshot",
-    "place_stage",
+    "PROBE_ROWS", "WAIT_GRACE_S", "RankFailure", "RankResult", "Watchdog", "action_stream",
+    "build_for_rank", "describe_last_span", "fault_hook", "loss_scale", "microbatch_source",
+    "parameter_snapshot", "place_stage", "wait_timeout_s",
 ]  # fmt: skip

@@ -9,12 +9,10 @@ same seeded stream, so no parameters or inputs need to be sent at start.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from dnibench.runtimes.harness import (
     microbatch_source,
     parameter_snapshot,
     place_stage,
+    wait_timeout_s,
 )
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.straggler import slow_factor_of
@@ -127,8 +126,10 @@ def run_rank(
 ) -> list[RankResult] | None:
     """Run this rank's part of ``spec`` in an initialised group; rank 0 gets all results.
 
-    A one-stage run is watched: no progress for ``spec.timeout_s`` calls
-    ``abort(message)`` from the watchdog thread (default: print it, exit 1).
+    The stage loop is watched: no progress for ``spec.timeout_s``, other than
+    waiting on a neighbour, calls ``abort(message)`` from the watchdog thread
+    (default: print it, exit 1); a neighbour's receive waits longer, so the
+    stage that hung is the one named.
     """
     torch.set_num_threads(spec.threads)
     device = _device(spec, rank)
@@ -150,7 +151,9 @@ def run_rank(
         shapes = pipeline.activation_shapes
         mb_size = spec.microbatch_size
         transport = LinkTransport(
-            NeighbourLinks(rank, world, spec.timeout_s, device) if world > 1 else None,
+            NeighbourLinks(rank, world, wait_timeout_s(spec.timeout_s), device)
+            if world > 1
+            else None,
             in_shape=(mb_size, *shapes[rank - 1]) if rank > 0 else None,
             out_shape=(mb_size, *shapes[rank]) if rank < world - 1 else None,
             microbatches_per_step=spec.microbatches,
@@ -166,18 +169,19 @@ def run_rank(
             microbatches_per_step=spec.microbatches,
             slow_factor=slow_factor_of(spec.slow_stage, spec.slow_factor, rank),
         )
-        watchdog: AbstractContextManager[object] = contextlib.nullcontext()
-        if world == 1:  # no neighbour whose receive would time out: watch the loop itself
 
-            def hung(seconds: float) -> None:
-                last = describe_last_span(recorder.spans())
-                (abort or _abort)(
-                    f"stage {rank} hung: no progress for {seconds:.0f} s (timeout_s "
-                    f"{spec.timeout_s:g}), stopped {last}"
-                )
+        def hung(seconds: float) -> None:
+            last = describe_last_span(recorder.spans())
+            (abort or _abort)(
+                f"stage {rank} hung: no progress for {seconds:.0f} s (timeout_s "
+                f"{spec.timeout_s:g}), stopped {last}"
+            )
 
-            watchdog = Watchdog(spec.timeout_s, lambda: transport.actions, hung)
-        with watchdog:
+        def waiting() -> bool:
+            """Waiting on a neighbour is not a hang of this stage (its watchdog sees it)."""
+            return transport.waiting
+
+        with Watchdog(spec.timeout_s, lambda: transport.actions, hung, waiting):
             driver.run(action_stream(spec, rank), data, on_step=fault_hook(spec, rank))
         log = driver.log.floats(scale)
     nvml = sampler.stop()

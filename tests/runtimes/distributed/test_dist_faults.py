@@ -30,7 +30,7 @@ def _spec(name: str, **changes: object) -> BenchSpec:
     [
         ("kill:1:3", "stage 1 (rank 1) was killed by signal SIGKILL"),
         ("raise:1:3", "stage 1: RuntimeError: injected fault at step 3"),
-        ("hang:1:3", "from stage 1, which did not send it"),
+        ("hang:1:3", "stage 1 hung: no progress for"),
     ],
 )
 def test_failing_rank_ends_the_run_and_is_named(
@@ -59,7 +59,7 @@ def test_partial_results_survive_a_killed_rank(
     with (tmp_path / "results.csv").open() as handle:
         benchmarks = {row["benchmark"] for row in csv.DictReader(handle)}
     assert benchmarks == {"calibration", "healthy", "after"}
-    assert (tmp_path / "traces" / "healthy.json").exists()
+    assert (tmp_path / "traces" / "healthy.json.gz").exists()
     assert rank_processes() == []
 
 
