@@ -49,8 +49,11 @@ from dnibench.runtimes.straggler import slow_factor_of
 
 
 def init_group(spec: BenchSpec, rank: int, world: int, store_path: Path | None) -> None:
-    """Join the process group: a FileStore when spawned locally, env:// under torchrun."""
-    timeout = timedelta(seconds=spec.timeout_s)
+    """Join the process group: a FileStore when spawned locally, env:// under torchrun.
+
+    Its collectives wait as long as a receive, longer than a stage's watchdog.
+    """
+    timeout = timedelta(seconds=wait_timeout_s(spec.timeout_s))
     if store_path is not None:
         store = dist.FileStore(str(store_path), world)
         dist.init_process_group(
