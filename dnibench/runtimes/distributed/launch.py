@@ -85,7 +85,9 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 
 
 def _failure(workdir: Path, rank: int, exitcode: int | None) -> RankFailure:
-    errors = sorted(workdir.glob("error-*.txt"))
+    # The failed rank's own error first: the others are its neighbours noticing.
+    own = f"error-{rank}.txt"
+    errors = sorted(sorted(workdir.glob("error-*.txt")), key=lambda path: path.name != own)
     detail = " ".join(path.read_text().strip() for path in errors)
     if exitcode is not None and exitcode < 0:
         how = f"was killed by signal {signal.Signals(-exitcode).name}"
