@@ -83,7 +83,11 @@ def run_parallel(
                             message = str(err) if isinstance(err, UserError) else repr(err)
                             status(item, "failed", 0.0, message)
                             continue
-                        record(item, repeat, result)
+                        try:
+                            record(item, repeat, result)
+                        except Exception as err:  # its rows could not be written: record, go on
+                            status(item, "failed", seconds, str(err))
+                            continue
                         results.append(result)
                         status(item, "ok", seconds, "")
             except BrokenProcessPool:

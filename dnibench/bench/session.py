@@ -12,7 +12,10 @@ biasing the last ones.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -22,6 +25,7 @@ from dnibench.bench.parallel import ParallelInterrupted, run_parallel
 from dnibench.errors import NotApplicable, UserError
 from dnibench.instrument import SpanKind, SpanRecorder
 from dnibench.rundir import writer
+from dnibench.rundir.layout import STATUS
 from dnibench.rundir.reader import status_rows
 from dnibench.runtimes.harness import RankFailure
 from dnibench.runtimes.spec import BenchSpec
@@ -72,8 +76,63 @@ def span_cost_ns(count: int = 20000) -> float:
     return (time.perf_counter_ns() - started) / count
 
 
-def _run_one(item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None) -> object:
-    return benchmark_kind(item.kind).run(item, repeat, repeats, out, deadline_s)
+class DiskFull(Exception):
+    """The disk of the run directory is full: the run stops, what was written is kept (exit 3)."""
+
+
+class _Phase:
+    """Where a benchmark run is: what a failure's one line says it was doing."""
+
+    def __init__(self) -> None:
+        self.doing = "while running"
+
+
+def _run_one(
+    item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None, phase: _Phase
+) -> object:
+    kind = benchmark_kind(item.kind)
+    phase.doing = "while running"
+    result = kind.compute(item, repeat, deadline_s)
+    phase.doing = "while recording its results"
+    kind.record(out, item, result, repeat, repeats)
+    return result
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether ``err`` says the disk (or the user's quota) is full."""
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def failure_line(err: BaseException, doing: str = "") -> str:
+    """One plain-language line for a failed benchmark run: what it was doing and why it failed.
+
+    dnibench's own errors (a stage that raised, hung or died; a user error)
+    already name the stage and the cause and are kept as they are.
+    """
+    if isinstance(err, RankFailure | UserError):
+        return " ".join(str(err).split())
+    first = " ".join(str(err).split()) or type(err).__name__
+    if is_disk_full(err):
+        cause = f"the disk is full ({first})"
+    elif isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
+        cause = f"a file name is too long for the file system ({first})"
+    elif isinstance(err, MemoryError):
+        cause = f"out of memory (MemoryError {first})"
+    elif isinstance(err, RuntimeError) and any(
+        word in first.lower() for word in ("allocate", "out of memory", "bad_alloc")
+    ):
+        cause = f"out of memory: could not allocate ({first})"
+    else:
+        cause = f"{type(err).__name__}: {first}"
+    return f"{doing}: {cause}" if doing else cause
+
+
+def _log_error(out: Path, item: Item, repeat: int, line: str, err: BaseException) -> None:
+    """The full traceback of a failed run, in the run's error log (a full disk loses it)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    trace = "".join(traceback.format_exception(err))
+    with contextlib.suppress(OSError, UserError):
+        writer.append_error(out, f"=== {stamp} {item.name} repeat {repeat}: {line}\n{trace}\n")
 
 
 def _write_status(out: Path, name: str, state: str, seconds: str, message: str = "") -> None:
@@ -110,11 +169,16 @@ def run_session(
     its trace unless ``keep_all_traces``.
     """
     entries: list[Item] = [Item.of(i) if isinstance(i, BenchSpec) else i for i in items]
-    prepare_run_dir(out, entries, extra_config, keep_all_traces=keep_all_traces)
     calibration = {"benchmark": "calibration", "mode": "", "stages": 0, "microbatches": 0,
                    "metric": "span_cost", "stage": -1, "repeat": 0,
                    "value": span_cost_ns(), "unit": "ns"}  # fmt: skip
-    writer.append_results(out, [calibration])
+    try:
+        prepare_run_dir(out, entries, extra_config, keep_all_traces=keep_all_traces)
+        writer.append_results(out, [calibration])
+    except OSError as err:
+        if is_disk_full(err):
+            raise DiskFull(f"the disk holding {out} is full; no benchmark ran ({err})") from err
+        raise
     rounds = max((repeats or item.repeats) for item in entries) if entries else 0
     pending = [
         (item, repeat)
@@ -133,7 +197,12 @@ def run_session(
                 on_result(item, None, message)
 
         def record(item: Item, repeat: int, result: object) -> None:
-            benchmark_kind(item.kind).record(out, item, result, repeat, repeats or item.repeats)
+            try:
+                benchmark_kind(item.kind).record(out, item, result, repeat, repeats or item.repeats)
+            except Exception as err:  # run_parallel records the run as failed with this line
+                line = failure_line(err, "while recording its results")
+                _log_error(out, item, repeat, line, err)
+                raise RuntimeError(line) from err
             if on_result is not None:
                 on_result(item, result, "ok")
 
@@ -144,23 +213,66 @@ def run_session(
             raise
     for index, (item, repeat) in enumerate(pending):
         started = time.perf_counter()
+        phase = _Phase()
         try:
-            result = _run_one(item, repeat, repeats or item.repeats, out, deadline_s)
+            result = _run_one(item, repeat, repeats or item.repeats, out, deadline_s, phase)
         except KeyboardInterrupt:
             _write_interrupted(out, pending[index:])
             raise
-        except (RankFailure, UserError) as err:
+        except Exception as err:  # any failure ends this benchmark run only
             seconds = time.perf_counter() - started
             state = NOT_APPLICABLE if isinstance(err, NotApplicable) else FAILED
-            _write_status(out, item.name, state, f"{seconds:.1f}", str(err))
+            line = failure_line(err, phase.doing)
+            if state == FAILED:
+                _log_error(out, item, repeat, line, err)
             if on_result is not None:
-                on_result(item, None, f"{state}: {err}" if state == NOT_APPLICABLE else str(err))
+                on_result(item, None, f"{state}: {line}" if state == NOT_APPLICABLE else line)
+            _record_failure(out, item, state, f"{seconds:.1f}", line, err, pending[index + 1 :])
             continue
-        _write_status(out, item.name, "ok", f"{time.perf_counter() - started:.1f}")
+        try:
+            _write_status(out, item.name, "ok", f"{time.perf_counter() - started:.1f}")
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            raise DiskFull(
+                f"the disk holding {out} is full: {item.name} ran and its results were kept, "
+                f"but {STATUS} could not be written; free some space and re-run"
+            ) from err
         results.append(result)
         if on_result is not None:
             on_result(item, result, "ok")
     return results
+
+
+def _record_failure(
+    out: Path,
+    item: Item,
+    state: str,
+    seconds: str,
+    line: str,
+    err: BaseException,
+    rest: Sequence[tuple[Item, int]],
+) -> None:
+    """A failed run's status row; on a full disk also the rest's rows, then :class:`DiskFull`."""
+    try:
+        _write_status(out, item.name, state, seconds, line)
+        if is_disk_full(err):
+            rows = [{"benchmark": other.name, "status": FAILED, "seconds": 0,
+                     "message": "not run: the disk is full"} for other, _ in rest]  # fmt: skip
+            writer.append_status(out, rows)
+    except OSError as status_err:
+        if not is_disk_full(status_err):
+            raise
+        raise DiskFull(
+            f"the disk holding {out} is full: {item.name} failed ({line}), and even "
+            f"{STATUS} could not be written, so it does not list {item.name} or the "
+            f"{len(rest)} benchmark run(s) after it; free some space and re-run"
+        ) from status_err
+    if is_disk_full(err):
+        raise DiskFull(
+            f"the disk holding {out} is full: {item.name} failed ({line}); the "
+            f"{len(rest)} benchmark run(s) after it were not run ({STATUS} lists them)"
+        ) from err
 
 
 def failed_benchmarks(out: Path) -> list[str]:
@@ -169,6 +281,6 @@ def failed_benchmarks(out: Path) -> list[str]:
 
 
 __all__ = [
-    "FAILED", "NOT_APPLICABLE", "Item", "failed_benchmarks", "prepare_run_dir",
-    "run_session", "span_cost_ns",
+    "FAILED", "NOT_APPLICABLE", "DiskFull", "Item", "failed_benchmarks", "failure_line",
+    "is_disk_full", "prepare_run_dir", "run_session", "span_cost_ns",
 ]  # fmt: skip

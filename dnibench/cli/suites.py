@@ -181,9 +181,33 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
     )
 
 
+def _write_report(run_dir: Path, title: str, command: str) -> int:
+    """finish_run, saying what to do when it cannot finish (a full disk, a second Ctrl-C).
+
+    0 when written, else the exit status it calls for: 130 after Ctrl-C, 3 otherwise.
+    """
+    from dnibench.bench.session import failure_line
+
+    again = f"write it later with `dnibench report {shlex.quote(str(run_dir))}`"
+    try:
+        markdown, html = finish_run(run_dir, title, command)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted while writing the report: results are kept; {again}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    except UserError:  # a planted link, say: refused with its own message (exit 2)
+        raise
+    except Exception as err:  # results are kept whatever broke the report
+        print(f"dnibench: the report was not written ({failure_line(err)}); results are kept; "
+              f"{again}", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+    print(f"report: {html}\n        {markdown}")
+    return 0
+
+
 @stops_on_signals  # SIGTERM and SIGHUP stop the run as Ctrl-C does: exit 143, 129
 def cmd_run(args: argparse.Namespace) -> int:
-    from dnibench.bench.session import run_session
+    from dnibench.bench.session import DiskFull, run_session
     from dnibench.suites.options import check_out, check_repeats
     from dnibench.suites.rewrites import (
         load_suite_profile,
@@ -242,11 +266,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         from dnibench.rundir.reader import has_results
 
         if has_results(out):
-            finish_run(out, f"dnibench {label} (interrupted)", command)
+            _write_report(out, f"dnibench {label} (interrupted)", command)
         return interrupted_status(stop)
-    markdown, html = finish_run(out, f"dnibench {label}: {out.name}", command)
-    print(f"report: {html}\n        {markdown}")
-    return _exit_status(out, args.allow_failures)
+    except DiskFull as full:
+        print(f"dnibench: {full}; exit 3", file=sys.stderr)
+        from dnibench.rundir.reader import has_results
+
+        if has_results(out):
+            _write_report(out, f"dnibench {label}: {out.name} (disk full)", command)
+        return EXIT_FAILED
+    unwritten = _write_report(out, f"dnibench {label}: {out.name}", command)
+    return unwritten or _exit_status(out, args.allow_failures)
 
 
 def _exit_status(out: Path, allow_failures: bool) -> int:

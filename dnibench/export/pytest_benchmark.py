@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 from pytest_benchmark.stats import Stats
 
-from dnibench.errors import UserError
 from dnibench.gate.runs import (
     PIPELINE,
     benchmark_names,
@@ -49,8 +48,10 @@ FALLBACK_SAMPLES_PER_STEP = 1.0
 def write_pytest_benchmark_json(run_dir: Path, out: Path | None = None) -> Path:
     """Write ``run_dir`` as pytest-benchmark JSON (default ``RUN_DIR/pytest-benchmark.json``).
 
-    One entry per benchmark of the run, in run order. Returns the path
-    written. Read it with ``pytest-benchmark compare PATH``.
+    One entry per benchmark of the run, in run order (none when no benchmark
+    has a positive throughput: every one failed; ``dnibench.note`` says so,
+    and the report is still written). Returns the path written. Read it
+    with ``pytest-benchmark compare PATH``.
     """
     run_dir = Path(run_dir)
     frame = load_results(run_dir)
@@ -65,10 +66,9 @@ def write_pytest_benchmark_json(run_dir: Path, out: Path | None = None) -> Path:
             skipped.append(name)
         else:
             benchmarks.append(entry)
-    if not benchmarks:
-        raise UserError(
-            f"{run_dir}: no benchmark has a positive throughput to convert; re-run the benchmarks"
-        )
+    dnibench_note: dict[str, object] = {"run_dir": str(run_dir), "skipped": skipped}
+    if not benchmarks:  # every benchmark failed, say: the report still needs its export
+        dnibench_note["note"] = "no benchmark has a positive throughput: nothing to convert"
     document = {
         "machine_info": machine_info(fp),
         "commit_info": commit_info(fp),
@@ -77,7 +77,7 @@ def write_pytest_benchmark_json(run_dir: Path, out: Path | None = None) -> Path:
         # timestamp (the end of the session) means.
         "datetime": datetime.fromtimestamp(results_mtime(run_dir), UTC).isoformat(),
         "version": _pytest_benchmark_version(),
-        "dnibench": {"run_dir": str(run_dir), "skipped": skipped},
+        "dnibench": dnibench_note,
     }
     out = run_dir / FILE_NAME if out is None else Path(out)
     writer.write_text(out, json.dumps(document, indent=4, allow_nan=False) + "\n")

@@ -28,6 +28,8 @@ PYTEST_BENCHMARK = "pytest-benchmark.json"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 PLOTS = "plots"
+ERRORS = "errors.log"
+"""Full tracebacks of the benchmarks that failed (status.csv holds one line each)."""
 GPU_FACTS = "gpu_facts.json"
 """What tools/gpu_facts.py recorded about the GPU before a GPU suite ran (tools/gpu_check.sh)."""
 
@@ -74,6 +76,7 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     (CURVES, "learning curves of training benchmarks"),
     (RNN_CURVES, "curves of recurrent benchmarks (rnn and copy kinds)"),
     (STATUS, "one row per benchmark run: ok / failed / not_applicable / interrupted"),
+    (ERRORS, "the full traceback of each failed benchmark (status.csv says it in one line)"),
     (CORPUS, "the text each recurrent benchmark read (name, sizes, SHA-256)"),
     (f"{TRACES}/NAME{TRACE_SUFFIX}", "gzip'd Chrome trace of the first launch of each pipeline "
      "benchmark (opens in Perfetto; all launches with --all-traces)"),
@@ -114,6 +117,7 @@ __all__ = [
     "CURVE_COLUMNS",
     "DERIVED",
     "DERIVED_KINDS",
+    "ERRORS",
     "FINGERPRINT",
     "FORMAT_VERSION",
     "GATE_STUDY",

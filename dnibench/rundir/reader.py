@@ -438,8 +438,11 @@ def has_traces(run_dir: Path) -> bool:
 def _trace_file(folder: Path, stem: str) -> Path | None:
     for suffix in (TRACE_SUFFIX, LEGACY_TRACE_SUFFIX):
         path = folder / f"{stem}{suffix}"
-        if path.is_file():
-            return path
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # a name too long for the file system has no trace
+            return None
     return None
 
 

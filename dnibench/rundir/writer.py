@@ -33,6 +33,7 @@ from dnibench.rundir.layout import (
     CURVE_COLUMNS,
     CURVES,
     DERIVED,
+    ERRORS,
     FINGERPRINT,
     FORMAT_VERSION,
     RESULT_COLUMNS,
@@ -99,16 +100,36 @@ def append_rows(path: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
     if new:
         writer.writeheader()
     writer.writerows(rows)
-    data = buffer.getvalue().encode("utf-8")
+    _append_bytes(path, buffer.getvalue().encode("utf-8"))
+
+
+def _append_bytes(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` whole or not at all (never through a link).
+
+    A write that fails part way (a full disk) is cut back to where the file
+    ended, and a file this call created is removed again, so a CSV never ends
+    in half a row and is never left empty (a header and its first row land
+    in the same write).
+    """
     if not data:
         return
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
     descriptor = os.open(path, flags, 0o644)
+    size = os.fstat(descriptor).st_size
     try:
         written = os.write(descriptor, data)
         while written < len(data):  # a short write (rare): finish the row, never leave half
             written += os.write(descriptor, data[written:])
         os.fsync(descriptor)
+    except BaseException:
+        try:
+            if size == 0:
+                path.unlink(missing_ok=True)
+            else:
+                os.ftruncate(descriptor, size)
+        except OSError:
+            pass
+        raise
     finally:
         os.close(descriptor)
 
@@ -176,6 +197,12 @@ def append_status(out: Path, rows: Iterable[Row]) -> None:
     append_rows(out / STATUS, STATUS_COLUMNS, rows)
 
 
+def append_error(out: Path, text: str) -> None:
+    """Add one failed benchmark's full traceback to the run's error log (never through a link)."""
+    path = _no_link(out / ERRORS)
+    _append_bytes(path, text.encode("utf-8", errors="replace"))
+
+
 def keeps_all_traces(out: Path) -> bool:
     """Whether the run was prepared to keep every launch's trace (``--all-traces``)."""
     try:
@@ -212,8 +239,8 @@ def write_corpus(out: Path, benchmark: str, provenance: Mapping[str, object]) ->
 
 
 __all__ = [
-    "ALL_TRACES", "append_curves", "append_results", "append_rnn_curves", "append_rows",
-    "append_status", "keeps_all_traces", "keeps_trace", "prepare", "write_bytes", "write_corpus",
-    "write_derived_config", "write_fingerprint", "write_json", "write_results_text",
-    "write_text", "write_trace",
+    "ALL_TRACES", "append_curves", "append_error", "append_results", "append_rnn_curves",
+    "append_rows", "append_status", "keeps_all_traces", "keeps_trace", "prepare", "write_bytes",
+    "write_corpus", "write_derived_config", "write_fingerprint", "write_json",
+    "write_results_text", "write_text", "write_trace",
 ]  # fmt: skip

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ import torch
 from torch import Tensor
 
 from dnibench.data import BatchStream, load_dataset
+from dnibench.instrument import SpanKind
 from dnibench.pipeline import Pipeline, build_pipeline
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
@@ -52,6 +55,74 @@ class RankFailure(RuntimeError):
     def __init__(self, message: str, stage: int) -> None:
         super().__init__(message)
         self.stage = stage
+
+
+WAIT_GRACE_S = 2.0
+"""A receive waits this much (or half of ``timeout_s``, if more) past ``timeout_s``, so that
+the hung stage's own watchdog speaks first and the blame goes to it, not to its neighbour."""
+
+
+def wait_timeout_s(timeout_s: float) -> float:
+    """How long a stage waits on a neighbour: longer than its watchdog's ``timeout_s``."""
+    return timeout_s + max(WAIT_GRACE_S, timeout_s / 2)
+
+
+class Watchdog:
+    """Calls ``on_hang(seconds)`` once ``progress()`` has not changed for ``timeout_s`` seconds.
+
+    ``progress`` is a counter the stage's loop advances (its actions); a
+    daemon thread reads it, so the watchdog works while the loop itself is
+    stuck. Time spent while ``idle()`` (waiting on a neighbour) does not
+    count: the stage that stopped making progress is the one that hung, not
+    the one waiting for it. So a one-process benchmark, which has no
+    neighbour whose receive would time out, is caught within its timeout,
+    and a pipeline blames the stage that hung. Use it as a ``with`` block
+    around the loop.
+    """
+
+    def __init__(
+        self,
+        timeout_s: float,
+        progress: Callable[[], int],
+        on_hang: Callable[[float], None],
+        idle: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.progress = progress
+        self.on_hang = on_hang
+        self.idle = idle
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="dnibench-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        poll = min(1.0, self.timeout_s / 10)
+        seen, since = self.progress(), time.monotonic()
+        while not self._stop.wait(poll):
+            now = self.progress()
+            if now != seen or self.idle():
+                seen, since = now, time.monotonic()
+            elif time.monotonic() - since > self.timeout_s:
+                self.on_hang(time.monotonic() - since)
+                return
+
+
+def describe_last_span(spans: np.ndarray) -> str:
+    """What a stage last finished, from its span rows (kind, microbatch, t0, t1)."""
+    if len(spans) == 0:
+        return "before its first span"
+    kind, mb = SpanKind(int(spans[-1, 0])), int(spans[-1, 1])
+    what = kind.name.lower().replace("_", " ")
+    if kind is SpanKind.STEP:
+        return f"after step {mb} (its last span)"
+    return f"after the {what} of microbatch {mb}" if mb >= 0 else f"after its {what}"
 
 
 #: Rows of real input that size the stages and price the split at build time:
@@ -160,6 +231,7 @@ def fault_hook(spec: BenchSpec, stage: int) -> StepHook | None:
 
 
 __all__ = [
-    "PROBE_ROWS", "RankFailure", "RankResult", "action_stream", "build_for_rank", "fault_hook",
-    "loss_scale", "microbatch_source", "parameter_snapshot", "place_stage",
+    "PROBE_ROWS", "WAIT_GRACE_S", "RankFailure", "RankResult", "Watchdog", "action_stream",
+    "build_for_rank", "describe_last_span", "fault_hook", "loss_scale", "microbatch_source",
+    "parameter_snapshot", "place_stage", "wait_timeout_s",
 ]  # fmt: skip

@@ -15,7 +15,7 @@ def test_every_file_of_a_run_is_described_once() -> None:
     for name in (
         layout.CONFIG, layout.FINGERPRINT, layout.RESULTS, layout.CURVES, layout.RNN_CURVES,
         layout.STATUS, layout.CORPUS, layout.TRACES, layout.PYTEST_BENCHMARK, layout.REPORT_MD,
-        layout.REPORT_HTML, layout.PLOTS, layout.GPU_FACTS,
+        layout.REPORT_HTML, layout.PLOTS, layout.GPU_FACTS, layout.ERRORS,
     ):  # fmt: skip
         assert name in described, name
 

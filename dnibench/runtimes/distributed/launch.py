@@ -37,9 +37,15 @@ def rank_entry(workdir: str, rank: int, world: int) -> None:
 
     folder = Path(workdir)
     spec: BenchSpec = pickle.loads((folder / "spec.pkl").read_bytes())
+
+    def hung(message: str) -> None:  # from the watchdog thread: this rank is stuck
+        (folder / f"error-{rank}.txt").write_text(message + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
     try:
         init_group(spec, rank, world, folder / "store")
-        results = run_rank(spec, rank, world)
+        results = run_rank(spec, rank, world, abort=hung)
         if results is not None:
             (folder / "results.pkl").write_bytes(pickle.dumps(results))
         dist.barrier()
@@ -70,7 +76,9 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 
 
 def _failure(workdir: Path, rank: int, exitcode: int | None) -> RankFailure:
-    errors = sorted(workdir.glob("error-*.txt"))
+    # The failed rank's own error first: the others are its neighbours noticing.
+    own = f"error-{rank}.txt"
+    errors = sorted(sorted(workdir.glob("error-*.txt")), key=lambda path: path.name != own)
     detail = " ".join(path.read_text().strip() for path in errors)
     if exitcode is not None and exitcode < 0:
         how = f"was killed by signal {signal.Signals(-exitcode).name}"

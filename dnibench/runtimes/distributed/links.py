@@ -85,8 +85,9 @@ class NeighbourLinks:
             pending.work.wait(self.timeout)
         except Exception as err:  # gloo raises RuntimeError subclasses, nccl others
             raise StageTimeout(
-                f"stage {self.rank}: no {pending.what} from stage {pending.peer} within "
-                f"{self.timeout_s:g} s (stage {pending.peer} died, hung or raised): {err}"
+                f"stage {self.rank} did not get {pending.what} from stage {pending.peer} "
+                f"(waited up to {self.timeout_s:g} s; stage {pending.peer} died, hung or "
+                f"raised): {err}"
             ) from err
         return pending.buffer
 

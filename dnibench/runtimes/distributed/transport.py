@@ -44,6 +44,10 @@ class LinkTransport:
         self.total = total_microbatches
         self._pending: dict[What, dict[int, PendingRecv]] = {"activation": {}, "gradient": {}}
         self._posted_until = 0
+        self.actions = 0
+        """Actions begun: the progress the stage's watchdog watches."""
+        self.waiting = False
+        """Whether the stage is waiting on a neighbour (the watchdog does not count that time)."""
 
     def post(self, mb: int) -> None:
         """Post receives for ``mb``'s step and the next, once each, in microbatch order."""
@@ -63,7 +67,11 @@ class LinkTransport:
 
     def receive(self, what: What, mb: int) -> Tensor:
         assert self.links is not None, f"a one-stage pipeline receives no {what}"
-        return self.links.wait(self._pending[what].pop(mb))
+        self.waiting = True  # on a neighbour: not this stage's own hang
+        try:
+            return self.links.wait(self._pending[what].pop(mb))
+        finally:
+            self.waiting = False
 
     def send(self, what: What, mb: int, tensor: Tensor) -> None:
         assert self.links is not None, f"a one-stage pipeline sends no {what}"
@@ -74,10 +82,15 @@ class LinkTransport:
 
     def flush(self) -> None:
         if self.links is not None:
-            self.links.flush()
+            self.waiting = True
+            try:
+                self.links.flush()
+            finally:
+                self.waiting = False
 
     def check_abort(self) -> None:
-        """Nothing to check: a failed neighbour shows up as a receive timing out."""
+        """Count the action (progress); a failed neighbour shows up as a receive timing out."""
+        self.actions += 1
 
 
 class RecorderSpans:

@@ -10,7 +10,9 @@ same seeded stream, so no parameters or inputs need to be sent at start.
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,21 +33,27 @@ from dnibench.runtimes.distributed.transport import LinkTransport, RecorderSpans
 from dnibench.runtimes.driver import StageDriver
 from dnibench.runtimes.harness import (
     RankResult,
+    Watchdog,
     action_stream,
     build_for_rank,
+    describe_last_span,
     fault_hook,
     loss_scale,
     microbatch_source,
     parameter_snapshot,
     place_stage,
+    wait_timeout_s,
 )
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.straggler import slow_factor_of
 
 
 def init_group(spec: BenchSpec, rank: int, world: int, store_path: Path | None) -> None:
-    """Join the process group: a FileStore when spawned locally, env:// under torchrun."""
-    timeout = timedelta(seconds=spec.timeout_s)
+    """Join the process group: a FileStore when spawned locally, env:// under torchrun.
+
+    Its collectives wait as long as a receive, longer than a stage's watchdog.
+    """
+    timeout = timedelta(seconds=wait_timeout_s(spec.timeout_s))
     if store_path is not None:
         store = dist.FileStore(str(store_path), world)
         dist.init_process_group(
@@ -110,8 +118,22 @@ def _nvml_sampler(device: torch.device) -> NvmlSampler | _NoGpu:
     return NvmlSampler(device_index=device.index or 0)
 
 
-def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
-    """Run this rank's part of ``spec`` in an initialised group; rank 0 gets all results."""
+def _abort(message: str) -> None:
+    """End a hung rank from its watchdog thread: the message, then exit status 1."""
+    print(message, file=sys.stderr, flush=True)
+    os._exit(1)
+
+
+def run_rank(
+    spec: BenchSpec, rank: int, world: int, abort: Callable[[str], None] | None = None
+) -> list[RankResult] | None:
+    """Run this rank's part of ``spec`` in an initialised group; rank 0 gets all results.
+
+    The stage loop is watched: no progress for ``spec.timeout_s``, other than
+    waiting on a neighbour, calls ``abort(message)`` from the watchdog thread
+    (default: print it, exit 1); a neighbour's receive waits longer, so the
+    stage that hung is the one named.
+    """
     torch.set_num_threads(spec.threads)
     device = _device(spec, rank)
     pipeline, stream = build_for_rank(spec)
@@ -132,7 +154,9 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
         shapes = pipeline.activation_shapes
         mb_size = spec.microbatch_size
         transport = LinkTransport(
-            NeighbourLinks(rank, world, spec.timeout_s, device) if world > 1 else None,
+            NeighbourLinks(rank, world, wait_timeout_s(spec.timeout_s), device)
+            if world > 1
+            else None,
             in_shape=(mb_size, *shapes[rank - 1]) if rank > 0 else None,
             out_shape=(mb_size, *shapes[rank]) if rank < world - 1 else None,
             microbatches_per_step=spec.microbatches,
@@ -148,7 +172,20 @@ def run_rank(spec: BenchSpec, rank: int, world: int) -> list[RankResult] | None:
             microbatches_per_step=spec.microbatches,
             slow_factor=slow_factor_of(spec.slow_stage, spec.slow_factor, rank),
         )
-        driver.run(action_stream(spec, rank), data, on_step=fault_hook(spec, rank))
+
+        def hung(seconds: float) -> None:
+            last = describe_last_span(recorder.spans())
+            (abort or _abort)(
+                f"stage {rank} hung: no progress for {seconds:.0f} s (timeout_s "
+                f"{spec.timeout_s:g}), stopped {last}"
+            )
+
+        def waiting() -> bool:
+            """Waiting on a neighbour is not a hang of this stage (its watchdog sees it)."""
+            return transport.waiting
+
+        with Watchdog(spec.timeout_s, lambda: transport.actions, hung, waiting):
+            driver.run(action_stream(spec, rank), data, on_step=fault_hook(spec, rank))
         log = driver.log.floats(scale)
     nvml = sampler.stop()
     result = RankResult(

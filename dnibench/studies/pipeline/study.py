@@ -40,10 +40,11 @@ def _compute(item: Item, repeat: int, deadline_s: float | None) -> BenchResult:
 def _record(out: Path, item: Item, result: BenchResult, repeat: int, repeats: int) -> None:
     from dnibench.rundir import writer
 
-    writer.append_results(out, result.rows(repeat))
     name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
     if writer.keeps_trace(out, repeat):  # the first launch, or every one with --all-traces
         writer.write_trace(out, name, result.trace(), launch=repeat)
+    # Rows last: a run whose trace cannot be written fails without rows in results.csv.
+    writer.append_results(out, result.rows(repeat))
 
 
 def _pipeline_line(result: BenchResult) -> str:

@@ -30,7 +30,7 @@ def _spec(name: str, **changes: object) -> BenchSpec:
     [
         ("kill:1:3", "stage 1 (rank 1) was killed by signal SIGKILL"),
         ("raise:1:3", "stage 1: RuntimeError: injected fault at step 3"),
-        ("hang:1:3", "from stage 1 within 10 s"),
+        ("hang:1:3", "stage 1 hung: no progress for"),
     ],
 )
 def test_failing_rank_ends_the_run_and_is_named(
