@@ -184,17 +184,18 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
 def _write_report(run_dir: Path, title: str, command: str) -> int:
     """finish_run, saying what to do when it cannot finish (a full disk, a second Ctrl-C).
 
-    0 when written, else the exit status it calls for: 130 after Ctrl-C, 3 otherwise.
+    0 when written, else the exit status it calls for: 130 after Ctrl-C (143 after
+    SIGTERM, 129 after SIGHUP), 3 otherwise.
     """
     from dnibench.bench.session import failure_line
 
     again = f"write it later with `dnibench report {shlex.quote(str(run_dir))}`"
     try:
         markdown, html = finish_run(run_dir, title, command)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM / SIGHUP (exit 130, 143, 129)
         print(f"\ninterrupted while writing the report: results are kept; {again}",
               file=sys.stderr)  # fmt: skip
-        return EXIT_INTERRUPTED
+        return interrupted_status(stop)
     except UserError:  # a planted link, say: refused with its own message (exit 2)
         raise
     except Exception as err:  # results are kept whatever broke the report
