@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from processes import kill_all
+from processes import kill_all, tagged
 
 SUITE = """
 [suite]
@@ -45,18 +45,8 @@ eval_chars = 100
 
 def tagged_workers(tag: str) -> list[int]:
     """Live processes started under this test's tag (the parent's spawned workers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if f"DNIBENCH_TEST_TAG={tag}".encode() in environ and b"multiprocessing" in cmdline:
-            found.append(int(entry.name))
-    return found
+    found = tagged("DNIBENCH_TEST_TAG", tag)
+    return [pid for pid, command in found.items() if "multiprocessing" in command]
 
 
 @pytest.mark.parametrize(

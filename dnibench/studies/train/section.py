@@ -43,7 +43,7 @@ from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 from dnibench.report.verdict import Target
 from dnibench.rundir.reader import Spec, raw_results, read_config, read_curves
-from dnibench.studies.recurrent.report.figures import MIN_SEEDS, median, seed_values, spread
+from dnibench.studies.seeds import MIN_SEEDS, median, seed_values, spread
 
 TARGET_SHARE = 0.95
 CLOSE_SHARE = 0.9

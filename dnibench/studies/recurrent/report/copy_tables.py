@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.report.tables import MISSING
+from dnibench.studies.seeds import seed_values
 
 TASK_LABELS = {"copy": "Copy", "repeat-copy": "Repeat Copy"}
 CELL_REGIMES = ("tbptt", "dni-tbptt")
@@ -65,17 +66,12 @@ class CopyBench(Protocol):
     def truncation(self) -> int: ...
 
 
-def _seed_values(results: pd.DataFrame, bench: str, metric: str) -> np.ndarray:
-    frame = results[(results["benchmark"] == bench) & (results["metric"] == metric)]
-    return frame.sort_values("repeat")["value"].to_numpy(dtype=float)
-
-
 def copy_frame(results: pd.DataFrame, copies: Sequence[CopyBench]) -> pd.DataFrame:
     """One row per copy run: task, regime, T, repeat, longest solved, stalled (NaN if unknown)."""
     rows = []
     for bench in copies:
-        solved = _seed_values(results, bench.name, "longest_solved")
-        stalled = _seed_values(results, bench.name, "stalled")
+        solved = seed_values(results, bench.name, "longest_solved")
+        stalled = seed_values(results, bench.name, "stalled")
         for repeat, value in enumerate(solved):
             rows.append(
                 {

@@ -30,27 +30,10 @@ import numpy as np
 import pandas as pd
 
 from dnibench import target_reach
+from dnibench.studies.seeds import MIN_SEEDS, median, seed_values, spread
 
-MIN_SEEDS = 3
 BPC_DIVERGENCE = 0.3
 NORM_DIVERGENCE = 10.0
-
-
-def seed_values(results: pd.DataFrame, bench: str, metric: str = "bpc") -> np.ndarray:
-    """A benchmark's metric per seed (repeat order), NaN kept."""
-    frame = results[(results["benchmark"] == bench) & (results["metric"] == metric)]
-    return frame.sort_values("repeat")["value"].to_numpy(dtype=float)
-
-
-def spread(values: np.ndarray) -> float:
-    """Max minus min over the finite values (NaN when none)."""
-    finite = values[np.isfinite(values)]
-    return float(finite.max() - finite.min()) if finite.size else math.nan
-
-
-def median(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(np.median(finite)) if finite.size else math.nan
 
 
 @dataclass(frozen=True)
