@@ -11,27 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
 from dnibench.report.tables import MISSING, fmt
-
-
-class Verdict(StrEnum):
-    """How a target came out; the only words a verdict cell starts with."""
-
-    MET = "met"
-    MISSED = "missed"
-    INCONCLUSIVE = "inconclusive"
-    """The measurement cannot decide (an interval straddles the goal)."""
-    NOT_TESTABLE = "not testable"
-    """The target's premise failed in this run, whatever the measured value."""
-    NOT_MEASURED = "not measured"
-    NOT_REACHED = "not reached"
-    DIVERGED = "diverged"
-    NOT_APPLICABLE = "not applicable"
-    QUOTED = "quoted (no goal)"
-    """A figure reported as measured, with no goal to judge it against."""
-
+from dnibench.stats.words import Verdict
 
 COMPARATORS = ("<=", "<", ">", ">=")
 
