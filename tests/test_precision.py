@@ -172,3 +172,17 @@ def test_the_gpu_suites_default_to_bf16_and_their_cpu_profile_to_fp32() -> None:
     cpu = load_suite_profile("gpu-quick", "cpu")
     assert {item.spec.dtype for item in cpu.items if item.spec} == {"fp32"}
     assert {item.spec.dtype for item in load_suite("quick").items if item.spec} == {"fp32"}
+
+
+def test_the_streams_runtime_stand_in_trains_bit_equal_in_bf16() -> None:
+    from dnibench.runtimes.streams.runner import run_streams
+
+    spec = _spec(
+        "gpipe", dtype="bf16", runtime="streams", device="cpu", optim=OptimConfig("sgd", 0.1)
+    )
+    ranks = run_streams(spec).ranks
+    expected = [stage.module.state_dict() for stage in _reference(spec).stages]
+    for rank, reference in zip(sorted(ranks, key=lambda r: r.rank), expected, strict=True):
+        for name, value in reference.items():
+            assert value.dtype == torch.bfloat16 or not value.is_floating_point()
+            assert torch.equal(rank.parameters[name], value), f"stage {rank.rank} {name}"

@@ -20,13 +20,14 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from dnibench.instrument.flops import META, count_flops, training_step_flops
+from dnibench.instrument.flops import META, DecoderDims, count_flops, training_step_flops
 from dnibench.pipeline import build_pipeline
 from dnibench.precision import cast_input, torch_dtype
 from dnibench.regimes.stage import Stage
@@ -38,6 +39,11 @@ DECOUPLING_FLOPS = "decoupling_flops_per_sample"
 TOKENS_PER_SAMPLE = "tokens_per_sample"
 FLOP_METRICS = (MODEL_FLOPS, DECOUPLING_FLOPS, TOKENS_PER_SAMPLE)
 """The result metrics this module records (stage -1, one row each per launch)."""
+
+
+DECODER_DIMS: dict[str, Callable[[BenchSpec], DecoderDims]] = {}
+"""Model name -> its decoder dimensions from a spec: the models whose model FLOPs are PaLM's
+formula rather than the counted figure (the ``gpt`` model registers here)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,11 @@ def flop_budget(spec: BenchSpec) -> FlopBudget:
                 context = F.one_hot(labels, stage.num_classes).to(x.dtype).to(META)
             decoupling += _decoupling_flops(stage, out, x, context)
         h = out
-    return FlopBudget(model / rows, decoupling / rows, tokens_per_sample(sample))
+    per_sample = model / rows
+    dims = DECODER_DIMS.get(spec.model)
+    if dims is not None:  # a decoder: PaLM's count, the field's convention for MFU
+        per_sample = dims(spec).flops_per_token() * tokens_per_sample(sample)
+    return FlopBudget(per_sample, decoupling / rows, tokens_per_sample(sample))
 
 
 def flop_rows(spec: BenchSpec, repeat: int) -> list[dict[str, object]]:
@@ -131,6 +141,6 @@ def flop_rows(spec: BenchSpec, repeat: int) -> list[dict[str, object]]:
 
 
 __all__ = [
-    "DECOUPLING_FLOPS", "FLOP_METRICS", "MODEL_FLOPS", "TOKENS_PER_SAMPLE", "FlopBudget",
-    "flop_budget", "flop_rows", "tokens_per_sample",
+    "DECODER_DIMS", "DECOUPLING_FLOPS", "FLOP_METRICS", "MODEL_FLOPS", "TOKENS_PER_SAMPLE",
+    "FlopBudget", "flop_budget", "flop_rows", "tokens_per_sample",
 ]  # fmt: skip

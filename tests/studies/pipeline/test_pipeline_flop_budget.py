@@ -6,6 +6,7 @@ import pytest
 from torch import nn
 
 from dnibench.data import load_dataset
+from dnibench.instrument.flops import DecoderDims
 from dnibench.models import build_model
 from dnibench.modes import CDNI, DNI, GPIPE, SINGLE, UNLOCK
 from dnibench.runtimes.spec import BenchSpec
@@ -62,3 +63,14 @@ def test_a_model_that_cannot_be_counted_gets_no_rows_and_says_why(monkeypatch, c
     monkeypatch.setattr(module, "flop_budget", fails)
     assert flop_rows(_spec(DNI.name), repeat=0) == []
     assert "FLOPs not counted" in capsys.readouterr().err
+
+
+def test_a_registered_decoder_takes_palms_count(monkeypatch) -> None:
+    dims = DecoderDims(n_layer=2, d_model=8, seq_len=4, vocab=16)
+    monkeypatch.setitem(module.DECODER_DIMS, "mlp", lambda spec: dims)
+    flop_budget.cache_clear()
+    try:
+        budget = flop_budget(_spec(GPIPE.name, depth=3))
+    finally:
+        flop_budget.cache_clear()
+    assert budget.model == dims.flops_per_token() * budget.tokens_per_sample
