@@ -104,7 +104,7 @@ def fingerprint(
     """
     measured: dict[str, object] = {}
     if dtypes:
-        measured = {"dtypes": list(dict.fromkeys(dtypes)), "gemm_peak": machine_peaks(dtypes)}
+        measured = {"dtypes": list(dict.fromkeys(dtypes)), **machine_peaks(dtypes)}
     return {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),

@@ -139,30 +139,39 @@ def vendor_peak_tflops(gpu_name: str | None, dtype: str) -> float | None:
     return None
 
 
+def peak_key(device: str, dtype: str, scope: str = "") -> str:
+    """The fingerprint key of one measured peak, in GFLOP/s: ``gemm_gflops_cpu_fp32_one_thread``.
+
+    Flat keys with plain numbers, so the report's environment table shows one
+    readable row per figure and a reader needs no nesting.
+    """
+    return "_".join(part for part in ("gemm_gflops", device, dtype, scope) if part)
+
+
 def machine_peaks(dtypes: Sequence[str]) -> dict[str, object]:
     """The probe for the fingerprint: per dtype, one thread and all cores on the CPU; on a GPU,
-    bf16 with the vendor's figure beside it."""
+    bf16 with the vendor's figure beside it. Values in GFLOP/s (one decimal)."""
     cores = os.cpu_count() or 1
-    cpu: dict[str, object] = {}
+    peaks: dict[str, object] = {
+        "gemm_probe": f"best of square torch.matmul over n = {CPU_SIZES[0]}..{CPU_SIZES[-1]} "
+        f"(CPU), {GPU_SIZES[0]}..{GPU_SIZES[-1]} (GPU), {REPEATS} repeats each",
+    }
     for dtype in dict.fromkeys(dtypes):
         one = probe_peak(dtype, "cpu", threads=1)
         every = one if cores == 1 else probe_peak(dtype, "cpu", threads=cores)
-        cpu[dtype] = {"one_thread": one.as_dict(), "all_cores": every.as_dict(), "cores": cores}
-    peaks: dict[str, object] = {"method": "best of square torch.matmul over sizes and repeats",
-                                "cpu": cpu}  # fmt: skip
+        peaks[peak_key("cpu", dtype, "one_thread")] = round(one.flops_per_s / 1e9, 1)
+        peaks[peak_key("cpu", dtype, "all_cores")] = round(every.flops_per_s / 1e9, 1)
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)
         gpu = probe_peak("bf16", "cuda", sizes=GPU_SIZES)
-        peaks["gpu"] = {
-            "name": name,
-            "bf16": gpu.as_dict(),
-            "vendor_bf16_tflops": vendor_peak_tflops(name, "bf16"),
-            "note": MEASURED_NOTE,
-        }
+        peaks[peak_key("gpu", "bf16")] = round(gpu.flops_per_s / 1e9, 1)
+        vendor = vendor_peak_tflops(name, "bf16")
+        peaks[peak_key("gpu", "bf16", "vendor")] = None if vendor is None else vendor * 1e3
+        peaks["gemm_note"] = MEASURED_NOTE
     return peaks
 
 
 __all__ = [
     "CPU_SIZES", "GPU_SIZES", "REPEATS", "VENDOR_PEAKS_TFLOPS", "GemmPeak", "machine_peaks",
-    "matmul_flops", "probe_peak", "time_matmul", "vendor_peak_tflops",
+    "matmul_flops", "peak_key", "probe_peak", "time_matmul", "vendor_peak_tflops",
 ]  # fmt: skip

@@ -92,8 +92,8 @@ def test_a_folder_below_the_top_of_a_work_tree_is_not_a_checkout(tmp_path: Path)
 def test_the_fingerprint_records_the_run_dtypes_with_the_measured_peak(monkeypatch) -> None:
     from dnibench.bench import fingerprint as module
 
-    monkeypatch.setattr(module, "machine_peaks", lambda dtypes: {"cpu": {d: 1.0 for d in dtypes}})
+    monkeypatch.setattr(module, "machine_peaks", lambda dtypes: {f"peak_{d}": 1.0 for d in dtypes})
     recorded = module.fingerprint(dtypes=["bf16", "fp32", "bf16"])
     assert recorded["dtypes"] == ["bf16", "fp32"]
-    assert recorded["gemm_peak"] == {"cpu": {"bf16": 1.0, "fp32": 1.0}}
-    assert "gemm_peak" not in module.fingerprint()  # no pipeline, no probe
+    assert recorded["peak_bf16"] == recorded["peak_fp32"] == 1.0
+    assert "dtypes" not in module.fingerprint()  # no pipeline, no probe

@@ -78,6 +78,6 @@ def test_the_machine_probe_measures_one_thread_and_all_cores(monkeypatch) -> Non
     monkeypatch.setattr(gemm_probe.torch.cuda, "is_available", lambda: False)
     peaks = gemm_probe.machine_peaks(["fp32"])
     assert calls == [("fp32", 1), ("fp32", 4)]
-    cpu = peaks["cpu"]["fp32"]  # type: ignore[index]
-    assert cpu["one_thread"]["threads"] == 1 and cpu["all_cores"]["threads"] == 4
-    assert "gpu" not in peaks
+    assert peaks["gemm_gflops_cpu_fp32_one_thread"] == 1.0  # GFLOP/s
+    assert peaks["gemm_gflops_cpu_fp32_all_cores"] == 1.0
+    assert not any(key.startswith("gemm_gflops_gpu") for key in peaks)

@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dnibench.instrument.gemm_probe import peak_key
 from dnibench.modes import SINGLE
 from dnibench.report.section import Section
 from dnibench.rundir.config import JsonValue
@@ -58,15 +59,6 @@ class Peak:
     """The datasheet's figure (GPUs only), shown beside the measured one."""
 
 
-def _dig(tree: Mapping[str, JsonValue] | JsonValue, *keys: str) -> JsonValue:
-    node: JsonValue = tree  # type: ignore[assignment]
-    for key in keys:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
-
-
 def _number(value: JsonValue) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
@@ -74,21 +66,19 @@ def _number(value: JsonValue) -> float:
 
 
 def peak_of(fingerprint: Mapping[str, JsonValue], dtype: str, on_gpu: bool) -> Peak | None:
-    """The fingerprint's measured peak at ``dtype`` (None when the run did not probe it)."""
+    """The fingerprint's measured peak at ``dtype`` in FLOP/s (None when the run did not probe)."""
     if on_gpu:
-        gpu = _dig(fingerprint, "gemm_peak", "gpu")
-        rate = _number(_dig(gpu, dtype, "flops_per_s"))
+        rate = _number(fingerprint.get(peak_key("gpu", dtype))) * 1e9
         if math.isnan(rate):
             return None
-        vendor = _number(_dig(gpu, f"vendor_{dtype}_tflops")) * 1e12
+        vendor = _number(fingerprint.get(peak_key("gpu", dtype, "vendor"))) * 1e9
         return Peak(rate, rate, 1, "gpu", None if math.isnan(vendor) else vendor)
-    cpu = _dig(fingerprint, "gemm_peak", "cpu", dtype)
-    one = _number(_dig(cpu, "one_thread", "flops_per_s"))
-    every = _number(_dig(cpu, "all_cores", "flops_per_s"))
-    cores = _number(_dig(cpu, "cores"))
+    one = _number(fingerprint.get(peak_key("cpu", dtype, "one_thread"))) * 1e9
+    every = _number(fingerprint.get(peak_key("cpu", dtype, "all_cores"))) * 1e9
+    cores = _number(fingerprint.get("cores"))
     if math.isnan(one):
         return None
-    return Peak(one, every, int(cores) if not math.isnan(cores) else 1, "cpu")
+    return Peak(one, every, 1 if math.isnan(cores) else int(cores), "cpu")
 
 
 @dataclass(frozen=True)

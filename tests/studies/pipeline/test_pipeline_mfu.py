@@ -28,15 +28,8 @@ from dnibench.studies.pipeline.mfu import (
 GFLOP = 1e9
 FINGERPRINT = {
     "cores": 2,
-    "gemm_peak": {
-        "cpu": {
-            "fp32": {
-                "one_thread": {"flops_per_s": 100 * GFLOP},
-                "all_cores": {"flops_per_s": 160 * GFLOP},
-                "cores": 2,
-            }
-        }
-    },
+    "gemm_gflops_cpu_fp32_one_thread": 100.0,
+    "gemm_gflops_cpu_fp32_all_cores": 160.0,
 }
 
 
@@ -72,7 +65,7 @@ def test_the_peak_comes_from_the_fingerprint_at_the_run_dtype() -> None:
     assert peak == Peak(100 * GFLOP, 160 * GFLOP, 2, "cpu")
     assert peak_of(FINGERPRINT, "bf16", on_gpu=False) is None
     assert peak_of({}, "fp32", on_gpu=False) is None
-    gpu = {"gemm_peak": {"gpu": {"bf16": {"flops_per_s": 7.9e14}, "vendor_bf16_tflops": 989.0}}}
+    gpu = {"gemm_gflops_gpu_bf16": 790_000.0, "gemm_gflops_gpu_bf16_vendor": 989_000.0}
     assert peak_of(gpu, "bf16", on_gpu=True) == Peak(7.9e14, 7.9e14, 1, "gpu", 989e12)
 
 
