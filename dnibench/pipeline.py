@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from dnibench.models import BlockModel, build_model
 from dnibench.optim import OptimConfig
+from dnibench.precision import DEFAULT_DTYPE, cast_input, torch_dtype
 from dnibench.regimes.regime import Regime
 from dnibench.regimes.stage import Stage
 from dnibench.regimes.synthetic_gradient import SGConfig, SyntheticGradient
@@ -34,6 +35,7 @@ class PipelineConfig:
     sg: SGConfig = field(default_factory=SGConfig)
     si: SIConfig = field(default_factory=SIConfig)
     seed: int = 0
+    dtype: str = DEFAULT_DTYPE
 
 
 @dataclass
@@ -80,6 +82,9 @@ def build_pipeline(
     model = build_model(
         config.model, input_shape, num_classes, width=config.width, depth=config.depth
     )
+    dtype = torch_dtype(config.dtype)
+    model.blocks.to(dtype)  # before anything reads the model: split and shapes see its precision
+    sample = cast_input(sample, dtype)
     balance = choose_balance(model, config.stages, sample, config.balance)
     modules = split_blocks(model, balance)
     shapes = activation_shapes(modules, sample)
@@ -94,6 +99,9 @@ def build_pipeline(
         si = None
         if regime.synthetic_inputs and index > 0:
             si = SyntheticInput(input_shape, shapes[index - 1], config.si)
+        for extra in (sg, si):
+            if extra is not None:
+                extra.to(dtype)  # parameter identity kept: their Adam state follows in dtype
         stages.append(
             Stage(
                 index,
@@ -104,6 +112,7 @@ def build_pipeline(
                 sg=sg,
                 si=si,
                 num_classes=num_classes,
+                dtype=dtype,
             )
         )
     return Pipeline(model=model, stages=stages, balance=balance, activation_shapes=shapes)

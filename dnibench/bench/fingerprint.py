@@ -6,11 +6,13 @@ import os
 import platform
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 import dnibench
+from dnibench.instrument.gemm_probe import machine_peaks
 
 
 def _cpu_model() -> str:
@@ -91,8 +93,18 @@ def _gpu() -> dict[str, object]:
     return info
 
 
-def fingerprint(backend: str = "gloo", world_size: int | None = None) -> dict[str, object]:
-    """CPU, cores, GPU, driver, CUDA, torch, backend, world size, git commit and dirty flag."""
+def fingerprint(
+    backend: str = "gloo", world_size: int | None = None, dtypes: Sequence[str] = ()
+) -> dict[str, object]:
+    """CPU, cores, GPU, driver, CUDA, torch, backend, world size, git commit and dirty flag.
+
+    ``dtypes``: the precisions the run computes in; each is recorded with the
+    machine's measured matrix-product peak at it (:mod:`dnibench.instrument.gemm_probe`,
+    the denominator of MFU), and the vendor's figure on a known GPU.
+    """
+    measured: dict[str, object] = {}
+    if dtypes:
+        measured = {"dtypes": list(dict.fromkeys(dtypes)), **machine_peaks(dtypes)}
     return {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -105,4 +117,5 @@ def fingerprint(backend: str = "gloo", world_size: int | None = None) -> dict[st
         "world_size": world_size,
         **git_info(),
         **_gpu(),
+        **measured,
     }

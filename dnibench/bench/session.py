@@ -62,7 +62,7 @@ def prepare_run_dir(
     specs = [item.spec for item in entries if item.spec is not None]
     world = max((spec.world_size for spec in specs), default=1)
     backend = specs[0].backend if specs else "gloo"
-    finger = fingerprint(backend, world)
+    finger = fingerprint(backend, world, sorted({spec.dtype for spec in specs}))
     writer.prepare(out, config, finger, keep_all_traces=keep_all_traces)
 
 

@@ -103,6 +103,7 @@ class Stage:
         sg: SyntheticGradient | None = None,
         si: SyntheticInput | None = None,
         num_classes: int = 0,
+        dtype: torch.dtype | None = None,
     ) -> None:
         self.index = index
         self.num_stages = num_stages
@@ -112,6 +113,8 @@ class Stage:
         self.sg = sg
         self.si = si
         self.num_classes = num_classes
+        # The precision the stage computes in: real-valued inputs and the context are cast to it.
+        self.dtype = dtype
         self._flight: dict[int, _InFlight] = {}
         self._si_inputs: dict[int, Tensor] = {}
         self._recording: list[tuple[nn.Module, Tensor]] | None = None
@@ -133,7 +136,7 @@ class Stage:
     def _context(self, labels: Tensor) -> Tensor | None:
         if self.sg is None or self.sg.context_size == 0:
             return None
-        return F.one_hot(labels, self.num_classes).float()
+        return F.one_hot(labels, self.num_classes).to(self.dtype or torch.float32)
 
     def forward(
         self,
@@ -154,6 +157,7 @@ class Stage:
         """
         if mb in self._flight:
             raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
+        inp = self.cast(inp)
         if not self.is_first:
             inp = inp.detach().requires_grad_(True)
         state = self._flight[mb] = _InFlight(inp=inp, split=split_backward)
@@ -174,6 +178,12 @@ class Stage:
         state.out = out
         state.context = self._context(labels)
         return out.detach()
+
+    def cast(self, tensor: Tensor) -> Tensor:
+        """``tensor`` in the stage's precision if real-valued (ids and labels unchanged)."""
+        if self.dtype is None or not tensor.is_floating_point() or tensor.dtype == self.dtype:
+            return tensor
+        return tensor.to(self.dtype)
 
     def _grad_in(self, state: _InFlight) -> Tensor | None:
         if self.is_first or state.inp is None or state.inp.grad is None:

@@ -50,7 +50,8 @@ class SyntheticInput(nn.Module):
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
 
     def _predict(self, x: Tensor) -> Tensor:
-        return self.net(x.float()).reshape(x.shape[0], *self.activation_shape)
+        dtype = next(self.net.parameters()).dtype  # the run's precision (fp32 or bf16)
+        return self.net(x.to(dtype)).reshape(x.shape[0], *self.activation_shape)
 
     def predict(self, x: Tensor) -> Tensor:
         """hhat = I(x), detached: the stage's forward runs on it as if it were real."""

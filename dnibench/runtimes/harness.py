@@ -26,6 +26,7 @@ from torch import Tensor
 from dnibench.data import BatchStream, load_dataset
 from dnibench.instrument import SpanKind
 from dnibench.pipeline import Pipeline, build_pipeline
+from dnibench.precision import cast_input, torch_dtype
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
 from dnibench.runtimes.spec import BenchSpec, parse_fault
@@ -187,7 +188,10 @@ def parameter_snapshot(stage: Stage) -> dict[str, Tensor]:
 
 
 def microbatch_source(spec: BenchSpec, stream: BatchStream, device: torch.device) -> MicrobatchData:
-    """Global microbatch id -> (x, y) on ``device``, one step's batch cached at a time."""
+    """Global microbatch id -> (x, y) on ``device``, one step's batch cached at a time.
+
+    Real-valued inputs come in the run's precision (ids and labels as they are).
+    """
     cache: dict[int, tuple[tuple[Tensor, ...], tuple[Tensor, ...]]] = {}
 
     def data(mb: int) -> tuple[Tensor, Tensor]:
@@ -195,7 +199,7 @@ def microbatch_source(spec: BenchSpec, stream: BatchStream, device: torch.device
         if step not in cache:
             cache.clear()
             x, y = stream.batch(step)
-            x, y = x.to(device), y.to(device)
+            x, y = cast_input(x.to(device), torch_dtype(spec.dtype)), y.to(device)
             cache[step] = (x.chunk(spec.microbatches), y.chunk(spec.microbatches))
         xs, ys = cache[step]
         return xs[index], ys[index]

@@ -146,7 +146,7 @@ class ReferenceRuntime:
         count = 0
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
-                h = x[start : start + batch_size]
+                h = self.stages[0].cast(x[start : start + batch_size])
                 labels = y[start : start + batch_size]
                 for stage in self.stages:
                     h = stage.module(h)

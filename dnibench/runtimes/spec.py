@@ -23,6 +23,7 @@ from dnibench.modes import (
 from dnibench.modes import PEER_MODES as PEER_MODES
 from dnibench.optim import OptimConfig
 from dnibench.pipeline import PipelineConfig
+from dnibench.precision import DEFAULT_DTYPE, check_dtype
 from dnibench.regimes.regime import Regime
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
@@ -54,6 +55,8 @@ class BenchSpec:
     stream per stage in one process); ``device`` picks the streams runtime's
     device: ``cuda`` (required), ``cpu`` (the CPU stand-in) or ``auto``.
     ``nvml`` off skips GPU telemetry, to measure what sampling costs.
+    ``dtype`` (``fp32`` or ``bf16``) is the precision of everything the run
+    computes and sends: model, messages, SG / SI modules, optimiser state.
     """
 
     name: str
@@ -86,8 +89,10 @@ class BenchSpec:
     runtime: str = "dist"
     device: str = "auto"
     nvml: bool = True
+    dtype: str = DEFAULT_DTYPE
 
     def __post_init__(self) -> None:
+        check_dtype(self.dtype, self.name)
         if self.mode not in BENCH_MODES:
             raise unknown_name("mode", self.mode, BENCH_MODES)
         if self.runtime not in RUNTIMES:
@@ -137,6 +142,7 @@ class BenchSpec:
             sg=self.sg,
             si=self.si,
             seed=self.seed,
+            dtype=self.dtype,
         )
 
     def _model_balance(self) -> tuple[int, ...] | None:

@@ -87,3 +87,13 @@ def test_a_folder_below_the_top_of_a_work_tree_is_not_a_checkout(tmp_path: Path)
     (tmp_path / "repo" / "sub").mkdir()
     assert git_info(tmp_path / "repo" / "sub")["git_note"] == "not a checkout"
     assert git_info(tmp_path)["git_commit"] is None
+
+
+def test_the_fingerprint_records_the_run_dtypes_with_the_measured_peak(monkeypatch) -> None:
+    from dnibench.bench import fingerprint as module
+
+    monkeypatch.setattr(module, "machine_peaks", lambda dtypes: {f"peak_{d}": 1.0 for d in dtypes})
+    recorded = module.fingerprint(dtypes=["bf16", "fp32", "bf16"])
+    assert recorded["dtypes"] == ["bf16", "fp32"]
+    assert recorded["peak_bf16"] == recorded["peak_fp32"] == 1.0
+    assert "dtypes" not in module.fingerprint()  # no pipeline, no probe

@@ -40,12 +40,20 @@ class PendingRecv:
 class NeighbourLinks:
     """Sends and receives of stage ``rank`` in a ``world``-stage pipeline."""
 
-    def __init__(self, rank: int, world: int, timeout_s: float, device: torch.device) -> None:
+    def __init__(
+        self,
+        rank: int,
+        world: int,
+        timeout_s: float,
+        device: torch.device,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         self.rank = rank
         self.world = world
         self.timeout = timedelta(seconds=timeout_s)
         self.timeout_s = timeout_s
         self.device = device
+        self.dtype = dtype  # the run's precision: receive buffers match what neighbours send
         self._sends: list[dist.Work] = []
 
     def _send(self, tensor: Tensor, peer: int, mb: int) -> None:
@@ -58,7 +66,7 @@ class NeighbourLinks:
         self._sends = [work for work in self._sends if not work.is_completed()]
 
     def _recv(self, shape: tuple[int, ...], peer: int, mb: int, what: str) -> PendingRecv:
-        buffer = torch.empty(shape, dtype=torch.float32, device=self.device)
+        buffer = torch.empty(shape, dtype=self.dtype, device=self.device)
         work = dist.irecv(buffer, src=peer, tag=mb % TAG_SPACE)
         assert work is not None  # None only for ranks outside the group, never here
         return PendingRecv(work=work, buffer=buffer, what=what, peer=peer)

@@ -28,6 +28,7 @@ from dnibench.instrument import (
     peak_rss_bytes,
 )
 from dnibench.modes import Family
+from dnibench.precision import torch_dtype
 from dnibench.runtimes.distributed.links import NeighbourLinks
 from dnibench.runtimes.distributed.transport import LinkTransport, RecorderSpans
 from dnibench.runtimes.driver import StageDriver
@@ -153,8 +154,9 @@ def run_rank(
     else:
         shapes = pipeline.activation_shapes
         mb_size = spec.microbatch_size
+        wait_s = wait_timeout_s(spec.timeout_s)
         transport = LinkTransport(
-            NeighbourLinks(rank, world, wait_timeout_s(spec.timeout_s), device)
+            NeighbourLinks(rank, world, wait_s, device, torch_dtype(spec.dtype))
             if world > 1
             else None,
             in_shape=(mb_size, *shapes[rank - 1]) if rank > 0 else None,

@@ -29,6 +29,7 @@ from torch import Tensor
 from dnibench.data import BatchStream
 from dnibench.errors import UserError
 from dnibench.instrument import NvmlSampler, cpu_times, peak_rss_bytes
+from dnibench.precision import cast_input, torch_dtype
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData
 from dnibench.runtimes.harness import (
@@ -85,7 +86,8 @@ def staged_microbatches(
     for step in range(spec.steps):
         x, y = stream.batch(step)
         for device in devices:
-            xs, ys = x.to(device).chunk(m), y.to(device).chunk(m)
+            xs = cast_input(x.to(device), torch_dtype(spec.dtype)).chunk(m)
+            ys = y.to(device).chunk(m)
             per_device[device].extend(zip(xs, ys, strict=True))
 
     def source(device: torch.device) -> MicrobatchData:

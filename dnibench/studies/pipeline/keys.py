@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dnibench.data import DATA_NAMES
+from dnibench.precision import DTYPES
 from dnibench.runtimes.spec import BENCH_MODES, SINGLE_MODE, STREAMS_DEVICES, BenchSpec
 from dnibench.studies.keys import KNOB_FIELDS, KNOB_KEYS, MODEL_KEYS, Key, check_split, knob_configs
 
@@ -38,6 +39,7 @@ PIPELINE_KEYS = (
     Key("update_per_microbatch", "bool"),
     Key("device", "str", choices=STREAMS_DEVICES, note="the streams runtime's device"),
     Key("nvml", "bool"),
+    Key("dtype", "str", choices=tuple(DTYPES), note="the precision of model, messages and SG/SI"),
     *KNOB_KEYS,
 )
 

@@ -39,12 +39,13 @@ def _compute(item: Item, repeat: int, deadline_s: float | None) -> BenchResult:
 
 def _record(out: Path, item: Item, result: BenchResult, repeat: int, repeats: int) -> None:
     from dnibench.rundir import writer
+    from dnibench.studies.pipeline.flop_budget import flop_rows
 
     name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
     if writer.keeps_trace(out, repeat):  # the first launch, or every one with --all-traces
         writer.write_trace(out, name, result.trace(), launch=repeat)
     # Rows last: a run whose trace cannot be written fails without rows in results.csv.
-    writer.append_results(out, result.rows(repeat))
+    writer.append_results(out, result.rows(repeat) + flop_rows(result.spec, repeat))
 
 
 def _pipeline_line(result: BenchResult) -> str:
@@ -78,6 +79,13 @@ def _pipeline_verdicts(run_dir: Path) -> Section | None:
     return verdicts_section(run_dir)
 
 
+def _mfu(run_dir: Path) -> Section | None:
+    """Tokens/s, MFU and HFU against the measured peak, and the MFU gap split."""
+    from dnibench.studies.pipeline.mfu import mfu_section
+
+    return mfu_section(run_dir)
+
+
 def _hardware_limit(run: RunData, bench: str) -> float:
     from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
 
@@ -107,6 +115,6 @@ STUDY = Study(
     "pipeline",
     rank=10,
     kinds=(KIND,),
-    sections=(_pipeline_targets, _pipeline_verdicts),
+    sections=(_pipeline_targets, _pipeline_verdicts, _mfu),
     hooks=ReportHooks(hardware_limit=_hardware_limit, plots={"timeline": _timeline}),
 )
