@@ -82,6 +82,9 @@ class RecurrentConfig:
     # the SG is asked for the undiscounted sum of an unending stream's future gradients and
     # blew up on the default corpus; 0.1 trained there and on PTB, and was best there.
     sg_scale: float = 0.1
+    # The bootstrap discount gamma in M's target, separate from the injection scale above;
+    # None means "equal to sg_scale", the single-knob behaviour (studies/recurrent/sg_knobs.py).
+    sg_gamma: float | None = None
     aux_weight: float = 1.0
 
     def __post_init__(self) -> None:

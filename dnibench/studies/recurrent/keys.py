@@ -23,6 +23,7 @@ RECURRENT_KEYS = (
     Key("sg_width", "int", minimum=1),
     Key("sg_lr", "float", above=0),
     Key("sg_scale", "float", minimum=0),
+    Key("sg_gamma", "float", minimum=0, maximum=1),
     Key("aux_weight", "float", minimum=0),
 )
 RNN_KEYS = (

@@ -41,6 +41,7 @@ from dnibench.studies.recurrent.corpus import (
     load_text,
 )
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.sg_knobs import discount_of
 from dnibench.studies.recurrent.sg_quality import SGQuality, probe_length, sg_quality
 from dnibench.studies.recurrent.tbptt import TBPTT
 from dnibench.studies.recurrent.trainer import build_regime
@@ -151,7 +152,9 @@ def _probe(regime: TBPTT, ids: torch.Tensor, config: RecurrentConfig) -> SGQuali
         return SGQuality.missing()  # plain tbptt, or too little held-out text for the windows
     core = regime.core
     assert isinstance(core, LSTMCore)
-    return sg_quality(core, regime.sg.net, ids, config.truncation, config.sg_scale)
+    return sg_quality(
+        core, regime.sg.net, ids, config.truncation, config.sg_scale, discount=discount_of(config)
+    )
 
 
 def run_char_lm(config: RecurrentConfig) -> LMResult:

@@ -131,8 +131,13 @@ def sg_quality(
     horizon: int = HORIZON,
     windows: int = WINDOWS,
     warmup: int = WARMUP,
+    discount: float | None = None,
 ) -> SGQuality:
-    """Probe ``predict`` (M's per-example output on a joined state) on held-out ``ids``."""
+    """Probe ``predict`` (M's per-example output on a joined state) on held-out ``ids``.
+
+    ``scale`` is the injection scale (the carried share); ``discount`` the
+    bootstrap gamma of the true gradient M is compared with (``scale`` when None).
+    """
     rows = probe_windows(ids, probe_length(truncation, horizon, warmup), windows)
     inputs, targets = rows[:, warmup:-1], rows[:, warmup + 1 :]
     was_training = core.training
@@ -142,7 +147,8 @@ def sg_quality(
             _, reached = core(rows[:, :warmup], None)
             state = core.join(reached)
             predicted = predict(state)
-        true = true_gradient(core, inputs, targets, state, truncation, scale)
+        gamma = scale if discount is None else discount
+        true = true_gradient(core, inputs, targets, state, truncation, gamma)
         carried, within = carried_and_within(
             core, predict, inputs[:, :truncation], targets[:, :truncation], state, scale
         )

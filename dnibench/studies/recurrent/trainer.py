@@ -14,6 +14,7 @@ from dnibench.studies.recurrent.chunks import token_loss
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.core import LSTMCore
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.sg_knobs import discount_of
 from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
 
 
@@ -31,7 +32,15 @@ def build_regime(
     )
     sg = SyntheticGradient((core.state_size,), sg_config)
     aux_weight = config.aux_weight if config.aux else None
-    return DNITBPTT(core, loss_fn, optimizer, sg, clip=config.clip, aux_weight=aux_weight)
+    return DNITBPTT(
+        core,
+        loss_fn,
+        optimizer,
+        sg,
+        clip=config.clip,
+        aux_weight=aux_weight,
+        discount=discount_of(config),
+    )
 
 
 __all__ = ["build_regime"]
