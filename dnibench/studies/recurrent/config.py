@@ -8,7 +8,9 @@ one recurrent core in chunks of ``truncation`` steps under a regime:
 - ``tbptt``: truncated BPTT, the state carried across chunks, the gradient
   stopped at every chunk boundary;
 - ``dni-tbptt``: the same, plus a synthetic gradient at each chunk's last
-  state (``aux`` adds the auxiliary prediction of the next one).
+  state (``aux`` adds the auxiliary prediction of the next one);
+- ``tbptt-window``: TBPTT(truncation, window), an update every ``truncation``
+  steps whose loss is backpropagated through ``window`` steps (tbptt_window.py).
 
 Budgets are counted in characters (time steps times batch), so regimes with
 different per-step costs compare at equal data; seconds are measured beside.
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 RECURRENT_KINDS = ("rnn", "copy")
-RECURRENT_MODES = ("tbptt", "dni-tbptt")
+RECURRENT_MODES = ("tbptt", "dni-tbptt", "tbptt-window")
 CORPUS_NAMES = ("pystdlib", "ptb", "text")
 CORPUS_SPLITS = ("train", "valid", "test")
 COPY_TASKS = ("copy", "repeat-copy")
@@ -51,6 +53,7 @@ class RecurrentConfig:
     kind: str = "rnn"
     mode: str = "tbptt"
     truncation: int = 8
+    window: int = 40
     aux: bool = False
     width: int = 128
     batch_size: int = 32
@@ -96,6 +99,10 @@ class RecurrentConfig:
             raise ValueError("aux predicts a future synthetic gradient: it needs mode 'dni-tbptt'")
         if self.truncation < 1 or self.batch_size < 1 or self.width < 1 or self.chars < 1:
             raise ValueError("truncation, batch_size, width and chars must all be positive")
+        if self.mode == "tbptt-window" and self.window < self.truncation:
+            raise ValueError(
+                f"window ({self.window}) must be at least the truncation ({self.truncation})"
+            )
         if self.sg_hidden not in (0, 1, 2):
             raise ValueError(f"sg_hidden must be 0, 1 or 2, got {self.sg_hidden}")
 

@@ -10,6 +10,7 @@ from dnibench.studies.recurrent.config import COPY_TASKS, CORPUS_NAMES, RECURREN
 RECURRENT_KEYS = (
     Key("mode", "str", choices=RECURRENT_MODES),
     Key("truncation", "int", minimum=1, maximum=10_000),
+    Key("window", "int", minimum=1, maximum=10_000, note="tbptt-window's backprop steps"),
     Key("aux", "bool"),
     Key("width", "int", minimum=1),
     Key("batch_size", "int", minimum=1),

@@ -16,6 +16,7 @@ from dnibench.studies.recurrent.core import LSTMCore
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
 from dnibench.studies.recurrent.sg_knobs import discount_of
 from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
+from dnibench.studies.recurrent.tbptt_window import TBPTTWindow
 
 
 def build_regime(
@@ -27,6 +28,8 @@ def build_regime(
     optimizer = torch.optim.Adam(core.parameters(), lr=config.lr)
     if config.mode == "tbptt":
         return TBPTT(core, loss_fn, optimizer, clip=config.clip)
+    if config.mode == "tbptt-window":
+        return TBPTTWindow(core, loss_fn, optimizer, window=config.window, clip=config.clip)
     sg_config = SGConfig(
         hidden=config.sg_hidden, width=config.sg_width, lr=config.sg_lr, scale=config.sg_scale
     )
