@@ -6,8 +6,9 @@ Benchmarks are recognised by their configuration, not by name
 (:func:`roles_of`): "tbptt-8" / "tbptt-40" are the tbptt ``rnn`` benchmarks
 at T = 8 / 40; "dni-8" is dni-tbptt at T = 8 without aux at the default
 sg_scale (or the only non-zero scale the run has), "dni-8+aux" the same with
-aux, the control is dni-tbptt at T = 8 with sg_scale = 0, and other scales
-form the sg_scale comparison. Definitions and the premise rule are in
+aux, the control is dni-tbptt at T = 8 with sg_scale = 0, other scales
+form the sg_scale comparison, and "tbptt(8,40)" is tbptt-window at T = 8.
+Definitions and the premise rule are in
 :mod:`dnibench.studies.recurrent.report.figures` and
 :mod:`dnibench.studies.recurrent.report.targets`.
 """
@@ -111,6 +112,7 @@ def roles_of(lm: list[Bench]) -> LMRoles:
         dni=_name(dni),
         aux=_name(first("dni-tbptt+aux", 8, at_chosen)),
         control=_name(first("dni-tbptt", 8, lambda b: b.sg_scale == 0)),
+        window=_name(first("tbptt-window", 8)),
         sweep=[b.name for b in dni8 if dni is None or b.name != dni.name],
     )
 
@@ -200,7 +202,7 @@ def _lm_table(results: pd.DataFrame, lm: list[Bench], diverged: dict[str, str]) 
     ]
     for bench in lm:
         bpc = seed_values(results, bench.name)
-        scale = fmt(bench.sg_scale, "g") if bench.regime != "tbptt" else MISSING
+        scale = fmt(bench.sg_scale, "g") if bench.regime.startswith("dni") else MISSING
         lines.append(
             f"| {bench.name} | {bench.regime} | {bench.truncation} | {scale} | {bpc.size} "
             f"| {_cell(bpc, '.3f')} "
@@ -275,15 +277,18 @@ def _dni_table(
     cut, cut_bpc = equal_seconds(curves, [roles.short, roles.long, *compared])
     lines = [
         f"Gap closed = (BPC {roles.short} - BPC dni) / (BPC {roles.short} - BPC {roles.long}), "
-        "the baselines as medians; per seed, then the median. At equal seconds every run is "
-        f"cut at {cut:.0f} CPU s. SG figures are each seed's last probe: cosine and relative "
-        "error against the true gradient of the next 40 characters discounted by sg_scale per "
-        "chunk, and the SG's share (norm of the part of the boundary gradient it carries over "
-        "the within-chunk part), median [min, max].",
+        "each seed against its own baselines (paired by seed); per seed, then the median. At "
+        f"equal seconds every run is cut at {cut:.0f} CPU s. SG figures are each seed's last "
+        "probe: cosine and relative error against the true gradient of the next 40 characters "
+        "discounted by gamma per chunk, the SG's share (norm of the part of the boundary "
+        "gradient it carries over the within-chunk part), and held-out R^2 of the learned SG "
+        "and of the ridge ceiling (the best linear SG, refitted at every checkpoint), median "
+        "[min, max].",
         "",
         "| benchmark | sg_scale | gap closed, chars (per seed) | median | gap closed, seconds "
-        "(per seed) | median | BPC minus tbptt-8 | SG cosine | SG rel. error | SG share |",
-        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|",
+        "(per seed) | median | BPC minus tbptt-8 (paired) | SG cosine | SG rel. error "
+        "| SG share | SG R^2 | ceiling R^2 |",
+        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     premise, (_, timed) = premise_of(results, roles), seconds_premise(curves, roles)
     for name in compared:
@@ -295,12 +300,20 @@ def _dni_table(
         lines.append(
             f"| {name} | {fmt(scales.get(name, math.nan), 'g')} "
             f"| {chars_cells} | {seconds_cells} "
-            f"| {fmt(median(dni) - median(short), '+.3f')} "
+            f"| {fmt(median(_paired_minus(dni, short)), '+.3f')} "
             f"| {_cell(seed_values(results, name, 'sg_cosine'), '.2f')} "
             f"| {_cell(seed_values(results, name, 'sg_relative_error'), '.2f')} "
-            f"| {_cell(seed_values(results, name, 'sg_carried_ratio'), '.2f')} |"
+            f"| {_cell(seed_values(results, name, 'sg_carried_ratio'), '.2f')} "
+            f"| {_cell(seed_values(results, name, 'sg_r2'), '.3f')} "
+            f"| {_cell(seed_values(results, name, 'ceiling_r2'), '.3f')} |"
         )
     return lines
+
+
+def _paired_minus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per seed (repeat order), ``a - b``."""
+    count = min(a.size, b.size)
+    return a[:count] - b[:count]
 
 
 def _gap_cells(closed: np.ndarray, premise: Premise | None) -> str:
