@@ -224,16 +224,16 @@ def _premise_lines(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) 
     cut, timed = seconds_premise(curves, roles)
     verdict = "**holds**" if premise.holds else f"**fails**: {premise.failure}"
     lines = [
-        "Premise (tbptt-40 beats tbptt-8 by more than the seed spread), at equal characters: "
-        f"margin = median {roles.short} minus median {roles.long} = {premise.margin:+.3f} BPC; "
-        f"seed spreads {spread(premise.short):.3f} ({roles.short}) and "
-        f"{spread(premise.long):.3f} ({roles.long}); {verdict}."
+        "Premise (tbptt-40 beats tbptt-8, paired by seed: the interval of the per-seed margins "
+        f"lies above 0), at equal characters: margin = {roles.short} minus {roles.long} per "
+        f"seed, {premise.interval.text('+.3f')}; seed spreads {spread(premise.short):.3f} "
+        f"({roles.short}) and {spread(premise.long):.3f} ({roles.long}); {verdict}."
     ]
     if timed is not None and math.isfinite(cut):
         timed_verdict = "**holds**" if timed.holds else f"**fails**: {timed.failure}"
         lines[0] += (
             f" At equal seconds (every run cut at {cut:.0f} CPU s, the shortest run's): margin "
-            f"{timed.margin:+.3f} BPC, spread {timed.spread:.3f}; {timed_verdict}."
+            f"{timed.interval.text('+.3f')}; {timed_verdict}."
         )
     lines[0] += (
         " Every DNI-against-tbptt-40 verdict needs this premise; where it fails the verdict "
@@ -250,8 +250,8 @@ def _budget_lines(curves: pd.DataFrame, roles: LMRoles, budget: int) -> list[str
         "The premise at smaller budgets, read off the same curves (a constant learning rate "
         "and a fixed data order make a shorter run the first part of this one):",
         "",
-        "| characters | tbptt-8 (per seed) | tbptt-40 (per seed) | margin | seed spread "
-        "| premise |",
+        "| characters | tbptt-8 (per seed) | tbptt-40 (per seed) | paired margin, median "
+        "| interval | premise |",
         "|---:|---|---|---:|---:|---|",
     ]
     for share in (0.25, 0.5, 1.0):
@@ -261,7 +261,8 @@ def _budget_lines(curves: pd.DataFrame, roles: LMRoles, budget: int) -> list[str
         lines.append(
             f"| {chars:,.0f} | {_per_seed(premise.short, '.3f')} "
             f"| {_per_seed(premise.long, '.3f')} | {fmt(premise.margin, '+.3f')} "
-            f"| {fmt(premise.spread, '.3f')} | {verdict} |"
+            f"| [{fmt(premise.interval.low, '+.3f')}, {fmt(premise.interval.high, '+.3f')}] "
+            f"| {verdict} |"
         )
     return lines
 
