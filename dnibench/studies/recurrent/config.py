@@ -62,6 +62,9 @@ class RecurrentConfig:
     chars: int = 200_000
     eval_every: int = 20_000
     seed: int = 0
+    # The seeds of repeats 0, 1, ... by name (e.g. report seeds [0, 1, 2, 3, 4] or calibration
+    # seeds [100, 101, 102]); None: repeat r runs seed + r.
+    seeds: tuple[int, ...] | None = None
     threads: int = 1
     # character language model
     data: str = "pystdlib"
@@ -103,6 +106,12 @@ class RecurrentConfig:
             raise ValueError(
                 f"window ({self.window}) must be at least the truncation ({self.truncation})"
             )
+        if self.seeds is not None and (
+            not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0
+        ):
+            raise ValueError(
+                f"seeds must be distinct non-negative integers, got {list(self.seeds)}"
+            )
         if self.sg_hidden not in (0, 1, 2):
             raise ValueError(f"sg_hidden must be 0, 1 or 2, got {self.sg_hidden}")
 
@@ -112,8 +121,12 @@ class RecurrentConfig:
         return self.mode + ("+aux" if self.aux else "")
 
     def seeded(self, repeat: int) -> RecurrentConfig:
-        """This configuration with its seed moved by ``repeat`` (repeats are seeds)."""
-        return replace(self, seed=self.seed + repeat)
+        """This configuration at repeat ``repeat``: ``seeds[repeat]``, else seed + repeat."""
+        if self.seeds is None:
+            return replace(self, seed=self.seed + repeat)
+        if not 0 <= repeat < len(self.seeds):
+            raise ValueError(f"repeat {repeat} has no seed: seeds lists {list(self.seeds)}")
+        return replace(self, seed=self.seeds[repeat])
 
 
 _PATH_FIELDS = ("data_dir", "text_path")
@@ -126,6 +139,8 @@ def build_recurrent(kind: str, values: Mapping[str, Any]) -> RecurrentConfig:
     """
     known = {f.name for f in fields(RecurrentConfig)}
     given = {k: v for k, v in values.items() if k in known and k != "kind"}
+    if "seeds" in given:
+        given["seeds"] = tuple(int(seed) for seed in given["seeds"])
     for key in _PATH_FIELDS:
         if key in given:
             given[key] = Path(given[key]).expanduser()

@@ -19,6 +19,7 @@ RECURRENT_KEYS = (
     Key("chars", "int", minimum=1),
     Key("eval_every", "int", minimum=1),
     Key("seed", "int"),
+    Key("seeds", "ints", minimum=0, note="one seed per repeat, e.g. [0, 1, 2, 3, 4]"),
     Key("threads", "threads", minimum=1),
     Key("sg_hidden", "int", minimum=0, maximum=2),
     Key("sg_width", "int", minimum=1),

@@ -27,6 +27,7 @@ from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 from dnibench.rundir.layout import PLOTS
 from dnibench.rundir.reader import has_corpus, load_run, read_config, read_corpora, read_rnn_curves
+from dnibench.stats import CALIBRATION_SEEDS
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.report.copy_tables import copy_lines
 from dnibench.studies.recurrent.report.figures import (
@@ -73,6 +74,14 @@ class Bench:
     def sg_scale(self) -> float:
         return float(self.spec.get("sg_scale", RecurrentConfig.sg_scale))
 
+    @property
+    def calibration(self) -> bool:
+        """Runs only on calibration seeds: settings are chosen on it, no verdict reads it."""
+        seeds = self.spec.get("seeds")
+        if not isinstance(seeds, list | tuple) or not seeds:
+            return False
+        return set(seeds) <= set(CALIBRATION_SEEDS)
+
 
 def recurrent_benches(run_dir: Path) -> list[Bench]:
     """The rnn and copy benchmarks listed in the run's config, in run order."""
@@ -89,7 +98,11 @@ def _targets_table(targets: list[Target]) -> list[str]:
 
 
 def roles_of(lm: list[Bench]) -> LMRoles:
-    """Which character-LM benchmark is tbptt-8, tbptt-40, dni-8, dni-8+aux, the control."""
+    """Which character-LM benchmark is tbptt-8, tbptt-40, dni-8, dni-8+aux, the control.
+
+    Calibration benchmarks (seeds 100-102 only) take no role: verdicts read report seeds.
+    """
+    lm = [b for b in lm if not b.calibration]
 
     def first(regime: str, truncation: int, pick: Any = None) -> Bench | None:
         found = [b for b in lm if b.regime == regime and b.truncation == truncation]
