@@ -215,7 +215,7 @@ def _lm_table(results: pd.DataFrame, lm: list[Bench], diverged: dict[str, str]) 
     ]
     for bench in lm:
         bpc = seed_values(results, bench.name)
-        scale = fmt(bench.sg_scale, "g") if bench.regime.startswith("dni") else MISSING
+        scale = fmt(bench.sg_scale, "g") if bench.regime.startswith("dni-tbptt") else MISSING
         lines.append(
             f"| {bench.name} | {bench.regime} | {bench.truncation} | {scale} | {bpc.size} "
             f"| {_cell(bpc, '.3f')} "
