@@ -2,9 +2,11 @@
 
 At a chunk boundary with state s, ``M(s)`` is trained (by bootstrapping, see
 :mod:`dni_tbptt`) towards the per-example gradient of every future loss,
-discounted by ``scale`` once per chunk of T characters:
+discounted by the bootstrap discount gamma once per chunk of T characters
+(``sg_gamma``, which defaults to the injection scale ``sg_scale``; below,
+``scale`` names the discount as the functions take it):
 
-    M(s) -> sum_k scale^k * d(SumLoss of chunk k after s) / ds
+    M(s) -> sum_k gamma^k * d(SumLoss of chunk k after s) / ds
 
 so the like-for-like true gradient is that sum cut at a horizon of L >= 40
 characters (whole chunks): with ``scale`` < 1 the cut-off terms are small,
