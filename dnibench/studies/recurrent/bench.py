@@ -14,7 +14,10 @@ of the budget, ``best_valid_bpc`` and ``best_chars`` locate the checkpoint,
 ``train_seconds`` are training CPU seconds and ``wall_seconds`` beside them,
 ``nonfinite_loss`` is 1 when the loss left the finite range (the run ended
 there), and a DNI run adds its last SG-quality probe (``sg_cosine``,
-``sg_relative_error``, ``sg_norm_ratio``, ``sg_carried_ratio``).
+``sg_relative_error``, ``sg_norm_ratio``, ``sg_carried_ratio``) and its
+last SG-ceiling fit (:mod:`ceiling`: ``sg_r2`` and ``sg_heldout_cosine`` of
+the learned SG, ``ceiling_r2`` / ``ceiling_cosine`` of the ridge ceiling at
+the run's gamma, ``ceiling_r2_gamma1`` / ``ceiling_cosine_gamma1`` at gamma 1).
 
 Curve rows go to ``rnn_curves.csv`` (:data:`CURVE_FIELDS`); a column that
 means nothing for a kind (BPC for copy, length for rnn) is left empty.
@@ -32,6 +35,7 @@ from pathlib import Path
 
 from dnibench.rundir import writer
 from dnibench.rundir.layout import RNN_CURVE_COLUMNS
+from dnibench.studies.recurrent.ceiling import CeilingPoint
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.copy_bench import CopyResult, run_copy
 from dnibench.studies.recurrent.lm_bench import LN2, LMPoint, LMResult, run_char_lm
@@ -97,6 +101,7 @@ class RecurrentRun:
                     ("sg_relative_error", sg.relative_error, "ratio"),
                     ("sg_norm_ratio", sg.norm_ratio, "ratio"),
                     ("sg_carried_ratio", sg.carried_ratio, "ratio"),
+                    *ceiling_values(final.ceiling),
                 ]
         else:
             values += self.result.metric_values()
@@ -150,6 +155,19 @@ class RecurrentRun:
         if not isinstance(self.result, LMResult) or not self.result.provenance:
             return
         writer.write_corpus(out, self.name, self.result.provenance)
+
+
+def ceiling_values(point: CeilingPoint) -> list[tuple[str, float, str]]:
+    """Result rows of the last SG-ceiling fit: learned SG and ridge ceiling, held out."""
+    return [
+        ("sg_r2", point.learned_r2, "ratio"),
+        ("sg_heldout_cosine", point.learned_cosine, "ratio"),
+        ("ceiling_r2", point.ceiling_r2, "ratio"),
+        ("ceiling_cosine", point.ceiling_cosine, "ratio"),
+        ("ceiling_r2_gamma1", point.undiscounted_r2, "ratio"),
+        ("ceiling_cosine_gamma1", point.undiscounted_cosine, "ratio"),
+        ("ceiling_alpha", point.alpha, "ratio"),
+    ]
 
 
 def run_recurrent(name: str, config: RecurrentConfig | None, repeat: int) -> RecurrentRun:

@@ -8,7 +8,9 @@ one recurrent core in chunks of ``truncation`` steps under a regime:
 - ``tbptt``: truncated BPTT, the state carried across chunks, the gradient
   stopped at every chunk boundary;
 - ``dni-tbptt``: the same, plus a synthetic gradient at each chunk's last
-  state (``aux`` adds the auxiliary prediction of the next one).
+  state (``aux`` adds the auxiliary prediction of the next one);
+- ``tbptt-window``: TBPTT(truncation, window), an update every ``truncation``
+  steps whose loss is backpropagated through ``window`` steps (tbptt_window.py).
 
 Budgets are counted in characters (time steps times batch), so regimes with
 different per-step costs compare at equal data; seconds are measured beside.
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 RECURRENT_KINDS = ("rnn", "copy")
-RECURRENT_MODES = ("tbptt", "dni-tbptt")
+RECURRENT_MODES = ("tbptt", "dni-tbptt", "tbptt-window")
 CORPUS_NAMES = ("pystdlib", "ptb", "text")
 CORPUS_SPLITS = ("train", "valid", "test")
 COPY_TASKS = ("copy", "repeat-copy")
@@ -51,6 +53,7 @@ class RecurrentConfig:
     kind: str = "rnn"
     mode: str = "tbptt"
     truncation: int = 8
+    window: int = 40
     aux: bool = False
     width: int = 128
     batch_size: int = 32
@@ -59,6 +62,9 @@ class RecurrentConfig:
     chars: int = 200_000
     eval_every: int = 20_000
     seed: int = 0
+    # The seeds of repeats 0, 1, ... by name (e.g. report seeds [0, 1, 2, 3, 4] or calibration
+    # seeds [100, 101, 102]); None: repeat r runs seed + r.
+    seeds: tuple[int, ...] | None = None
     threads: int = 1
     # character language model
     data: str = "pystdlib"
@@ -82,6 +88,9 @@ class RecurrentConfig:
     # the SG is asked for the undiscounted sum of an unending stream's future gradients and
     # blew up on the default corpus; 0.1 trained there and on PTB, and was best there.
     sg_scale: float = 0.1
+    # The bootstrap discount gamma in M's target, separate from the injection scale above;
+    # None means "equal to sg_scale", the single-knob behaviour (studies/recurrent/sg_knobs.py).
+    sg_gamma: float | None = None
     aux_weight: float = 1.0
 
     def __post_init__(self) -> None:
@@ -93,6 +102,16 @@ class RecurrentConfig:
             raise ValueError("aux predicts a future synthetic gradient: it needs mode 'dni-tbptt'")
         if self.truncation < 1 or self.batch_size < 1 or self.width < 1 or self.chars < 1:
             raise ValueError("truncation, batch_size, width and chars must all be positive")
+        if self.mode == "tbptt-window" and self.window < self.truncation:
+            raise ValueError(
+                f"window ({self.window}) must be at least the truncation ({self.truncation})"
+            )
+        if self.seeds is not None and (
+            not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0
+        ):
+            raise ValueError(
+                f"seeds must be distinct non-negative integers, got {list(self.seeds)}"
+            )
         if self.sg_hidden not in (0, 1, 2):
             raise ValueError(f"sg_hidden must be 0, 1 or 2, got {self.sg_hidden}")
 
@@ -102,8 +121,12 @@ class RecurrentConfig:
         return self.mode + ("+aux" if self.aux else "")
 
     def seeded(self, repeat: int) -> RecurrentConfig:
-        """This configuration with its seed moved by ``repeat`` (repeats are seeds)."""
-        return replace(self, seed=self.seed + repeat)
+        """This configuration at repeat ``repeat``: ``seeds[repeat]``, else seed + repeat."""
+        if self.seeds is None:
+            return replace(self, seed=self.seed + repeat)
+        if not 0 <= repeat < len(self.seeds):
+            raise ValueError(f"repeat {repeat} has no seed: seeds lists {list(self.seeds)}")
+        return replace(self, seed=self.seeds[repeat])
 
 
 _PATH_FIELDS = ("data_dir", "text_path")
@@ -116,6 +139,8 @@ def build_recurrent(kind: str, values: Mapping[str, Any]) -> RecurrentConfig:
     """
     known = {f.name for f in fields(RecurrentConfig)}
     given = {k: v for k, v in values.items() if k in known and k != "kind"}
+    if "seeds" in given:
+        given["seeds"] = tuple(int(seed) for seed in given["seeds"])
     for key in _PATH_FIELDS:
         if key in given:
             given[key] = Path(given[key]).expanduser()

@@ -18,11 +18,17 @@ state vector ``[h, c]``, final layer zero at the start):
    state s_0 was kept for this, one step beyond the chunk.
 4. Update the core (clipped like tbptt) and M.
 
-Because the target is formed by the same backward that applied the scaled
-synthetic gradient, ``scale`` also discounts the future M stands for: the
-fixed point is ``M = sum_k scale^k (gradient from k chunks ahead)``, the
-undiscounted future at ``scale = 1``. With the synthetic gradient forced to
-zero the core's update is exactly tbptt's; with T at least a finite
+Two knobs: ``scale`` (how much of M is injected into the core's update) and
+``discount`` (gamma, how M's bootstrap target discounts the next chunk's
+synthetic gradient). The target carries the next prediction back at gamma:
+``P * grad(s_0)`` with the within-chunk part plus ``gamma * M(s_T) / P``
+carried through the chunk, so the fixed point is ``M = sum_k gamma^k
+(gradient from k chunks ahead)``, the undiscounted future at ``gamma = 1``.
+By default gamma equals ``scale``, and then the target is read off the one
+backward that applied the scaled synthetic gradient, exactly as when one knob
+did both jobs; a different gamma adds one backward of the carried part through
+the chunk (:func:`dnibench.studies.recurrent.sg_knobs.retarget`). With the
+synthetic gradient forced to zero the core's update is exactly tbptt's; with T at least a finite
 sequence's length it is exactly full BPTT.
 
 ``+aux`` (the core also predicts a synthetic gradient further ahead): the
@@ -45,6 +51,7 @@ from torch.nn import functional as F
 from dnibench.regimes.synthetic_gradient import SyntheticGradient
 from dnibench.studies.recurrent.chunks import Chunk, ChunkStep
 from dnibench.studies.recurrent.core import Core, LSTMCore, State, detach_state
+from dnibench.studies.recurrent.sg_knobs import retarget
 from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
 
 
@@ -62,9 +69,11 @@ class DNITBPTT(TBPTT):
         *,
         clip: float = 0.0,
         aux_weight: float | None = None,
+        discount: float | None = None,
     ) -> None:
         super().__init__(core, loss_fn, optimizer, clip=clip)
         self.sg = sg
+        self.discount = self.scale if discount is None else discount
         self.aux_weight = aux_weight
         if aux_weight is not None and getattr(core, "aux_head", None) is None:
             raise ValueError("aux needs a core built with an aux head (LSTMCore(aux=True))")
@@ -110,11 +119,13 @@ class DNITBPTT(TBPTT):
             roots.append(aux_loss)
             grads.append(torch.ones_like(aux_loss))
         self.optimizer.zero_grad(set_to_none=True)
-        torch.autograd.backward(roots, grads)
+        torch.autograd.backward(roots, grads, retain_graph=self.discount != self.scale)
         target, sg_loss = None, math.nan
         if first is not None:
             reached = [f.grad if f.grad is not None else torch.zeros_like(f) for f in first]
             target = self.cell.join(tuple(reached)) * chunk.positions
+            if self.discount != self.scale and synthetic is not None:
+                target = retarget(self, first, last, synthetic, target, chunk.positions)
             batch = target.shape[0]
             sg_loss = float(self.sg.regress(self.cell.join(first).detach(), None, target / batch))
         self.update()

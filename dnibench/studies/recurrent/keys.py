@@ -10,6 +10,7 @@ from dnibench.studies.recurrent.config import COPY_TASKS, CORPUS_NAMES, RECURREN
 RECURRENT_KEYS = (
     Key("mode", "str", choices=RECURRENT_MODES),
     Key("truncation", "int", minimum=1, maximum=10_000),
+    Key("window", "int", minimum=1, maximum=10_000, note="tbptt-window's backprop steps"),
     Key("aux", "bool"),
     Key("width", "int", minimum=1),
     Key("batch_size", "int", minimum=1),
@@ -18,11 +19,13 @@ RECURRENT_KEYS = (
     Key("chars", "int", minimum=1),
     Key("eval_every", "int", minimum=1),
     Key("seed", "int"),
+    Key("seeds", "ints", minimum=0, note="one seed per repeat, e.g. [0, 1, 2, 3, 4]"),
     Key("threads", "threads", minimum=1),
     Key("sg_hidden", "int", minimum=0, maximum=2),
     Key("sg_width", "int", minimum=1),
     Key("sg_lr", "float", above=0),
     Key("sg_scale", "float", minimum=0),
+    Key("sg_gamma", "float", minimum=0, maximum=1),
     Key("aux_weight", "float", minimum=0),
 )
 RNN_KEYS = (

@@ -30,6 +30,7 @@ import torch
 from torch.nn import functional as F
 
 from dnibench.errors import UserError
+from dnibench.studies.recurrent.ceiling import BoundaryStates, CeilingPoint, sg_ceiling
 from dnibench.studies.recurrent.chunks import Chunk
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.core import LSTMCore, State
@@ -41,6 +42,7 @@ from dnibench.studies.recurrent.corpus import (
     load_text,
 )
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.sg_knobs import discount_of
 from dnibench.studies.recurrent.sg_quality import SGQuality, probe_length, sg_quality
 from dnibench.studies.recurrent.tbptt import TBPTT
 from dnibench.studies.recurrent.trainer import build_regime
@@ -63,6 +65,7 @@ class LMPoint:
     test_bpc: float
     wall_seconds: float = math.nan
     sg: SGQuality = field(default_factory=SGQuality.missing)
+    ceiling: CeilingPoint = field(default_factory=CeilingPoint.missing)
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,20 @@ def _probe(regime: TBPTT, ids: torch.Tensor, config: RecurrentConfig) -> SGQuali
         return SGQuality.missing()  # plain tbptt, or too little held-out text for the windows
     core = regime.core
     assert isinstance(core, LSTMCore)
-    return sg_quality(core, regime.sg.net, ids, config.truncation, config.sg_scale)
+    return sg_quality(
+        core, regime.sg.net, ids, config.truncation, config.sg_scale, discount=discount_of(config)
+    )
+
+
+def _ceiling(
+    regime: TBPTT, boundary: BoundaryStates | None, ids: torch.Tensor, config: RecurrentConfig
+) -> CeilingPoint:
+    """The learned SG against the ridge ceiling on held-out ``ids`` (missing for plain tbptt)."""
+    if not isinstance(regime, DNITBPTT) or boundary is None:
+        return CeilingPoint.missing()
+    core = regime.core
+    assert isinstance(core, LSTMCore)
+    return sg_ceiling(core, regime.sg.net, boundary, ids, discount_of(config))
 
 
 def run_char_lm(config: RecurrentConfig) -> LMResult:
@@ -165,6 +181,9 @@ def run_char_lm(config: RecurrentConfig) -> LMResult:
     regime = build_regime(config, vocab, vocab)
     core = regime.core
     assert isinstance(core, LSTMCore)
+    boundary = None
+    if isinstance(regime, DNITBPTT):
+        boundary = BoundaryStates.for_run(streams, config.truncation, config.eval_every)
 
     def evaluate(chars: int, seconds: float, wall: float, train_bpc: float) -> LMPoint:
         return LMPoint(
@@ -175,6 +194,7 @@ def run_char_lm(config: RecurrentConfig) -> LMResult:
             held_out_bpc(core, test),
             wall,
             _probe(regime, valid, config),
+            _ceiling(regime, boundary, valid, config),
         )
 
     truncation, length = config.truncation, streams.shape[1]
@@ -192,6 +212,8 @@ def run_char_lm(config: RecurrentConfig) -> LMResult:
         state, position = step.state, 0 if ends else stop
         seconds += time.thread_time() - cpu_started
         wall += time.perf_counter() - started
+        if boundary is not None:  # the SG ceiling's calibration windows, outside the timing
+            boundary.observe(core, state, position)
         chars += chunk.positions
         loss_sum, loss_count = loss_sum + step.loss * chunk.positions, loss_count + chunk.positions
         if not math.isfinite(step.loss):

@@ -2,9 +2,11 @@
 
 At a chunk boundary with state s, ``M(s)`` is trained (by bootstrapping, see
 :mod:`dni_tbptt`) towards the per-example gradient of every future loss,
-discounted by ``scale`` once per chunk of T characters:
+discounted by the bootstrap discount gamma once per chunk of T characters
+(``sg_gamma``, which defaults to the injection scale ``sg_scale``; below,
+``scale`` names the discount as the functions take it):
 
-    M(s) -> sum_k scale^k * d(SumLoss of chunk k after s) / ds
+    M(s) -> sum_k gamma^k * d(SumLoss of chunk k after s) / ds
 
 so the like-for-like true gradient is that sum cut at a horizon of L >= 40
 characters (whole chunks): with ``scale`` < 1 the cut-off terms are small,
@@ -131,8 +133,13 @@ def sg_quality(
     horizon: int = HORIZON,
     windows: int = WINDOWS,
     warmup: int = WARMUP,
+    discount: float | None = None,
 ) -> SGQuality:
-    """Probe ``predict`` (M's per-example output on a joined state) on held-out ``ids``."""
+    """Probe ``predict`` (M's per-example output on a joined state) on held-out ``ids``.
+
+    ``scale`` is the injection scale (the carried share); ``discount`` the
+    bootstrap gamma of the true gradient M is compared with (``scale`` when None).
+    """
     rows = probe_windows(ids, probe_length(truncation, horizon, warmup), windows)
     inputs, targets = rows[:, warmup:-1], rows[:, warmup + 1 :]
     was_training = core.training
@@ -142,7 +149,8 @@ def sg_quality(
             _, reached = core(rows[:, :warmup], None)
             state = core.join(reached)
             predicted = predict(state)
-        true = true_gradient(core, inputs, targets, state, truncation, scale)
+        gamma = scale if discount is None else discount
+        true = true_gradient(core, inputs, targets, state, truncation, gamma)
         carried, within = carried_and_within(
             core, predict, inputs[:, :truncation], targets[:, :truncation], state, scale
         )

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
 
 
 def _build(item: Item, values: Mapping[str, Any]) -> Item:
-    return replace(item, recurrent=build_recurrent(item.kind, values))
+    config = build_recurrent(item.kind, values)
+    if config.seeds is not None and len(config.seeds) != item.repeats:
+        raise ValueError(
+            f"seeds lists {len(config.seeds)} seeds but the benchmark runs {item.repeats} "
+            f"repeats: set repeats = {len(config.seeds)} (one seed per repeat)"
+        )
+    return replace(item, recurrent=config)
 
 
 def _compute(item: Item, repeat: int, deadline_s: float | None) -> RecurrentRun:

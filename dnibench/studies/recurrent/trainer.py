@@ -14,7 +14,9 @@ from dnibench.studies.recurrent.chunks import token_loss
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.core import LSTMCore
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
+from dnibench.studies.recurrent.sg_knobs import discount_of
 from dnibench.studies.recurrent.tbptt import TBPTT, LossFn
+from dnibench.studies.recurrent.tbptt_window import TBPTTWindow
 
 
 def build_regime(
@@ -26,12 +28,22 @@ def build_regime(
     optimizer = torch.optim.Adam(core.parameters(), lr=config.lr)
     if config.mode == "tbptt":
         return TBPTT(core, loss_fn, optimizer, clip=config.clip)
+    if config.mode == "tbptt-window":
+        return TBPTTWindow(core, loss_fn, optimizer, window=config.window, clip=config.clip)
     sg_config = SGConfig(
         hidden=config.sg_hidden, width=config.sg_width, lr=config.sg_lr, scale=config.sg_scale
     )
     sg = SyntheticGradient((core.state_size,), sg_config)
     aux_weight = config.aux_weight if config.aux else None
-    return DNITBPTT(core, loss_fn, optimizer, sg, clip=config.clip, aux_weight=aux_weight)
+    return DNITBPTT(
+        core,
+        loss_fn,
+        optimizer,
+        sg,
+        clip=config.clip,
+        aux_weight=aux_weight,
+        discount=discount_of(config),
+    )
 
 
 __all__ = ["build_regime"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dnibench.stats import CALIBRATION_SEEDS, REPORT_SEEDS
 from dnibench.studies.recurrent.config import RecurrentConfig, build_recurrent
 from dnibench.suites import SuiteError, load_suite
 
@@ -45,6 +46,16 @@ def test_the_rnn_suite_expands_to_the_issue_grid() -> None:
             ("dni-tbptt", 8, 0.0)} <= regimes  # fmt: skip
     assert len({r for r in regimes if r[0] == "dni-tbptt" and r[2] > 0}) >= 3  # scales compared
     assert all(item.repeats >= 3 for item in lm)
+    # the seed rule: verdict runs on report seeds 0-4, calibration runs on 100-102 only
+    seeds = {i.name: i.recurrent.seeds for i in lm if i.recurrent}
+    report = [n for n, s in seeds.items() if s == REPORT_SEEDS]
+    calibration = [n for n, s in seeds.items() if s == CALIBRATION_SEEDS]
+    assert sorted(report + calibration) == sorted(seeds)
+    assert {"py-tbptt-T8", "py-tbptt-T40", "py-tbptt-T8-window40", "py-dni-T8"} <= set(report)
+    assert all(name.startswith("cal-") for name in calibration) and len(calibration) >= 8
+    swept = [i.recurrent for i in lm if i.recurrent and i.name in calibration]
+    gammas = {(c.sg_scale, c.sg_gamma) for c in swept if c.mode == "dni-tbptt"}
+    assert len({g for _, g in gammas}) >= 2 and len({s for s, _ in gammas}) >= 2  # both swept
     budgets = {
         (i.recurrent.chars, i.recurrent.batch_size, i.recurrent.eval_chars, i.recurrent.data)
         for i in lm
@@ -98,3 +109,17 @@ def test_build_recurrent_converts_paths_and_drops_suite_keys() -> None:
         kind="rnn", data="text", text_path=Path.home() / "book.txt", truncation=4
     )
     assert config.seeded(2).seed == config.seed + 2
+
+
+def test_seeds_name_one_seed_per_repeat(tmp_path: Path) -> None:
+    config = build_recurrent("rnn", {"name": "x", "seeds": [100, 101, 102]})
+    assert config.seeds == (100, 101, 102)
+    assert [config.seeded(r).seed for r in range(3)] == [100, 101, 102]
+    with pytest.raises(ValueError, match="repeat 3 has no seed"):
+        config.seeded(3)
+    body = '[[benchmark]]\nname = "a"\nkind = "rnn"\nseeds = [0, 1, 2]\n'
+    assert "set repeats = 3" in error_of(write(tmp_path, body + "repeats = 2\n"))
+    assert "distinct" in error_of(write(tmp_path, body.replace("1, 2", "1, 1") + "repeats = 3\n"))
+    assert ">= 0" in error_of(write(tmp_path, body.replace("0, 1", "-1, 1") + "repeats = 3\n"))
+    loaded = load_suite(write(tmp_path, body + "repeats = 3\n"))
+    assert loaded.items[0].recurrent is not None and loaded.items[0].recurrent.seeds == (0, 1, 2)

@@ -7,14 +7,15 @@ sg_norm_ratio). A run's figure is ``bpc``: its test BPC at its
 best-validation evaluation. Definitions (the recurrent study's, used as is):
 
 - **seed spread**: max minus min of a benchmark's figure over its seeds
-  (at least :data:`MIN_SEEDS`);
-- **premise margin**: median BPC of tbptt-8 minus median BPC of tbptt-40; the
-  **premise holds** when the margin exceeds the larger of the two spreads;
+  (at least :data:`MIN_SEEDS`), shown beside the paired figures;
+- **premise margin**: per seed, BPC of tbptt-8 minus BPC of tbptt-40 (paired
+  by seed: arrays in repeat order); the **premise holds** when the paired
+  interval (:mod:`dnibench.stats`) lies wholly above 0;
 - **gap closed** by a DNI seed: (BPC_tbptt8 - BPC_dni) / (BPC_tbptt8 -
-  BPC_tbptt40), the baselines as medians over their seeds; at equal
-  characters (every run's whole budget) and at equal training seconds (every
-  run cut at the shortest run's seconds, its best-validation checkpoint up
-  to then);
+  BPC_tbptt40), the baselines of the same seed (never medians, whose own
+  noise would leak into every seed's figure); at equal characters (every
+  run's whole budget) and at equal training seconds (every run cut at the
+  shortest run's seconds, its best-validation checkpoint up to then);
 - **diverged**: a non-finite loss, or validation BPC more than
   :data:`BPC_DIVERGENCE` above tbptt-8's (median curve, at the same
   characters) at two evaluations in a row, or the SG's norm more than
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench import target_reach
+from dnibench.stats import Interval, Verdict, paired
 from dnibench.studies.seeds import MIN_SEEDS, median, seed_values, spread
 
 BPC_DIVERGENCE = 0.3
@@ -44,8 +46,14 @@ class Premise:
     long: np.ndarray
 
     @property
+    def interval(self) -> Interval:
+        """The paired interval of tbptt-8 minus tbptt-40, seed by seed."""
+        return paired(dict(enumerate(self.short)), dict(enumerate(self.long))).interval
+
+    @property
     def margin(self) -> float:
-        return median(self.short) - median(self.long)
+        """The median over seeds of tbptt-8 minus tbptt-40 (paired)."""
+        return self.interval.estimate
 
     @property
     def spread(self) -> float:
@@ -60,10 +68,12 @@ class Premise:
         """None when the premise holds, else why it does not (the "not testable" reason)."""
         if self.seeds < MIN_SEEDS:
             return f"needs {MIN_SEEDS} seeds of tbptt-8 and tbptt-40, has {self.seeds}"
-        if not self.margin > self.spread:
+        interval = self.interval
+        if interval.decide(0.0, ">") is not Verdict.MET:
             return (
-                f"tbptt-40 does not beat tbptt-8 here (margin {self.margin:+.3f} BPC, "
-                f"seed spread {self.spread:.3f})"
+                f"tbptt-40 does not beat tbptt-8 here (paired margin {interval.estimate:+.3f} "
+                f"BPC, interval [{interval.low:+.3f}, {interval.high:+.3f}] at "
+                f"{interval.level:.0%} over {interval.n} seeds)"
             )
         return None
 
@@ -73,11 +83,16 @@ class Premise:
 
 
 def gap_closed(dni: np.ndarray, short: np.ndarray, long: np.ndarray) -> np.ndarray:
-    """Per DNI seed, the share of the tbptt-8 -> tbptt-40 gap it closes (baselines: medians)."""
-    base, best = median(short), median(long)
-    if not math.isfinite(base - best) or base - best == 0:
-        return np.full(dni.shape, math.nan)
-    return (base - dni) / (base - best)
+    """Per seed, the share of that seed's tbptt-8 -> tbptt-40 gap its DNI run closes.
+
+    Arrays in repeat order, paired index by index (NaN where a seed lacks a
+    value or has no gap).
+    """
+    count = min(dni.size, short.size, long.size)
+    gap = short[:count] - long[:count]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        closed = np.where(gap != 0, (short[:count] - dni[:count]) / gap, math.nan)
+    return np.asarray(closed, dtype=float)
 
 
 def _runs(curves: pd.DataFrame, bench: str) -> list[pd.DataFrame]:

@@ -6,8 +6,9 @@ Benchmarks are recognised by their configuration, not by name
 (:func:`roles_of`): "tbptt-8" / "tbptt-40" are the tbptt ``rnn`` benchmarks
 at T = 8 / 40; "dni-8" is dni-tbptt at T = 8 without aux at the default
 sg_scale (or the only non-zero scale the run has), "dni-8+aux" the same with
-aux, the control is dni-tbptt at T = 8 with sg_scale = 0, and other scales
-form the sg_scale comparison. Definitions and the premise rule are in
+aux, the control is dni-tbptt at T = 8 with sg_scale = 0, other scales
+form the sg_scale comparison, and "tbptt(8,40)" is tbptt-window at T = 8.
+Definitions and the premise rule are in
 :mod:`dnibench.studies.recurrent.report.figures` and
 :mod:`dnibench.studies.recurrent.report.targets`.
 """
@@ -26,6 +27,7 @@ from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 from dnibench.rundir.layout import PLOTS
 from dnibench.rundir.reader import has_corpus, load_run, read_config, read_corpora, read_rnn_curves
+from dnibench.stats import CALIBRATION_SEEDS
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.report.copy_tables import copy_lines
 from dnibench.studies.recurrent.report.figures import (
@@ -72,6 +74,14 @@ class Bench:
     def sg_scale(self) -> float:
         return float(self.spec.get("sg_scale", RecurrentConfig.sg_scale))
 
+    @property
+    def calibration(self) -> bool:
+        """Runs only on calibration seeds: settings are chosen on it, no verdict reads it."""
+        seeds = self.spec.get("seeds")
+        if not isinstance(seeds, list | tuple) or not seeds:
+            return False
+        return set(seeds) <= set(CALIBRATION_SEEDS)
+
 
 def recurrent_benches(run_dir: Path) -> list[Bench]:
     """The rnn and copy benchmarks listed in the run's config, in run order."""
@@ -88,7 +98,11 @@ def _targets_table(targets: list[Target]) -> list[str]:
 
 
 def roles_of(lm: list[Bench]) -> LMRoles:
-    """Which character-LM benchmark is tbptt-8, tbptt-40, dni-8, dni-8+aux, the control."""
+    """Which character-LM benchmark is tbptt-8, tbptt-40, dni-8, dni-8+aux, the control.
+
+    Calibration benchmarks (seeds 100-102 only) take no role: verdicts read report seeds.
+    """
+    lm = [b for b in lm if not b.calibration]
 
     def first(regime: str, truncation: int, pick: Any = None) -> Bench | None:
         found = [b for b in lm if b.regime == regime and b.truncation == truncation]
@@ -111,6 +125,7 @@ def roles_of(lm: list[Bench]) -> LMRoles:
         dni=_name(dni),
         aux=_name(first("dni-tbptt+aux", 8, at_chosen)),
         control=_name(first("dni-tbptt", 8, lambda b: b.sg_scale == 0)),
+        window=_name(first("tbptt-window", 8)),
         sweep=[b.name for b in dni8 if dni is None or b.name != dni.name],
     )
 
@@ -200,7 +215,7 @@ def _lm_table(results: pd.DataFrame, lm: list[Bench], diverged: dict[str, str]) 
     ]
     for bench in lm:
         bpc = seed_values(results, bench.name)
-        scale = fmt(bench.sg_scale, "g") if bench.regime != "tbptt" else MISSING
+        scale = fmt(bench.sg_scale, "g") if bench.regime.startswith("dni-tbptt") else MISSING
         lines.append(
             f"| {bench.name} | {bench.regime} | {bench.truncation} | {scale} | {bpc.size} "
             f"| {_cell(bpc, '.3f')} "
@@ -222,16 +237,16 @@ def _premise_lines(results: pd.DataFrame, curves: pd.DataFrame, roles: LMRoles) 
     cut, timed = seconds_premise(curves, roles)
     verdict = "**holds**" if premise.holds else f"**fails**: {premise.failure}"
     lines = [
-        "Premise (tbptt-40 beats tbptt-8 by more than the seed spread), at equal characters: "
-        f"margin = median {roles.short} minus median {roles.long} = {premise.margin:+.3f} BPC; "
-        f"seed spreads {spread(premise.short):.3f} ({roles.short}) and "
-        f"{spread(premise.long):.3f} ({roles.long}); {verdict}."
+        "Premise (tbptt-40 beats tbptt-8, paired by seed: the interval of the per-seed margins "
+        f"lies above 0), at equal characters: margin = {roles.short} minus {roles.long} per "
+        f"seed, {premise.interval.text('+.3f')}; seed spreads {spread(premise.short):.3f} "
+        f"({roles.short}) and {spread(premise.long):.3f} ({roles.long}); {verdict}."
     ]
     if timed is not None and math.isfinite(cut):
         timed_verdict = "**holds**" if timed.holds else f"**fails**: {timed.failure}"
         lines[0] += (
             f" At equal seconds (every run cut at {cut:.0f} CPU s, the shortest run's): margin "
-            f"{timed.margin:+.3f} BPC, spread {timed.spread:.3f}; {timed_verdict}."
+            f"{timed.interval.text('+.3f')}; {timed_verdict}."
         )
     lines[0] += (
         " Every DNI-against-tbptt-40 verdict needs this premise; where it fails the verdict "
@@ -248,8 +263,8 @@ def _budget_lines(curves: pd.DataFrame, roles: LMRoles, budget: int) -> list[str
         "The premise at smaller budgets, read off the same curves (a constant learning rate "
         "and a fixed data order make a shorter run the first part of this one):",
         "",
-        "| characters | tbptt-8 (per seed) | tbptt-40 (per seed) | margin | seed spread "
-        "| premise |",
+        "| characters | tbptt-8 (per seed) | tbptt-40 (per seed) | paired margin, median "
+        "| interval | premise |",
         "|---:|---|---|---:|---:|---|",
     ]
     for share in (0.25, 0.5, 1.0):
@@ -259,7 +274,8 @@ def _budget_lines(curves: pd.DataFrame, roles: LMRoles, budget: int) -> list[str
         lines.append(
             f"| {chars:,.0f} | {_per_seed(premise.short, '.3f')} "
             f"| {_per_seed(premise.long, '.3f')} | {fmt(premise.margin, '+.3f')} "
-            f"| {fmt(premise.spread, '.3f')} | {verdict} |"
+            f"| [{fmt(premise.interval.low, '+.3f')}, {fmt(premise.interval.high, '+.3f')}] "
+            f"| {verdict} |"
         )
     return lines
 
@@ -275,15 +291,18 @@ def _dni_table(
     cut, cut_bpc = equal_seconds(curves, [roles.short, roles.long, *compared])
     lines = [
         f"Gap closed = (BPC {roles.short} - BPC dni) / (BPC {roles.short} - BPC {roles.long}), "
-        "the baselines as medians; per seed, then the median. At equal seconds every run is "
-        f"cut at {cut:.0f} CPU s. SG figures are each seed's last probe: cosine and relative "
-        "error against the true gradient of the next 40 characters discounted by sg_scale per "
-        "chunk, and the SG's share (norm of the part of the boundary gradient it carries over "
-        "the within-chunk part), median [min, max].",
+        "each seed against its own baselines (paired by seed); per seed, then the median. At "
+        f"equal seconds every run is cut at {cut:.0f} CPU s. SG figures are each seed's last "
+        "probe: cosine and relative error against the true gradient of the next 40 characters "
+        "discounted by gamma per chunk, the SG's share (norm of the part of the boundary "
+        "gradient it carries over the within-chunk part), and held-out R^2 of the learned SG "
+        "and of the ridge ceiling (the best linear SG, refitted at every checkpoint), median "
+        "[min, max].",
         "",
         "| benchmark | sg_scale | gap closed, chars (per seed) | median | gap closed, seconds "
-        "(per seed) | median | BPC minus tbptt-8 | SG cosine | SG rel. error | SG share |",
-        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|",
+        "(per seed) | median | BPC minus tbptt-8 (paired) | SG cosine | SG rel. error "
+        "| SG share | SG R^2 | ceiling R^2 |",
+        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     premise, (_, timed) = premise_of(results, roles), seconds_premise(curves, roles)
     for name in compared:
@@ -295,12 +314,20 @@ def _dni_table(
         lines.append(
             f"| {name} | {fmt(scales.get(name, math.nan), 'g')} "
             f"| {chars_cells} | {seconds_cells} "
-            f"| {fmt(median(dni) - median(short), '+.3f')} "
+            f"| {fmt(median(_paired_minus(dni, short)), '+.3f')} "
             f"| {_cell(seed_values(results, name, 'sg_cosine'), '.2f')} "
             f"| {_cell(seed_values(results, name, 'sg_relative_error'), '.2f')} "
-            f"| {_cell(seed_values(results, name, 'sg_carried_ratio'), '.2f')} |"
+            f"| {_cell(seed_values(results, name, 'sg_carried_ratio'), '.2f')} "
+            f"| {_cell(seed_values(results, name, 'sg_r2'), '.3f')} "
+            f"| {_cell(seed_values(results, name, 'ceiling_r2'), '.3f')} |"
         )
     return lines
+
+
+def _paired_minus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per seed (repeat order), ``a - b``."""
+    count = min(a.size, b.size)
+    return a[:count] - b[:count]
 
 
 def _gap_cells(closed: np.ndarray, premise: Premise | None) -> str:
