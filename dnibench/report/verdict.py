@@ -83,6 +83,9 @@ class Target:
         """One Markdown row: measured, goal, verdict, missed by, what would change it."""
         missed = MISSING if self.met in (True, None) else fmt(self.missed_by, self.spec)
         measured = fmt(self.measured, self.spec)
+        if self.interval is not None and self.interval.n > 0:
+            low, high = fmt(self.interval.low, self.spec), fmt(self.interval.high, self.spec)
+            measured += f" [{low}, {high}]"
         if math.isinf(self.measured):
             measured, missed = "never reached", "never reached"
         if self.met is False and self.missed_by == 0:
