@@ -16,9 +16,9 @@ data, scaled to this run):
   tbptt-8: a check that the comparison measures the SG and nothing else;
 - no dni-8 seed diverged.
 
-Copy tasks: at every T and task, dni-tbptt solves a longer length than tbptt
-(medians over repeats). "missed by" says how far the measured value is from
-the goal in the goal's own units.
+Copy tasks: at every T and task, dni-tbptt solves a longer length than tbptt,
+paired by seed, premise-checked (:func:`copy_tables.copy_targets`). "missed
+by" says how far the measured value is from the goal in the goal's own units.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.report.verdict import Target
+from dnibench.studies.recurrent.report.copy_tables import copy_targets
 from dnibench.studies.recurrent.report.figures import (
     Premise,
     best_valid_target,
@@ -226,26 +227,6 @@ def sg_quality_targets(results: pd.DataFrame, name: str) -> list[Target]:
         Target(f"final SG share of the boundary gradient: {name} (quoted, no goal)", share,
                math.nan, ">=", "", ".3f"),
     ]  # fmt: skip
-
-
-def copy_targets(copy: pd.DataFrame) -> list[Target]:
-    """dni-tbptt against tbptt on each (task, T): longest solved, dni minus tbptt, goal > 0."""
-    targets = []
-    for (task, truncation), group in copy.groupby(["task", "truncation"], sort=False):
-        dni = group[group["regime"] == "dni-tbptt"]["longest_solved"].to_numpy(dtype=float)
-        base = group[group["regime"] == "tbptt"]["longest_solved"].to_numpy(dtype=float)
-        if dni.size and base.size:
-            targets.append(
-                Target(
-                    f"{task} T={truncation}: longest solved, dni minus tbptt",
-                    median(dni) - median(base),
-                    0.0,
-                    ">",
-                    _HINTS["copy"],
-                    "+.1f",
-                )
-            )
-    return targets
 
 
 __all__ = [
