@@ -147,10 +147,18 @@ def findings_sentences(records: Sequence[VerdictRecord]) -> list[str]:
         )
     untestable = by_word.get(Verdict.NOT_TESTABLE, [])
     if untestable:
-        reasons = [f"{r.claim}: {r.premise}" if r.premise else r.claim for r in untestable[:4]]
-        more = len(untestable) - 4
+        by_premise: dict[str, list[str]] = {}
+        for r in untestable:
+            by_premise.setdefault(r.premise or "premise not stated", []).append(r.claim)
+        reasons = []
+        for premise, claims in list(by_premise.items())[:4]:
+            shown = "; ".join(claims[:3]) + (
+                f"; and {len(claims) - 3} more" if len(claims) > 3 else ""
+            )
+            reasons.append(f"{premise} (so not testable: {shown})")
+        more = len(by_premise) - 4
         out.append(
-            "Premises that failed, so these claims were not testable: " + "; ".join(reasons)
+            "Premises that failed: " + "; ".join(reasons)
             + (f"; and {more} more" if more > 0 else "") + "."
         )  # fmt: skip
     return out

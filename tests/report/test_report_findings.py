@@ -55,7 +55,7 @@ def test_findings_say_what_was_met_missed_undecided_and_which_premise_failed() -
     )
     assert "Missed (on the other side of the goal): dni-m1 faster than single-all-m1" in text
     assert "Inconclusive" in text and "dni-m8 faster than zb-m8 (0.99 [0.98, 1.07" in text
-    assert "zb beats 1f1b at m=8: zb's lock idle is not below 1f1b's" in text
+    assert "zb's lock idle is not below 1f1b's (so not testable: zb beats 1f1b at m=8)" in text
     assert findings_sentences([]) == []
 
 
