@@ -26,7 +26,7 @@ import pandas as pd
 from dnibench.report.tables import MISSING
 from dnibench.report.verdict import Target
 from dnibench.stats import paired
-from dnibench.studies.seeds import seed_values
+from dnibench.studies.seeds import MIN_SEEDS, seed_values
 
 TASK_LABELS = {"copy": "Copy", "repeat-copy": "Repeat Copy"}
 CELL_REGIMES = ("tbptt", "dni-tbptt")
@@ -213,7 +213,8 @@ def copy_targets(frame: pd.DataFrame) -> list[Target]:
     Per seed, dni's longest solved length minus tbptt's (the seeds share
     initialisation and data across regimes); met when the interval of those
     differences lies wholly above 0. "Not testable" where tbptt's own length
-    does not grow with T (:func:`truncation_premise`).
+    does not grow with T (:func:`truncation_premise`) or fewer than
+    :data:`~dnibench.studies.seeds.MIN_SEEDS` seeds pair up.
     """
     targets = []
     for (task, truncation), group in frame.groupby(["task", "truncation"], sort=False):
@@ -222,6 +223,9 @@ def copy_targets(frame: pd.DataFrame) -> list[Target]:
         if not dni or not base:
             continue
         gain = paired(dni, base, relation="difference")
+        why = truncation_premise(frame, str(task))
+        if why is None and len(gain.per_key) < MIN_SEEDS:
+            why = f"needs {MIN_SEEDS} seeds of both regimes, paired, has {len(gain.per_key)}"
         targets.append(
             Target(
                 f"{task} T={truncation}: longest solved, dni minus tbptt per seed",
@@ -230,7 +234,7 @@ def copy_targets(frame: pd.DataFrame) -> list[Target]:
                 ">",
                 COPY_HINT,
                 "+.1f",
-                truncation_premise(frame, str(task)),
+                why,
                 interval=gain.interval,
             )
         )

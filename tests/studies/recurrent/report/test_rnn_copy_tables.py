@@ -119,3 +119,5 @@ def test_copy_verdicts_are_paired_by_seed_and_premise_checked() -> None:
         t.verdict.startswith("not testable: tbptt shows no truncation effect")
         for t in copy_targets(flat)
     )
+    one_seed = grows[grows["repeat"] == 0]
+    assert all("needs 3 seeds" in t.verdict for t in copy_targets(one_seed))

@@ -99,10 +99,14 @@ def frame(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
 def test_copy_targets_need_dni_strictly_longer() -> None:
     copy = pd.DataFrame(
         [
-            ("copy", "tbptt", 2, 0, 2.0),  # tbptt grows with T: the premise holds
-            ("copy", "dni-tbptt", 2, 0, 2.0),
-            ("copy", "tbptt", 3, 0, 3.0),
-            ("copy", "dni-tbptt", 3, 0, 5.0),
+            (task, regime, t, seed, value)
+            for seed in range(3)  # three seeds: the fewest a verdict over seeds reads
+            for task, regime, t, value in (
+                ("copy", "tbptt", 2, 2.0),  # tbptt grows with T: the premise holds
+                ("copy", "dni-tbptt", 2, 2.0),
+                ("copy", "tbptt", 3, 3.0),
+                ("copy", "dni-tbptt", 3, 5.0),
+            )
         ],
         columns=["task", "regime", "truncation", "repeat", "longest_solved"],
     )
