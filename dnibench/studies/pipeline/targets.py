@@ -25,6 +25,7 @@ from dnibench.modes import (
 )
 from dnibench.report.verdict import Target
 from dnibench.rundir.reader import read_config, read_results
+from dnibench.stats import Interval
 from dnibench.studies.pipeline.launch_pairs import compare_launches
 
 #: The speed-up over naive model parallelism every decoupled regime must clear: a floor, not
@@ -110,13 +111,20 @@ def targets(frame: pd.DataFrame, batch_sizes: dict[str, int] | None = None) -> l
         name = f"{mode}-m8"
         on = _value(frame, name, "throughput")
         off = _value(frame, f"{name}-nospans", "throughput")
+        ratio = compare_launches(frame, name, f"{name}-nospans")  # spans on / spans off
+        i = ratio.interval
+        overhead = Interval(
+            (1 - i.estimate) * 100, (1 - i.high) * 100, (1 - i.low) * 100, i.level, i.method, i.n
+        )
         out.append(
             Target(
                 f"{name} instrumentation overhead, % (paired A/B, noisy)",
-                (off - on) / off * 100,
+                overhead.estimate,
                 3.0,
                 "<=",
-                detail=f"spans off {off:.0f}, on {on:.0f} samples/s (medians of repeats)",
+                detail=f"spans off {off:.0f}, on {on:.0f} samples/s (medians of repeats)"
+                + (f"; interval {ratio.how}" if i.n else ""),
+                interval=overhead,
             )
         )
         batch = batch_sizes.get(name, math.nan)
