@@ -51,6 +51,7 @@ def render_tables(run_name: str, scratch: Path) -> str:
         command=None,
         extra_markdown=extra,
         hooks=report_hooks(),
+        verdicts=[record for section in sections for record in section.verdicts],
     )
     lines = render_markdown(blocks).splitlines()
     return "\n".join(line for line in lines if not _IMAGE.match(line)) + "\n"

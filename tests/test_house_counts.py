@@ -50,7 +50,7 @@ def test_any_is_on_at_most_120_lines() -> None:
 def test_no_study_module_sits_directly_under_report() -> None:
     rendering = {
         "__init__", "build", "compare", "document", "html", "markdown", "plots", "section",
-        "sections", "style", "tables", "verdict", "hooks",
+        "sections", "style", "tables", "verdict", "hooks", "findings",
     }  # fmt: skip
     modules = {path.stem for path in (PACKAGE / "report").glob("*.py")}
     assert modules <= rendering, sorted(modules - rendering)

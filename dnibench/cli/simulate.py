@@ -32,6 +32,7 @@ from dnibench.errors import UserError, unknown_name
 from dnibench.modes import DNI, ONE_F_ONE_B, SIMULATED_MODES, is_unlocked
 from dnibench.simulate.calibrate import STATISTICS
 from dnibench.simulate.crossover import crossover_map, zb_premise
+from dnibench.simulate.out_of_sample import out_of_sample_rows
 from dnibench.simulate.scaling import (
     SCALINGS,
     SweepSettings,
@@ -242,6 +243,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             validation=rows,
             provenance=Provenance.collect([("calibration run", source)]),
             crossover=crossover,
+            out_of_sample=out_of_sample_rows(source, args.statistic),
         ),
     )
     print(f"simulated {len(points)} configurations in {time.perf_counter() - started:.1f} s")

@@ -178,6 +178,7 @@ def finish_run(run_dir: Path, title: str, command: str) -> tuple[Path, Path]:
         extra_markdown=extra,
         extra_plots=plots,
         hooks=report_hooks(),
+        verdicts=[record for section in sections for record in section.verdicts],
     )
 
 

@@ -8,10 +8,13 @@ and the machine it ran on.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from dnibench.report.document import Block, Heading, Image, Markdown, Paragraph, Preformatted
+from dnibench.report.findings import VerdictRecord, findings_sentences, verdict_rows
 from dnibench.report.hooks import ReportHooks
 from dnibench.report.html import render_html
 from dnibench.report.markdown import render_markdown
@@ -82,6 +85,31 @@ def _machine_line(run: RunData) -> str:
     return f"Run directory {run.run_dir.name}; " + ", ".join(bits) + "."
 
 
+def _fastest_line(run: RunData) -> str:
+    """Which pipeline benchmark was fastest and by how much over the next (medians of launches)."""
+    speeds = {b: run.value(b, "throughput") for b in run.pipeline_benchmarks()}
+    ranked = sorted(((v, b) for b, v in speeds.items() if not math.isnan(v)), reverse=True)
+    if len(ranked) < 2:
+        return ""
+    (top, best), (second, runner) = ranked[0], ranked[1]
+    return (
+        f"Fastest benchmark: {best} at {top:.0f} samples/s, {top / second:.3f}x the next "
+        f"({runner}, {second:.0f}); medians over launches, no interval (see the verdicts for "
+        "comparisons that carry one)."
+    )
+
+
+def findings_blocks(run: RunData, verdicts: Sequence[VerdictRecord]) -> list[Block]:
+    """The "Findings" heading and sentences the report opens with, from the verdicts."""
+    sentences = findings_sentences(verdicts)
+    if not sentences:
+        sentences = ["No study gave a verdict on this run."]
+    fastest = _fastest_line(run)
+    if fastest:
+        sentences.append(fastest)
+    return [Heading("Findings"), *(Paragraph(s) for s in sentences)]
+
+
 def report_blocks(
     run: RunData,
     plots: dict[str, Path],
@@ -90,9 +118,14 @@ def report_blocks(
     command: str | None,
     extra_markdown: str,
     hooks: ReportHooks | None = None,
+    verdicts: Sequence[VerdictRecord] = (),
 ) -> list[Block]:
-    """The report's content, with ``plots`` (name -> saved path) shown in the Plots section."""
+    """The report's content, with ``plots`` (name -> saved path) shown in the Plots section.
+
+    It opens with the findings in words, written from ``verdicts``.
+    """
     blocks: list[Block] = [Heading(title, 1), Paragraph(_machine_line(run))]
+    blocks += findings_blocks(run, verdicts)
     if command:
         blocks += [Heading("Command to reproduce"), Preformatted(command)]
     blocks.append(Heading("Summary"))
@@ -134,6 +167,7 @@ def write_reports(
     extra_markdown: str = "",
     extra_plots: dict[str, Path] | None = None,
     hooks: ReportHooks | None = None,
+    verdicts: Sequence[VerdictRecord] = (),
 ) -> tuple[Path, Path]:
     """Draw the figures into ``run_dir/plots`` and write ``report.md`` and ``report.html``.
 
@@ -142,16 +176,19 @@ def write_reports(
     in the HTML it is converted from Markdown. ``extra_plots`` (name -> path,
     drawn by a report section) are shown after the standard figures; a name
     can take its heading and caption from ``PLOT_CAPTIONS``. ``hooks`` are the
-    studies' additions to the summary (:mod:`dnibench.report.hooks`). Returns
-    (markdown, html) paths.
+    studies' additions to the summary (:mod:`dnibench.report.hooks`).
+    ``verdicts`` (the sections' verdicts) open the report as findings in words
+    and are written to the run's verdicts file. Returns (markdown, html) paths.
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     plots = {**make_plots(run, run_dir / PLOTS, hooks), **(extra_plots or {})}
     title = title or f"dnibench report: {run_dir.name}"
     blocks = report_blocks(
-        run, plots, title=title, command=command, extra_markdown=extra_markdown, hooks=hooks
-    )
+        run, plots, title=title, command=command, extra_markdown=extra_markdown, hooks=hooks,
+        verdicts=verdicts,
+    )  # fmt: skip
+    writer.write_verdicts(run_dir, verdict_rows(verdicts))
     return write_documents(run_dir, blocks, title)
 
 

@@ -12,13 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dnibench.report.findings import VerdictRecord
+
 
 @dataclass(frozen=True)
 class Section:
-    """Markdown to append after the summary, and plots (name -> path) it drew."""
+    """Markdown to append after the summary, the plots (name -> path) it drew, its verdicts.
+
+    ``verdicts`` feed the findings the report opens with and the run's
+    verdicts file (:mod:`dnibench.report.findings`).
+    """
 
     markdown: str
     plots: dict[str, Path] = field(default_factory=dict)
+    verdicts: tuple[VerdictRecord, ...] = ()
 
 
 __all__ = ["Section"]

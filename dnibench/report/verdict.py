@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from dnibench.report.findings import VerdictRecord
 from dnibench.report.tables import MISSING, fmt
+from dnibench.stats import Interval
 from dnibench.stats.words import Verdict
 
 COMPARATORS = ("<=", "<", ">", ">=")
@@ -36,6 +38,9 @@ class Target:
     spec: str = ".3f"
     untestable: str | None = None
     detail: str = ""
+    interval: Interval | None = None
+    """When set, the verdict comes from the interval (met / missed / inconclusive), not the
+    point estimate: the claim must hold over the whole interval."""
 
     def __post_init__(self) -> None:
         if self.better not in COMPARATORS:
@@ -46,6 +51,9 @@ class Target:
         """True or False once measured against a goal; None when it cannot be judged."""
         if self.untestable is not None or math.isnan(self.measured) or math.isnan(self.goal):
             return None
+        if self.interval is not None:
+            word = self.interval.decide(self.goal, "<" if self.better.startswith("<") else ">")
+            return {Verdict.MET: True, Verdict.MISSED: False}.get(word)
         return {
             "<=": self.measured <= self.goal,
             "<": self.measured < self.goal,
@@ -60,6 +68,8 @@ class Target:
             return f"{Verdict.NOT_TESTABLE}: {self.untestable}"
         if self.met is None and math.isnan(self.goal) and not math.isnan(self.measured):
             return str(Verdict.QUOTED)
+        if self.met is None and self.interval is not None and self.interval.n > 0:
+            return f"{Verdict.INCONCLUSIVE} (interval straddles the goal)"
         return str({True: Verdict.MET, False: Verdict.MISSED, None: Verdict.NOT_MEASURED}[self.met])
 
     @property
@@ -73,6 +83,9 @@ class Target:
         """One Markdown row: measured, goal, verdict, missed by, what would change it."""
         missed = MISSING if self.met in (True, None) else fmt(self.missed_by, self.spec)
         measured = fmt(self.measured, self.spec)
+        if self.interval is not None and self.interval.n > 0:
+            low, high = fmt(self.interval.low, self.spec), fmt(self.interval.high, self.spec)
+            measured += f" [{low}, {high}]"
         if math.isinf(self.measured):
             measured, missed = "never reached", "never reached"
         if self.met is False and self.missed_by == 0:
@@ -88,9 +101,22 @@ class Target:
         verdict = self.verdict
         if self.met is False:
             verdict += f" by {self.missed_by:.3f}"
-        cells = [self.name, f"{self.measured:.3f}", f"{self.better} {self.goal:g}", verdict,
+        measured = f"{self.measured:.3f}"
+        if self.interval is not None and self.interval.n > 0:
+            measured += f" [{self.interval.low:.3f}, {self.interval.high:.3f}]"
+        cells = [self.name, measured, f"{self.better} {self.goal:g}", verdict,
                  self.detail]  # fmt: skip
         return "| " + " | ".join(cells) + " |"
+
+    def record(self, study: str) -> VerdictRecord:
+        """This target as a row of the verdicts file (an interval where it has one)."""
+        i = self.interval
+        return VerdictRecord(
+            study, self.name, self.verdict, self.measured,
+            i.low if i else math.nan, i.high if i else math.nan, i.level if i else math.nan,
+            i.method if i else "point", i.n if i else 0, self.goal, self.better,
+            self.untestable or "",
+        )  # fmt: skip
 
 
 __all__ = ["COMPARATORS", "Target", "Verdict"]

@@ -30,6 +30,8 @@ REPORT_HTML = "report.html"
 PLOTS = "plots"
 ERRORS = "errors.log"
 """Full tracebacks of the benchmarks that failed (status.csv holds one line each)."""
+VERDICTS = "verdicts.csv"
+"""Every verdict of the report, one row each (rewritten with the report)."""
 GPU_FACTS = "gpu_facts.json"
 """What tools/gpu_facts.py recorded about the GPU before a GPU suite ran (tools/gpu_check.sh)."""
 
@@ -64,6 +66,13 @@ RNN_CURVE_COLUMNS = (
 )  # fmt: skip
 """Curves of recurrent benchmarks (``rnn_curves.csv``); a column meaningless for a kind is empty."""
 
+VERDICT_COLUMNS = (
+    "study", "claim", "verdict", "estimate", "low", "high", "level", "method", "n", "goal",
+    "better", "premise",
+)  # fmt: skip
+"""Columns of ``verdicts.csv``: the claim, its verdict word, the estimate and its interval
+(level: coverage; method: how it was formed), the goal and side, the failed premise if any."""
+
 STATUS_COLUMNS = ("benchmark", "status", "seconds", "message")
 """One row per benchmark run (``status.csv``): ok / failed / not_applicable / interrupted."""
 STATUS_REQUIRED = ("benchmark", "status")
@@ -82,6 +91,7 @@ LAYOUT: tuple[tuple[str, str], ...] = (
      "benchmark (opens in Perfetto; all launches with --all-traces)"),
     (PYTEST_BENCHMARK, "the results in pytest-benchmark's format (dnibench export)"),
     (GPU_FACTS, "the GPU, its clocks and idle power before the run (GPU checks only)"),
+    (VERDICTS, "every verdict of the report, one row each (" + ", ".join(VERDICT_COLUMNS) + ")"),
     (REPORT_MD, "the report as Markdown"),
     (REPORT_HTML, "the report as one self-contained HTML page"),
     (f"{PLOTS}/", "the report's figures"),
@@ -140,6 +150,8 @@ __all__ = [
     "STATUS_REQUIRED",
     "TRACES",
     "TRACE_SUFFIX",
+    "VERDICTS",
+    "VERDICT_COLUMNS",
     "describe_layout",
     "trace_name",
 ]  # fmt: skip

@@ -177,6 +177,15 @@ def write_results_text(out: Path, csv_text: str) -> Path:
     return write_text(out / RESULTS, csv_text)
 
 
+def write_verdicts(out: Path, rows: Iterable[Row]) -> Path:
+    """The run's whole ``verdicts.csv`` at once (rewritten with every report build)."""
+    buffer = io.StringIO(newline="")
+    table = csv.DictWriter(buffer, fieldnames=list(layout.VERDICT_COLUMNS))
+    table.writeheader()
+    table.writerows(rows)
+    return write_text(out / layout.VERDICTS, buffer.getvalue())
+
+
 def append_results(out: Path, rows: Iterable[Row]) -> None:
     """Tidy result rows (:data:`~dnibench.rundir.layout.RESULT_COLUMNS`)."""
     append_rows(out / RESULTS, RESULT_COLUMNS, rows)
@@ -242,5 +251,5 @@ __all__ = [
     "ALL_TRACES", "append_curves", "append_error", "append_results", "append_rnn_curves",
     "append_rows", "append_status", "keeps_all_traces", "keeps_trace", "prepare", "write_bytes",
     "write_corpus", "write_derived_config", "write_fingerprint", "write_json",
-    "write_results_text", "write_text", "write_trace",
+    "write_results_text", "write_text", "write_trace", "write_verdicts",
 ]  # fmt: skip

@@ -40,7 +40,7 @@ def test_small_sweep_writes_results_report_and_plots(tmp_path: Path) -> None:
     assert sorted(one_f.set_index("stages")["value"].items()) == [(2, 2.0), (4, 4.0)]
     report = (out / "report.md").read_text()
     for heading in (
-        "Simulated against measured",
+        "Consistency check: each benchmark from its own spans (in sample)",
         "Where efficiency falls below 0.5",
         "Where DNI overtakes 1F1B",
         "weak scaling",

@@ -13,11 +13,11 @@ from dnibench.studies.study import Study
 
 
 def _simulated(run_dir: Path) -> Section | None:
-    """The simulator calibrated from each pipeline benchmark's spans, next to its measurement."""
-    from dnibench.simulate.validate import validation_section
+    """The simulator out of sample (another m), then calibrated from each benchmark's own spans."""
+    from dnibench.simulate.headline import simulator_section
 
-    markdown = validation_section(run_dir)
-    return Section(markdown) if markdown is not None else None
+    found = simulator_section(run_dir)
+    return Section(found[0], verdicts=found[1]) if found is not None else None
 
 
 STUDY = Study("simulator", rank=50, sections=(_simulated,))

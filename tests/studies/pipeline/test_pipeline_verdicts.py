@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dnibench.report.tables import pipeline_table
 from dnibench.rundir.reader import load_run
 from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
-from dnibench.studies.pipeline.verdicts import bootstrap_ratio, lock_idle, verdicts_section
+from dnibench.studies.pipeline.verdicts import lock_idle, verdicts_section
 from dnibench.studies.registry import report_hooks
 
 FIELDS = ["benchmark", "mode", "stages", "microbatches", "metric", "stage", "repeat", "value",
@@ -67,16 +68,6 @@ def run_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_bootstrap_interval_holds_the_ratio_and_widens_with_noise() -> None:
-    flat = np.full(5, 12.0)
-    assert bootstrap_ratio(0.5 * flat, flat) == pytest.approx((0.5, 0.5, 0.5))
-    a = np.array([10.0, 11.0, 12.0, 13.0, 14.0])
-    point, low, high = bootstrap_ratio(a, a)
-    assert point == pytest.approx(1.0) and low < 1.0 < high
-    wide = bootstrap_ratio(a * np.array([0.5, 1, 1, 1, 1.5]), a)
-    assert wide[2] - wide[1] > high - low
-
-
 def test_hardware_limit_is_cores_times_single_thread(run_dir: Path) -> None:
     run = load_run(run_dir)
     assert hardware_limit_efficiency(run, "dni-m4") == pytest.approx(1500 / (2 * 800))
@@ -103,21 +94,46 @@ def test_verdicts_check_their_premises(run_dir: Path) -> None:
     section = verdicts_section(run_dir)
     assert section is not None
     text = section.markdown
-    # m = 4: zb idles less than 1f1b and is faster; m = 8: it idles more, so not testable.
-    assert "| 4 | 0.100 | 0.200 | yes | 1.111 | met |" in text
+    # The fixture wrote each benchmark's launches back to back: bootstrapped, not paired.
+    # m = 4: zb idles less than 1f1b and its whole interval is above 1; m = 8: it idles
+    # more, so not testable whatever the ratio.
+    assert "| 4 | 0.100 | 0.200 | yes | 1.111 [1.093, 1.129] | bootstrap over launches" in text
     assert "| 8 | 0.400 | 0.200 | no |" in text and "At m = 8 zb's measured lock idle" in text
-    # DNI against the best exact schedule: at m = 4 that is torch-zb, not zb.
-    assert "torch-zb-m4 (1010)" in text
-    assert "| 4 | 1500 | 1000 | 1.500 | torch-zb-m4 (1010) | 1.485 |" in text
-    # Own zb against torch's: a ratio of 0.990 with a tight interval meets 0.95 at m = 4;
+    # DNI against the all-cores single process and the best exact schedule (torch-zb at m=4).
+    assert "| dni | 4 | 1.154 [1.146, 1.162] | met | torch-zb-m4 (1010) | 1.485 [" in text
+    assert "| dni | 8 | — | not measured: no single-all-m8 in this run | zb-m8 (1100) |" in text
+    # Own zb against torch's: 0.990 with its interval wholly above 0.95 meets the target;
     # at m = 8 torch's schedule did not run, so the verdict is not testable, with the reason.
     line = next(row for row in text.splitlines() if row.startswith("| 4 | 1000 (5)"))
-    assert "0.990" in line and line.endswith("| met |")
+    assert "0.990 [" in line and line.endswith("| met |")
     assert "not testable: not_applicable: torch says no" in text
+    words = {r.claim: r.word for r in section.verdicts}
+    assert words["zb beats 1f1b at m=4"] == "met"
+    assert words["zb beats 1f1b at m=8"] == "not testable"
+    assert words["dni-m4 faster than single-all-m4"] == "met"
+    assert words["dni-m4 faster than the best exact schedule (torch-zb-m4)"] == "met"
 
 
-def test_no_zb_no_section(run_dir: Path) -> None:
+def test_interleaved_launches_are_paired_and_a_straddle_is_inconclusive(run_dir: Path) -> None:
+    """Re-order results.csv into the session's rounds, and make dni-m4 tie single-all-m4."""
+    frame = pd.read_csv(run_dir / "results.csv")
+    dni = (frame["benchmark"] == "dni-m4") & (frame["metric"] == "throughput")
+    frame.loc[dni, "value"] = [1330.0, 1270.0, 1305.0]  # against 1300, 1300, 1300
+    frame = frame.sort_values("repeat", kind="stable")
+    frame.to_csv(run_dir / "results.csv", index=False)
+    section = verdicts_section(run_dir)
+    assert section is not None
+    record = next(r for r in section.verdicts if r.claim == "dni-m4 faster than single-all-m4")
+    assert record.method.startswith("paired by launch, n=3")
+    assert record.low == pytest.approx(1270 / 1300) and record.high == pytest.approx(1330 / 1300)
+    assert record.word == "inconclusive"
+    assert "| dni | 4 | 1.004 [0.977, 1.023] | inconclusive (interval straddles 1) |" in (
+        section.markdown
+    )
+
+
+def test_no_zb_and_no_decoupled_regime_no_section(run_dir: Path) -> None:
     results = (run_dir / "results.csv").read_text().splitlines()
-    kept = [line for line in results if not line.startswith("zb-")]
+    kept = [line for line in results if not line.startswith(("zb-", "dni-"))]
     (run_dir / "results.csv").write_text("\n".join(kept) + "\n")
     assert verdicts_section(run_dir) is None

@@ -50,21 +50,34 @@ def test_verdicts_follow_the_measurements_when_the_premise_holds() -> None:
     acc = {
         "backprop": np.array([0.90, 0.91, 0.92]),
         BASELINE: np.array([0.50, 0.52, 0.51]),
-        "dni": np.array([0.88, 0.87, 0.89]),  # (0.88 - 0.51) / (0.91 - 0.51) = 0.925
-        "cdni": np.array([0.80, 0.81, 0.79]),  # 0.08 below DNI, spread 0.02: missed
-        "unlock": np.array([0.70, 0.72, 0.71]),
+        "dni": np.array([0.88, 0.87, 0.89]),  # per-seed shares 0.95, 0.897, 0.927
+        "cdni": np.array([0.80, 0.81, 0.79]),  # per seed 0.08, 0.06, 0.10 below DNI: missed
+        "unlock": np.array([0.70, 0.72, 0.71]),  # 0.20 above the baseline on every seed
     }
     close, cdni, unlock = group_targets(acc)
-    assert abs(close.measured - 0.925) < 1e-9
-    assert close.verdict == "met"
+    # Paired by seed, never divided by a median baseline: the share's interval
+    # [0.897, 0.95] straddles the 0.9 goal, so DNI's closeness is not shown.
+    assert abs(close.measured - 0.38 / 0.41) < 1e-9
+    assert close.interval is not None and abs(close.interval.low - 0.35 / 0.39) < 1e-9
+    assert close.verdict.startswith("inconclusive")
     assert cdni.verdict == "missed" and abs(cdni.measured + 0.08) < 1e-9
     assert unlock.verdict == "met" and abs(unlock.measured - 0.20) < 1e-9
+
+
+def test_cdni_better_than_dni_needs_every_seed_above() -> None:
+    base = {"backprop": np.array([0.90, 0.91, 0.92, 0.90, 0.91]),
+            BASELINE: np.array([0.50, 0.52, 0.51, 0.50, 0.52]),
+            "dni": np.array([0.80, 0.81, 0.82, 0.80, 0.81])}  # fmt: skip
+    ahead = group_targets({**base, "cdni": base["dni"] + np.array([0.01, 0.02, 0.01, 0.03, 0.01])})
+    assert ahead[1].verdict == "met"
+    mixed = group_targets({**base, "cdni": base["dni"] + np.array([0.01, -0.01, 0.02, 0.0, 0.01])})
+    assert mixed[1].verdict.startswith("inconclusive")
 
 
 def test_every_claim_is_not_testable_when_backprop_does_not_beat_the_baseline() -> None:
     acc = {
         "backprop": np.array([0.60, 0.70, 0.65]),
-        BASELINE: np.array([0.62, 0.55, 0.66]),  # margin 0.03 < spread 0.11
+        BASELINE: np.array([0.62, 0.55, 0.66]),  # per seed -0.02, +0.15, -0.01: straddles 0
         "dni": np.array([0.9, 0.9, 0.9]),
         "cdni": np.array([0.9, 0.9, 0.9]),
         "unlock": np.array([0.9, 0.9, 0.9]),

@@ -17,14 +17,16 @@ nothing else of this module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from dnibench.report.tables import MISSING
-from dnibench.studies.seeds import seed_values
+from dnibench.report.verdict import Target
+from dnibench.stats import paired
+from dnibench.studies.seeds import MIN_SEEDS, seed_values
 
 TASK_LABELS = {"copy": "Copy", "repeat-copy": "Repeat Copy"}
 CELL_REGIMES = ("tbptt", "dni-tbptt")
@@ -169,4 +171,77 @@ def copy_lines(
     return lines, frame
 
 
-__all__ = ["FRAME_COLUMNS", "PAPER_NOTE", "CopyBench", "copy_frame", "copy_lines"]
+COPY_HINT = (
+    "a larger character budget for the curriculum, or a larger sg_lr so the SG learns the "
+    "long-range signal sooner"
+)
+
+
+def _by_seed(rows: pd.DataFrame) -> dict[Hashable, float]:
+    """Seed (repeat) -> longest solved length, NaN left out."""
+    return {
+        int(r): float(v)
+        for r, v in zip(rows["repeat"], rows["longest_solved"], strict=True)
+        if not np.isnan(v)
+    }
+
+
+def truncation_premise(frame: pd.DataFrame, task: str) -> str | None:
+    """None when tbptt's longest solved length grows with T on ``task``, else why not.
+
+    "DNI copies longer than tbptt" means something only against a tbptt that
+    shows the truncation effect the comparison is about: its median longest
+    solved length at the largest T must exceed the one at the smallest T.
+    """
+    base = frame[(frame["task"] == task) & (frame["regime"] == "tbptt")]
+    medians = base.groupby("truncation")["longest_solved"].median().dropna()
+    if len(medians) < 2:
+        return "tbptt was measured at fewer than 2 truncations"
+    first, last = medians.iloc[0], medians.iloc[-1]
+    if not last > first:
+        seen = ", ".join(f"{v:g}" for v in medians.to_numpy())
+        return (
+            f"tbptt shows no truncation effect (median longest solved {seen} at "
+            f"T = {', '.join(str(t) for t in medians.index)})"
+        )
+    return None
+
+
+def copy_targets(frame: pd.DataFrame) -> list[Target]:
+    """dni-tbptt against tbptt on each (task, T): longest solved, paired by seed, goal > 0.
+
+    Per seed, dni's longest solved length minus tbptt's (the seeds share
+    initialisation and data across regimes); met when the interval of those
+    differences lies wholly above 0. "Not testable" where tbptt's own length
+    does not grow with T (:func:`truncation_premise`) or fewer than
+    :data:`~dnibench.studies.seeds.MIN_SEEDS` seeds pair up.
+    """
+    targets = []
+    for (task, truncation), group in frame.groupby(["task", "truncation"], sort=False):
+        dni = _by_seed(group[group["regime"] == "dni-tbptt"])
+        base = _by_seed(group[group["regime"] == "tbptt"])
+        if not dni or not base:
+            continue
+        gain = paired(dni, base, relation="difference")
+        why = truncation_premise(frame, str(task))
+        if why is None and len(gain.per_key) < MIN_SEEDS:
+            why = f"needs {MIN_SEEDS} seeds of both regimes, paired, has {len(gain.per_key)}"
+        targets.append(
+            Target(
+                f"{task} T={truncation}: longest solved, dni minus tbptt per seed",
+                gain.interval.estimate,
+                0.0,
+                ">",
+                COPY_HINT,
+                "+.1f",
+                why,
+                interval=gain.interval,
+            )
+        )
+    return targets
+
+
+__all__ = [
+    "FRAME_COLUMNS", "PAPER_NOTE", "CopyBench", "copy_frame", "copy_lines", "copy_targets",
+    "truncation_premise",
+]  # fmt: skip

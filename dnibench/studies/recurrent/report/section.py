@@ -385,7 +385,7 @@ def rnn_section(run_dir: Path) -> Section | None:
     targets += copy_targets(copy)
     if targets:
         lines += ["### Recurrent targets", "", *_targets_table(targets), ""]
-    return Section("\n".join(lines), plots)
+    return Section("\n".join(lines), plots, tuple(t.record("recurrent") for t in targets))
 
 
 #: Plot names double as their headings in the report's Plots section.

@@ -26,9 +26,9 @@ helper (:mod:`dnibench.stats`, through :mod:`.paired`): "met" when the
 interval lies wholly on the goal's side, "missed" wholly on the other,
 "inconclusive" when it straddles the goal.
 
-Copy tasks: at every T and task, dni-tbptt solves a longer length than tbptt
-(medians over repeats). "missed by" says how far the measured value is from
-the goal in the goal's own units.
+Copy tasks: at every T and task, dni-tbptt solves a longer length than tbptt,
+paired by seed, premise-checked (:func:`copy_tables.copy_targets`). "missed
+by" says how far the measured value is from the goal in the goal's own units.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.report.verdict import Target
+from dnibench.studies.recurrent.report.copy_tables import copy_targets
 from dnibench.studies.recurrent.report.figures import (
     Premise,
     best_valid_target,
@@ -344,26 +345,6 @@ def _quoted(name: str, values: dict[Hashable, float]) -> PairedTarget:
     return PairedTarget(
         f"{name} (quoted, no goal)", interval.estimate, math.nan, ">=", "", ".3f", interval=interval
     )
-
-
-def copy_targets(copy: pd.DataFrame) -> list[Target]:
-    """dni-tbptt against tbptt on each (task, T): longest solved, dni minus tbptt, goal > 0."""
-    targets = []
-    for (task, truncation), group in copy.groupby(["task", "truncation"], sort=False):
-        dni = group[group["regime"] == "dni-tbptt"]["longest_solved"].to_numpy(dtype=float)
-        base = group[group["regime"] == "tbptt"]["longest_solved"].to_numpy(dtype=float)
-        if dni.size and base.size:
-            targets.append(
-                Target(
-                    f"{task} T={truncation}: longest solved, dni minus tbptt",
-                    median(dni) - median(base),
-                    0.0,
-                    ">",
-                    _HINTS["copy"],
-                    "+.1f",
-                )
-            )
-    return targets
 
 
 __all__ = [

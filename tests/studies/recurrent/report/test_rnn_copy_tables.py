@@ -88,3 +88,36 @@ def test_no_copy_results_give_no_lines_and_a_missing_cell_shows_a_dash() -> None
     without = results[results["benchmark"] != "copy-dni-tbptt-T8"]
     lines, _ = copy_lines(without, benches)
     assert f"| Copy | 2 (2-3) / 5 (4-7) | 9 (9-9) / {MISSING} |" in lines
+
+
+def _copy_frame(cells: dict[tuple[str, int], list[float]]) -> pd.DataFrame:
+    """(regime, T) -> longest solved per seed, on the copy task."""
+    rows = [
+        {"task": "copy", "regime": regime, "truncation": t, "repeat": seed,
+         "longest_solved": value, "stalled": 0.0}
+        for (regime, t), values in cells.items()
+        for seed, value in enumerate(values)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_copy_verdicts_are_paired_by_seed_and_premise_checked() -> None:
+    from dnibench.studies.recurrent.report.copy_tables import copy_targets
+
+    grows = _copy_frame({
+        ("tbptt", 2): [2, 3, 2, 3, 2], ("dni-tbptt", 2): [3, 4, 3, 4, 3],  # +1 on every seed
+        ("tbptt", 8): [5, 6, 4, 5, 6], ("dni-tbptt", 8): [6, 6, 5, 5, 7],  # 1, 0, 1, 0, 1
+    })  # fmt: skip
+    short, long = copy_targets(grows)
+    assert short.verdict == "met" and short.measured == 1.0
+    assert long.verdict.startswith("inconclusive")  # [0, 1] touches the goal: not shown
+    flat = _copy_frame({
+        ("tbptt", 2): [3, 3, 3], ("dni-tbptt", 2): [4, 4, 4],
+        ("tbptt", 8): [3, 3, 3], ("dni-tbptt", 8): [5, 5, 5],
+    })  # fmt: skip
+    assert all(
+        t.verdict.startswith("not testable: tbptt shows no truncation effect")
+        for t in copy_targets(flat)
+    )
+    one_seed = grows[grows["repeat"] == 0]
+    assert all("needs 3 seeds" in t.verdict for t in copy_targets(one_seed))

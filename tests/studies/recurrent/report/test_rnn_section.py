@@ -99,16 +99,20 @@ def frame(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
 def test_copy_targets_need_dni_strictly_longer() -> None:
     copy = pd.DataFrame(
         [
-            ("copy", "tbptt", 2, 0, 3.0),
-            ("copy", "dni-tbptt", 2, 0, 3.0),
-            ("copy", "tbptt", 3, 0, 2.0),
-            ("copy", "dni-tbptt", 3, 0, 5.0),
+            (task, regime, t, seed, value)
+            for seed in range(3)  # three seeds: the fewest a verdict over seeds reads
+            for task, regime, t, value in (
+                ("copy", "tbptt", 2, 2.0),  # tbptt grows with T: the premise holds
+                ("copy", "dni-tbptt", 2, 2.0),
+                ("copy", "tbptt", 3, 3.0),
+                ("copy", "dni-tbptt", 3, 5.0),
+            )
         ],
         columns=["task", "regime", "truncation", "repeat", "longest_solved"],
     )
     tie, win = copy_targets(copy)
     assert tie.met is False and "tie" in tie.row()
-    assert win.met and win.measured == 3.0
+    assert win.met and win.measured == 2.0
 
 
 def test_target_comparators() -> None:
