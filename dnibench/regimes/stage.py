@@ -133,7 +133,7 @@ class Stage:
     def _context(self, labels: Tensor) -> Tensor | None:
         if self.sg is None or self.sg.context_size == 0:
             return None
-        return F.one_hot(labels, self.num_classes).float()
+        return self.sg.context_of(labels, self.num_classes)
 
     def forward(
         self,

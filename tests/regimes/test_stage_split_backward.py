@@ -72,9 +72,7 @@ def _train(stages: list[Stage], data: list[tuple[Tensor, Tensor]], split: bool) 
     return deltas
 
 
-@pytest.mark.parametrize(
-    ("model", "shape"), [("mlp", (12,)), ("conv1d", (1, 16)), ("gpt", (6,))]
-)
+@pytest.mark.parametrize(("model", "shape"), [("mlp", (12,)), ("conv1d", (1, 16)), ("gpt", (6,))])
 @pytest.mark.parametrize("num_stages", [1, 2, 3])
 def test_split_backward_is_bit_equal_to_the_fused_one(
     model: str, shape: tuple[int, ...], num_stages: int
