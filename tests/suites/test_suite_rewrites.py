@@ -138,6 +138,21 @@ def test_with_data_points_every_lm_benchmark_at_the_text_and_leaves_copy_tasks(
         with_data(items, None, tmp_path / "missing.txt")
 
 
+def test_with_data_gives_the_gpt_pipelines_the_text_and_leaves_the_others(tmp_path: Path) -> None:
+    items = load_suite("pipeline").items
+    text = tmp_path / "corpus.txt"
+    text.write_text("some text\n" * 100)
+    changed = with_data(items, None, text)
+    for before, after in zip(items, changed, strict=True):
+        assert before.spec is not None and after.spec is not None
+        if before.name.startswith("gpt-"):
+            assert (after.spec.data, after.spec.text_path) == ("text", str(text))
+        else:
+            assert after == before
+    with pytest.raises(UserError, match="does not exist"):
+        with_data(items, None, tmp_path / "missing.txt")
+
+
 # Issue 20, defect 12: a fault that can never fire made a failure rehearsal pass with none.
 @pytest.mark.parametrize(
     ("fault", "message"),
