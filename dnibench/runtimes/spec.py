@@ -205,8 +205,6 @@ def _check_tokens(spec: BenchSpec) -> None:
             f"{spec.name}: data {spec.data!r} is token windows for a language model; use "
             f"model = {' or '.join(repr(m) for m in LANGUAGE_MODELS)}"
         )
-    if spec.data == "text" and spec.text_path is None:
-        raise UserError(f"{spec.name}: data 'text' needs text_path (or --text-path)")
 
 
 FAULT_KINDS = ("raise", "hang", "kill")

@@ -252,6 +252,11 @@ def with_data(
                     "naming a readable, non-empty UTF-8 text file"
                 )
             item = replace(item, spec=item.spec.with_(data="text", text_path=str(path)))
+        if item.spec is not None and item.spec.data == "text" and item.spec.text_path is None:
+            raise UserError(
+                f"benchmark {item.name!r}: data 'text' needs a file: pass --text-path FILE "
+                "(or text_path in the suite)"
+            )
         config = item.recurrent
         if config is not None:
             config = _recurrent_with_data(config, data_dir, text_path)

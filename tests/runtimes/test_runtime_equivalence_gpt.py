@@ -82,8 +82,6 @@ def test_the_transformer_spec_wants_token_data(text_path: str) -> None:
 
     with pytest.raises(UserError, match="reads windows of token ids"):
         BenchSpec(name="x", mode="gpipe", model="gpt", input_shape=(8,))
-    with pytest.raises(UserError, match="needs text_path"):
-        BenchSpec(name="x", mode="gpipe", model="gpt", data="text", input_shape=(8,))
     with pytest.raises(UserError, match="token windows for a language model"):
         BenchSpec(name="x", mode="gpipe", data="text", text_path=text_path)
     assert Path(text_path).is_file()

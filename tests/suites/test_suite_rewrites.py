@@ -4,6 +4,7 @@ suite, a slowed stage on quick, and the command line's corpus on rnn."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,10 @@ def test_with_data_gives_the_gpt_pipelines_the_text_and_leaves_the_others(tmp_pa
             assert after == before
     with pytest.raises(UserError, match="does not exist"):
         with_data(items, None, tmp_path / "missing.txt")
+    on_text = [replace(i, spec=i.spec.with_(data="text")) if i.name.startswith("gpt-") else i
+               for i in items if i.spec is not None]  # fmt: skip
+    with pytest.raises(UserError, match="data 'text' needs a file: pass --text-path"):
+        with_data(on_text, None, None)
 
 
 # Issue 20, defect 12: a fault that can never fire made a failure rehearsal pass with none.
