@@ -34,7 +34,7 @@ def text_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.mark.parametrize("runtime", ["dist", "streams"])
-@pytest.mark.parametrize("mode", ["gpipe", "1f1b", "zb"])
+@pytest.mark.parametrize("mode", ["sequential", "gpipe", "1f1b", "zb"])
 @pytest.mark.parametrize("stages", [2, 3])
 def test_own_schedules_match_the_reference_on_the_transformer(
     runtime: str,
@@ -64,7 +64,7 @@ def test_decoupled_regimes_match_the_reference_on_the_transformer(
     assert len(sg_losses) == spec.steps * spec.microbatches and torch.isfinite(sg_losses).all()
 
 
-@pytest.mark.parametrize("mode", ["torch-1f1b", "torch-zb"])
+@pytest.mark.parametrize("mode", ["torch-gpipe", "torch-1f1b", "torch-zb", "torch-zbv"])
 def test_pytorch_schedules_train_the_transformer_like_the_reference(
     mode: str, text_path: str, runtime_spec_of: RuntimeSpecOf, reference_of: Callable
 ) -> None:
