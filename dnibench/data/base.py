@@ -32,7 +32,7 @@ class Dataset:
     x_test: Tensor
     y_test: Tensor
     num_classes: int
-    provenance: dict[str, object] = field(default_factory=dict)
+    provenance: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
