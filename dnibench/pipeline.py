@@ -89,16 +89,19 @@ def build_pipeline(
     modules = split_blocks(model, balance)
     shapes = activation_shapes(modules, sample)
     torch.manual_seed(config.seed + 1)
+    tokens = model.vocab_size  # a language model: SG and SI work per token
     stages: list[Stage] = []
     for index, module in enumerate(modules):
         last = index == len(modules) - 1
         sg = None
         if regime.synthetic_gradients and not last:
             context = num_classes if regime.context else 0
-            sg = SyntheticGradient(shapes[index], config.sg, context_size=context)
+            sg = SyntheticGradient(
+                shapes[index], config.sg, context_size=context, tokens=tokens is not None
+            )
         si = None
         if regime.synthetic_inputs and index > 0:
-            si = SyntheticInput(input_shape, shapes[index - 1], config.si)
+            si = SyntheticInput(input_shape, shapes[index - 1], config.si, vocab_size=tokens)
         for extra in (sg, si):
             if extra is not None:
                 extra.to(dtype)  # parameter identity kept: their Adam state follows in dtype

@@ -1,7 +1,7 @@
 """Refuse to set runs on different text against each other as if they were one workload.
 
 A recurrent run records, per benchmark, the corpus it read (``corpus.json``:
-name, sizes and a SHA-256 of the text; see :mod:`dnibench.studies.recurrent.corpus`).
+name, sizes and a SHA-256 of the text; see :mod:`dnibench.data.corpus`).
 The default corpus is this interpreter's standard library, so two machines
 with different Python versions read different text under the same benchmark
 name. ``check`` and ``compare`` call :func:`refuse_mixed_corpora` first: a

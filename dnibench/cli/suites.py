@@ -68,7 +68,8 @@ def add_suite_commands(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--text-path",
         type=Path,
-        help="a plain text file for every rnn benchmark (90%% train, 5%% valid, 5%% test)",
+        help="a plain text file for every rnn benchmark and gpt pipeline "
+        "(90%% train, 5%% valid, 5%% test)",
     )
     run.add_argument(
         "--jobs",

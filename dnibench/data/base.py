@@ -9,7 +9,7 @@ input batch (complete unlock needs ``x`` on every stage) without sending it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -19,8 +19,11 @@ from torch import Tensor
 class Dataset:
     """Train and test tensors of one data source.
 
-    ``x_*`` is float32 with the batch dimension first; ``y_*`` is int64 class
-    labels of shape ``(N,)`` (or ``(N, T)`` for per-step targets).
+    ``x_*`` is float32 with the batch dimension first, or int64 token ids
+    ``(N, L)`` for the token corpora; ``y_*`` is int64 class labels of shape
+    ``(N,)`` (or ``(N, T)`` for per-step targets: a language model's next
+    tokens). ``provenance`` identifies the text of a token corpus (name,
+    sizes, Python version, hash; empty for the other data).
     """
 
     name: str
@@ -29,6 +32,7 @@ class Dataset:
     x_test: Tensor
     y_test: Tensor
     num_classes: int
+    provenance: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -20,11 +20,15 @@ class BlockModel:
 
     ``task`` is ``"classification"`` (logits ``(B, C)`` against labels ``(B,)``)
     or ``"sequence"`` (logits ``(B, T, C)`` against labels ``(B, T)``).
+    ``vocab_size`` is set for models whose inputs are token ids of that
+    vocabulary (the language models): their synthetic-gradient context and
+    synthetic inputs embed tokens per position instead of reading floats.
     """
 
     name: str
     blocks: nn.ModuleList
     task: str = "classification"
+    vocab_size: int | None = None
 
     def __len__(self) -> int:
         return len(self.blocks)

@@ -136,7 +136,10 @@ class Stage:
     def _context(self, labels: Tensor) -> Tensor | None:
         if self.sg is None or self.sg.context_size == 0:
             return None
-        return F.one_hot(labels, self.num_classes).to(self.dtype or torch.float32)
+        context = self.sg.context_of(labels, self.num_classes)
+        if context.is_floating_point():
+            context = context.to(self.dtype or torch.float32)
+        return context
 
     def forward(
         self,

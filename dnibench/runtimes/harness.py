@@ -134,7 +134,9 @@ PROBE_ROWS = 64
 
 def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
     """The whole pipeline (same seed on every rank) and the shared batch stream."""
-    dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
+    dataset = load_dataset(
+        spec.data, seed=spec.seed, synthetic_shape=spec.input_shape, text_path=spec.text_path
+    )
     sample = dataset.x_train[: min(spec.batch_size, PROBE_ROWS)]
     pipeline = build_pipeline(
         spec.pipeline_config, spec.regime, dataset.input_shape, dataset.num_classes, sample

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from dnibench.data.lm_windows import TOKEN_DATA
 from dnibench.errors import UserError, unknown_name
+from dnibench.models import LANGUAGE_MODELS
 from dnibench.modes import (
     BENCH_MODES,
     BENCH_RUNTIMES,
@@ -57,6 +59,8 @@ class BenchSpec:
     ``nvml`` off skips GPU telemetry, to measure what sampling costs.
     ``dtype`` (``fp32`` or ``bf16``) is the precision of everything the run
     computes and sends: model, messages, SG / SI modules, optimiser state.
+    ``text_path`` is the UTF-8 file of ``data = "text"`` (a language model's
+    windows of ``input_shape == (L,)`` characters; ``pystdlib`` needs none).
     """
 
     name: str
@@ -90,6 +94,7 @@ class BenchSpec:
     device: str = "auto"
     nvml: bool = True
     dtype: str = DEFAULT_DTYPE
+    text_path: str | None = None
 
     def __post_init__(self) -> None:
         check_dtype(self.dtype, self.name)
@@ -115,6 +120,7 @@ class BenchSpec:
             parse_fault(self.fault)
         if self.slow_stage is not None and not 0 <= self.slow_stage < self.world_size:
             raise UserError(f"{self.name}: slow_stage {self.slow_stage} is not a stage")
+        _check_tokens(self)
 
     @property
     def mode_row(self) -> Mode:
@@ -189,6 +195,21 @@ def _check_streams(spec: BenchSpec) -> None:
         raise UserError(
             f"{spec.name}: the streams runtime runs every stage in one process, so it can only "
             f"inject 'raise' faults, not {spec.fault!r}; use runtime = \"dist\" for hang/kill"
+        )
+
+
+def _check_tokens(spec: BenchSpec) -> None:
+    """A language model reads a token corpus, and only a language model does."""
+    language, tokens = spec.model in LANGUAGE_MODELS, spec.data in TOKEN_DATA
+    if language and not tokens:
+        raise UserError(
+            f"{spec.name}: model {spec.model} reads windows of token ids; use data = "
+            f"{' or '.join(repr(d) for d in TOKEN_DATA)} with input_shape = [L]"
+        )
+    if tokens and not language:
+        raise UserError(
+            f"{spec.name}: data {spec.data!r} is token windows for a language model; use "
+            f"model = {' or '.join(repr(m) for m in LANGUAGE_MODELS)}"
         )
 
 

@@ -10,7 +10,8 @@ which error it gives) are written once:
 - :func:`with_slow_stage`: one stage of every pipeline made a straggler
   (``--slow-stage``, ``--slow-factor``);
 - :func:`with_data`: every rnn benchmark pointed at a corpus (``--data-dir``,
-  ``--text-path``), each corpus checked before the first benchmark runs.
+  ``--text-path``), each corpus checked before the first benchmark runs;
+  ``--text-path`` also gives language-model pipelines (gpt) their text.
 
 A GPU suite is written for the GPU, but its run has to be rehearsed where
 there is none: the same benchmarks, names, ratios and report, on the CPU
@@ -42,11 +43,13 @@ import copy
 from dataclasses import replace
 from pathlib import Path
 
+from dnibench.data import TOKEN_DATA
+from dnibench.data.lm_windows import TEXT_SPLIT
 from dnibench.errors import UserError
 from dnibench.modes import Family
 from dnibench.runtimes.spec import parse_fault
 from dnibench.studies.recurrent.config import RecurrentConfig
-from dnibench.studies.recurrent.data_options import check_data
+from dnibench.studies.recurrent.data_options import check_data, text_file_problem
 from dnibench.suites.loader import _SuiteReader, find_suite
 from dnibench.suites.schema import KeyProblem, Suite, SuiteError, SuiteItem, key_for, suggest
 
@@ -231,12 +234,29 @@ def with_data(
     option would be silently ignored.
     """
     given = [f"--{o}" for o, v in (("data-dir", data_dir), ("text-path", text_path)) if v]
-    if given and not any(i.recurrent is not None and i.recurrent.kind == "rnn" for i in items):
+    rnn = any(i.recurrent is not None and i.recurrent.kind == "rnn" for i in items)
+    lm = text_path is not None and any(_reads_tokens(i) for i in items)
+    if given and not (rnn or lm):
         raise UserError(
             f"{' and '.join(given)} set the corpus of rnn benchmarks, and this run holds none"
+            + (" (nor a gpt pipeline on a token corpus)" if text_path else "")
         )
     out = []
     for item in items:
+        if text_path is not None and item.spec is not None and _reads_tokens(item):
+            path = Path(text_path).expanduser()
+            problem = text_file_problem(path, TEXT_SPLIT)
+            if problem is not None:
+                raise UserError(
+                    f"benchmark {item.name!r}: text file {path} {problem}: pass --text-path "
+                    "naming a readable, non-empty UTF-8 text file"
+                )
+            item = replace(item, spec=item.spec.with_(data="text", text_path=str(path)))
+        if item.spec is not None and item.spec.data == "text" and item.spec.text_path is None:
+            raise UserError(
+                f"benchmark {item.name!r}: data 'text' needs a file: pass --text-path FILE "
+                "(or text_path in the suite)"
+            )
         config = item.recurrent
         if config is not None:
             config = _recurrent_with_data(config, data_dir, text_path)
@@ -244,6 +264,11 @@ def with_data(
             item = replace(item, recurrent=config)
         out.append(item)
     return out
+
+
+def _reads_tokens(item: SuiteItem) -> bool:
+    """Whether ``item`` is a pipeline benchmark of a language model (on a token corpus)."""
+    return item.spec is not None and item.spec.data in TOKEN_DATA
 
 
 def _recurrent_with_data(

@@ -30,7 +30,7 @@ def _write_tiny_cifar(directory: Path) -> None:
 
 
 def test_exports() -> None:
-    assert DATA_NAMES == ("synthetic", "digits", "mnist1d", "mnist", "cifar10")
+    assert DATA_NAMES == ("synthetic", "digits", "mnist1d", "mnist", "cifar10", "pystdlib", "text")
     assert Dataset is not None and BatchStream is not None
 
 

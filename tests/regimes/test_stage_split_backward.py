@@ -29,8 +29,16 @@ def _stages(model: str, shape: tuple[int, ...], num_stages: int) -> list[Stage]:
     ]  # fmt: skip
 
 
-def _data(shape: tuple[int, ...]) -> list[tuple[Tensor, Tensor]]:
+def _data(shape: tuple[int, ...], tokens: bool = False) -> list[tuple[Tensor, Tensor]]:
     generator = torch.Generator().manual_seed(1)
+    if tokens:  # the gpt: windows of 10-token ids, the next token at every position
+        return [
+            (
+                torch.randint(0, 10, (4, *shape), generator=generator),
+                torch.randint(0, 10, (4, *shape), generator=generator),
+            )
+            for _ in range(MICROBATCHES)
+        ]
     return [
         (
             torch.randn(4, *shape, generator=generator),
@@ -64,13 +72,14 @@ def _train(stages: list[Stage], data: list[tuple[Tensor, Tensor]], split: bool) 
     return deltas
 
 
-@pytest.mark.parametrize(("model", "shape"), [("mlp", (12,)), ("conv1d", (1, 16))])
+@pytest.mark.parametrize(("model", "shape"), [("mlp", (12,)), ("conv1d", (1, 16)), ("gpt", (6,))])
 @pytest.mark.parametrize("num_stages", [1, 2, 3])
 def test_split_backward_is_bit_equal_to_the_fused_one(
     model: str, shape: tuple[int, ...], num_stages: int
 ) -> None:
+    """And takes the per-module path (``_train`` asserts it), the transformer's too."""
     fused, split = _stages(model, shape, num_stages), _stages(model, shape, num_stages)
-    data = _data(shape)
+    data = _data(shape, tokens=model == "gpt")
     fused_deltas = _train(fused, data, split=False)
     split_deltas = _train(split, data, split=True)
     assert len(fused_deltas) == len(split_deltas) == MICROBATCHES * (num_stages - 1)

@@ -51,7 +51,9 @@ def small_spec(mode: str, stages: int, microbatches: int, steps: int = 3, **chan
 
 def reference_parameters(spec: BenchSpec) -> list[dict[str, torch.Tensor]]:
     """Each stage's parameters after ``spec.steps`` steps of the single-process reference."""
-    dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
+    dataset = load_dataset(
+        spec.data, seed=spec.seed, synthetic_shape=spec.input_shape, text_path=spec.text_path
+    )
     pipeline = build_pipeline(
         spec.pipeline_config,
         spec.regime,

@@ -120,10 +120,11 @@ def test_pipeline_suite_is_the_grid_it_promises() -> None:
     }
     singles = {f"single-{t}-m{m}": m for t in ("1t", "all") for m in (1, 4, 8)}
     twins = {"gpipe-m8-nospans": "gpipe", "dni-m8-nospans": "dni"}
-    assert set(suite.names) == set(expected) | set(singles) | set(twins)
+    mlp_items = [item for item in suite.items if not item.name.startswith("gpt-")]
+    assert {item.name for item in mlp_items} == set(expected) | set(singles) | set(twins)
     base = suite.item("gpipe-m8").spec
     assert base is not None
-    for item in suite.items:
+    for item in mlp_items:
         spec = item.spec
         assert spec is not None and item.kind == "pipeline"
         same = spec.with_(name=base.name, mode=base.mode, microbatches=base.microbatches,
@@ -146,6 +147,34 @@ def test_pipeline_suite_is_the_grid_it_promises() -> None:
     for m in (4, 8):
         assert {(f"dni-m{m}", f"zb-m{m}"), (f"dni-m{m}", f"1f1b-m{m}")} <= pairs
         assert {(f"zb-m{m}", f"1f1b-m{m}"), (f"zb-m{m}", f"torch-zb-m{m}")} <= pairs
+
+
+def test_pipeline_suite_has_the_transformer_section() -> None:
+    """Issue 23: own schedules, peers, dni, cdni, unlock at m = 1, 4, 8 on one gpt, K = 2."""
+    suite = load_suite("pipeline")
+    items = {item.name: item for item in suite.items if item.name.startswith("gpt-")}
+    for m in (1, 4, 8):
+        for mode in ("1f1b", "zb", "dni", "cdni", "unlock", "torch-zb", "torch-zbv"):
+            assert f"gpt-{mode}-m{m}" in items
+        assert {f"gpt-single-1t-m{m}", f"gpt-single-all-m{m}"} <= set(items)
+    for m in (4, 8):
+        assert {f"gpt-gpipe-m{m}", f"gpt-torch-gpipe-m{m}", f"gpt-torch-1f1b-m{m}"} <= set(items)
+    base = items["gpt-1f1b-m8"].spec
+    assert base is not None
+    assert (base.model, base.data, base.width, base.depth) == ("gpt", "pystdlib", 256, 4)
+    assert (base.input_shape, base.batch_size, base.stages, base.balance) == ((128,), 16, 2, (2, 3))
+    assert base.sg.rank == 64
+    for name, item in items.items():
+        spec = item.spec
+        assert spec is not None
+        same = spec.with_(name=base.name, mode=base.mode, microbatches=base.microbatches,
+                          threads=base.threads, balance=base.balance)  # fmt: skip
+        assert same == base, name  # one transformer; only the grid keys vary
+    pairs = {(r.numerator, r.denominator) for r in suite.ratios}
+    assert ("gpt-dni-m8", "gpt-1f1b-m8") in pairs and ("gpt-zb-m8", "gpt-1f1b-m8") in pairs
+    sample = torch.randint(0, 99, (2, 128))
+    pipeline = build_pipeline(base.pipeline_config, base.regime, (128,), 99, sample)
+    assert pipeline.activation_shapes[0] == (128, 256)
 
 
 def test_ff_suite_is_accuracy_and_data_efficiency(digits: Dataset) -> None:

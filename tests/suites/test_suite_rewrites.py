@@ -4,6 +4,7 @@ suite, a slowed stage on quick, and the command line's corpus on rnn."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,25 @@ def test_with_data_points_every_lm_benchmark_at_the_text_and_leaves_copy_tasks(
     assert with_data(items, None, None) == items
     with pytest.raises(UserError, match="does not exist: pass --text-path"):
         with_data(items, None, tmp_path / "missing.txt")
+
+
+def test_with_data_gives_the_gpt_pipelines_the_text_and_leaves_the_others(tmp_path: Path) -> None:
+    items = load_suite("pipeline").items
+    text = tmp_path / "corpus.txt"
+    text.write_text("some text\n" * 100)
+    changed = with_data(items, None, text)
+    for before, after in zip(items, changed, strict=True):
+        assert before.spec is not None and after.spec is not None
+        if before.name.startswith("gpt-"):
+            assert (after.spec.data, after.spec.text_path) == ("text", str(text))
+        else:
+            assert after == before
+    with pytest.raises(UserError, match="does not exist"):
+        with_data(items, None, tmp_path / "missing.txt")
+    on_text = [replace(i, spec=i.spec.with_(data="text")) if i.name.startswith("gpt-") else i
+               for i in items if i.spec is not None]  # fmt: skip
+    with pytest.raises(UserError, match="data 'text' needs a file: pass --text-path"):
+        with_data(on_text, None, None)
 
 
 # Issue 20, defect 12: a fault that can never fire made a failure rehearsal pass with none.

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dnibench.data import TOKEN_DATA
 from dnibench.report.hooks import ReportHooks
 from dnibench.report.section import Section
 from dnibench.studies.item import PIPELINE, Item
@@ -38,12 +39,16 @@ def _compute(item: Item, repeat: int, deadline_s: float | None) -> BenchResult:
 
 
 def _record(out: Path, item: Item, result: BenchResult, repeat: int, repeats: int) -> None:
+    from dnibench.data.lm_windows import corpus_provenance
     from dnibench.rundir import writer
     from dnibench.studies.pipeline.flop_budget import flop_rows
 
     name = item.name if repeats == 1 else f"{item.name}-r{repeat}"
     if writer.keeps_trace(out, repeat):  # the first launch, or every one with --all-traces
         writer.write_trace(out, name, result.trace(), launch=repeat)
+    spec = item.spec
+    if spec is not None and spec.data in TOKEN_DATA:  # which text: check/compare refuse a mix
+        writer.write_corpus(out, item.name, corpus_provenance(spec.data, spec.text_path))
     # Rows last: a run whose trace cannot be written fails without rows in results.csv.
     writer.append_results(out, result.rows(repeat) + flop_rows(result.spec, repeat))
 

@@ -1,7 +1,8 @@
 """Recurrent data efficiency: truncated BPTT against DNI at the truncation boundary.
 
-Modules: :mod:`config` (one benchmark's settings), :mod:`corpus` and
-:mod:`pystdlib` (character corpora; the default one), :mod:`copy_tasks`
+Modules: :mod:`config` (one benchmark's settings; the character corpora,
+the default one included, live in :mod:`dnibench.data.corpus` so that pipeline
+benchmarks read them too), :mod:`copy_tasks`
 (copy / repeat-copy generators and curriculum), :mod:`core` (the LSTM core),
 :mod:`chunks`, :mod:`tbptt` and :mod:`dni_tbptt` (the regimes),
 :mod:`sg_quality` (the SG probe), :mod:`trainer`, :mod:`lm_bench` and

@@ -27,7 +27,7 @@ def text_file_problem(path: Path, split: float) -> str | None:
 
     It must be a readable regular file of UTF-8 text (no NUL bytes, which only binary
     files hold) long enough that ``split`` leaves every split two characters, as
-    :func:`~dnibench.studies.recurrent.corpus.load_text` needs. The file is decoded in
+    :func:`~dnibench.data.corpus.load_text` needs. The file is decoded in
     chunks, so a large corpus costs one read and little memory.
     """
     if path.is_dir():

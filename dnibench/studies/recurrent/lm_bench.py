@@ -29,18 +29,18 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from dnibench.errors import UserError
-from dnibench.studies.recurrent.ceiling import BoundaryStates, CeilingPoint, sg_ceiling
-from dnibench.studies.recurrent.chunks import Chunk
-from dnibench.studies.recurrent.config import RecurrentConfig
-from dnibench.studies.recurrent.core import LSTMCore, State
-from dnibench.studies.recurrent.corpus import (
+from dnibench.data.corpus import (
     CharCorpus,
     batchify,
     load_ptb,
     load_pystdlib,
     load_text,
 )
+from dnibench.errors import UserError
+from dnibench.studies.recurrent.ceiling import BoundaryStates, CeilingPoint, sg_ceiling
+from dnibench.studies.recurrent.chunks import Chunk
+from dnibench.studies.recurrent.config import RecurrentConfig
+from dnibench.studies.recurrent.core import LSTMCore, State
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
 from dnibench.studies.recurrent.sg_knobs import discount_of
 from dnibench.studies.recurrent.sg_quality import SGQuality, probe_length, sg_quality

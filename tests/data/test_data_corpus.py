@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dnibench.errors import UserError
-from dnibench.studies.recurrent.corpus import (
+from dnibench.data.corpus import (
     UNKNOWN,
     Vocabulary,
     batchify,
@@ -17,6 +16,7 @@ from dnibench.studies.recurrent.corpus import (
     load_text,
     word_line_tokens,
 )
+from dnibench.errors import UserError
 
 WORDS = {
     "train": [" the cat sat on the mat ", " a dog <unk> barked "],

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dnibench.errors import UserError
-from dnibench.studies.recurrent.corpus import load_pystdlib
-from dnibench.studies.recurrent.pystdlib import (
+from dnibench.data.corpus import load_pystdlib
+from dnibench.data.pystdlib import (
     FILE_SEPARATOR,
     corpus_hash,
     excluded,
@@ -17,6 +16,7 @@ from dnibench.studies.recurrent.pystdlib import (
     split_of,
     stdlib_files,
 )
+from dnibench.errors import UserError
 
 KEPT = [f"mod{i}.py" for i in range(40)] + ["pkg/__init__.py", "pkg/sub/deep.py"]
 LEFT_OUT = [

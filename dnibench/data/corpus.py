@@ -36,10 +36,10 @@ from pathlib import Path
 
 import torch
 
+from dnibench.data.pystdlib import SPLIT_SHARES, corpus_hash, read_stdlib
 from dnibench.errors import UserError
-from dnibench.studies.recurrent.config import CORPUS_SPLITS
-from dnibench.studies.recurrent.pystdlib import corpus_hash, read_stdlib
 
+CORPUS_SPLITS = tuple(name for name, _ in SPLIT_SHARES)
 UNKNOWN = "<unk>"
 NEWLINE = "\n"
 SPACE_MARK = "_"
@@ -226,7 +226,7 @@ def load_text(path: Path, split: float = 0.9, min_count: int = 1) -> CharCorpus:
 
 
 def load_pystdlib(min_count: int = 10, root: Path | None = None) -> CharCorpus:
-    """The Python standard library's source (see :mod:`dnibench.studies.recurrent.pystdlib`)."""
+    """The Python standard library's source (see :mod:`dnibench.data.pystdlib`)."""
     source = read_stdlib(root)
     return _encoded(
         "pystdlib",
