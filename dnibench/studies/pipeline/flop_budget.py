@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from dnibench.instrument.flops import META, DecoderDims, count_flops, training_step_flops
+from dnibench.models import DEFAULT_DEPTH, DEFAULT_WIDTH
 from dnibench.pipeline import build_pipeline
 from dnibench.precision import cast_input, torch_dtype
 from dnibench.regimes.stage import Stage
@@ -41,9 +41,19 @@ FLOP_METRICS = (MODEL_FLOPS, DECOUPLING_FLOPS, TOKENS_PER_SAMPLE)
 """The result metrics this module records (stage -1, one row each per launch)."""
 
 
-DECODER_DIMS: dict[str, Callable[[BenchSpec], DecoderDims]] = {}
-"""Model name -> its decoder dimensions from a spec: the models whose model FLOPs are PaLM's
-formula rather than the counted figure (the ``gpt`` model registers here)."""
+DECODER_DIMS: dict[str, Callable[[BenchSpec, int], DecoderDims]] = {}
+"""Model name -> its decoder dimensions from a spec and the data's vocabulary: the models
+whose model FLOPs are PaLM's formula rather than the counted figure."""
+
+
+def _gpt_dims(spec: BenchSpec, vocab: int) -> DecoderDims:
+    """The ``gpt`` model's shape (:func:`dnibench.models.gpt.build_gpt`) in PaLM's terms."""
+    width = spec.width if spec.width is not None else DEFAULT_WIDTH["gpt"]
+    depth = spec.depth if spec.depth is not None else DEFAULT_DEPTH["gpt"]
+    return DecoderDims(n_layer=depth, d_model=width, seq_len=spec.input_shape[0], vocab=vocab)
+
+
+DECODER_DIMS["gpt"] = _gpt_dims
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,9 @@ def flop_budget(spec: BenchSpec) -> FlopBudget:
     """
     from dnibench.data import load_dataset
 
-    dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
+    dataset = load_dataset(
+        spec.data, seed=spec.seed, synthetic_shape=spec.input_shape, text_path=spec.text_path
+    )
     rows = max(1, min(spec.microbatch_size, PROBE_ROWS))
     sample, labels = dataset.x_train[:rows], dataset.y_train[:rows]
     x = cast_input(sample, torch_dtype(spec.dtype)).to(META)
@@ -109,13 +121,15 @@ def flop_budget(spec: BenchSpec) -> FlopBudget:
         if stage.sg is not None or stage.si is not None:
             context = None
             if stage.sg is not None and stage.sg.context_size:
-                context = F.one_hot(labels, stage.num_classes).to(x.dtype).to(META)
+                context = stage.sg.context_of(labels.to(META), stage.num_classes)
+                if context.is_floating_point():
+                    context = context.to(x.dtype)
             decoupling += _decoupling_flops(stage, out, x, context)
         h = out
     per_sample = model / rows
     dims = DECODER_DIMS.get(spec.model)
     if dims is not None:  # a decoder: PaLM's count, the field's convention for MFU
-        per_sample = dims(spec).flops_per_token() * tokens_per_sample(sample)
+        per_sample = dims(spec, dataset.num_classes).flops_per_token() * tokens_per_sample(sample)
     return FlopBudget(per_sample, decoupling / rows, tokens_per_sample(sample))
 
 

@@ -67,10 +67,24 @@ def test_a_model_that_cannot_be_counted_gets_no_rows_and_says_why(monkeypatch, c
 
 def test_a_registered_decoder_takes_palms_count(monkeypatch) -> None:
     dims = DecoderDims(n_layer=2, d_model=8, seq_len=4, vocab=16)
-    monkeypatch.setitem(module.DECODER_DIMS, "mlp", lambda spec: dims)
+    monkeypatch.setitem(module.DECODER_DIMS, "mlp", lambda spec, vocab: dims)
     flop_budget.cache_clear()
     try:
         budget = flop_budget(_spec(GPIPE.name, depth=3))
     finally:
         flop_budget.cache_clear()
     assert budget.model == dims.flops_per_token() * budget.tokens_per_sample
+
+
+def test_gpt_model_flops_are_palms_formula_and_cdni_context_is_counted() -> None:
+    vocab = load_dataset("pystdlib").num_classes
+    common = dict(model="gpt", data="pystdlib", width=64, depth=2, input_shape=(32,),
+                  batch_size=8, microbatches=2, stages=2, steps=8)  # fmt: skip
+    exact = flop_budget(BenchSpec(name="g", mode=GPIPE.name, **common))  # type: ignore[arg-type]
+    cdni = flop_budget(BenchSpec(name="g", mode=CDNI.name, **common))  # type: ignore[arg-type]
+    dims = DecoderDims(n_layer=2, d_model=64, seq_len=32, vocab=vocab)
+    assert exact.model == dims.flops_per_token() * 32
+    assert exact.tokens_per_sample == 32
+    assert exact.decoupling == 0.0
+    assert cdni.model == exact.model
+    assert cdni.decoupling > 0.0
