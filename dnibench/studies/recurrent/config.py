@@ -28,6 +28,8 @@ RECURRENT_MODES = ("tbptt", "dni-tbptt")
 CORPUS_NAMES = ("pystdlib", "ptb", "text")
 CORPUS_SPLITS = ("train", "valid", "test")
 COPY_TASKS = ("copy", "repeat-copy")
+# Where a run trains (recurrent.device): the CPU unless a suite says otherwise.
+RECURRENT_DEVICES = ("auto", "cuda", "cpu")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class RecurrentConfig:
     eval_every: int = 20_000
     seed: int = 0
     threads: int = 1
+    device: str = "cpu"
     # character language model
     data: str = "pystdlib"
     data_dir: Path | None = None
@@ -93,6 +96,10 @@ class RecurrentConfig:
             raise ValueError("aux predicts a future synthetic gradient: it needs mode 'dni-tbptt'")
         if self.truncation < 1 or self.batch_size < 1 or self.width < 1 or self.chars < 1:
             raise ValueError("truncation, batch_size, width and chars must all be positive")
+        if self.device not in RECURRENT_DEVICES:
+            raise ValueError(
+                f"recurrent device must be one of {RECURRENT_DEVICES}, got {self.device!r}"
+            )
         if self.sg_hidden not in (0, 1, 2):
             raise ValueError(f"sg_hidden must be 0, 1 or 2, got {self.sg_hidden}")
 
@@ -128,6 +135,7 @@ __all__ = [
     "COPY_TASKS",
     "CORPUS_NAMES",
     "CORPUS_SPLITS",
+    "RECURRENT_DEVICES",
     "RECURRENT_KINDS",
     "RECURRENT_MODES",
     "RecurrentConfig",
