@@ -188,7 +188,8 @@ def rnn_table(reports: Path, runs: tuple[str, ...]) -> list[str]:
     lines = [
         f"One seed: a throughput smoke test, **no verdict** (a verdict needs the report "
         f"seeds {seeds} and the rnn suite's budget). Characters per training second, "
-        f"the seconds being {clock}; side by side, the runs share the one device (--jobs in the table above).",
+        f"the seconds being {clock}; side by side, the runs share the one device "
+        "(as many at once as --jobs in the table above).",
         "",
         "| benchmark | regime | alone chars/s | side by side chars/s | side by side / alone |",
         "|---|---|---:|---:|---:|",
