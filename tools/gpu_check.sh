@@ -112,8 +112,8 @@ later_budgets() {
 }
 RESERVED_S=$(( PACK_S + $(later_budgets 0) ))
 wanted 1 && RESERVED_S=$(( RESERVED_S + P1_S ))
-GROUPS="$WORK/groups.tsv"
-: >"$GROUPS"
+GROUP_LINES="$WORK/groups.tsv"
+: >"$GROUP_LINES"
 
 # First of all: the tree must be small enough to travel (the device tool carries 64 MiB).
 "$PY" tools/tree_size.py 2>&1 | tee -a "$LOG"
@@ -156,7 +156,7 @@ if [ "${GPU_CHECK_SKIP_TESTS:-0}" != 1 ]; then
 fi
 
 # run_group PRIORITY WHAT DTYPE BUDGET_S CUTS RUNS CMD...: one priority group, recorded in
-# $GROUPS. It runs under what is left minus the budgets of the groups after it; a pass
+# $GROUP_LINES. It runs under what is left minus the budgets of the groups after it; a pass
 # whose time-out is only a cut (the side-by-side rnn pass, priority 4) sets GROUP_CUT_ONLY=1.
 run_group() {
     local priority=$1 what=$2 dtype=$3 budget=$4 cuts=$5 runs=$6
@@ -180,13 +180,13 @@ run_group() {
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$priority" "$what" "$dtype" "$budget" \
         "$([ "$given" -gt 0 ] && echo "$given" || echo 0)" "$(( $(date +%s) - started ))" \
-        "$([ "$rc" = 0 ] && echo ok || echo "exit $rc")" "$runs" "$cuts" >>"$GROUPS"
+        "$([ "$rc" = 0 ] && echo ok || echo "exit $rc")" "$runs" "$cuts" >>"$GROUP_LINES"
     return "$rc"
 }
 
 skip_group() {  # PRIORITY WHAT DTYPE BUDGET_S WHY
     say "priority $1 skipped: $5"
-    printf '%s\t%s\t%s\t%s\t0\t0\tskipped\t\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$GROUPS"
+    printf '%s\t%s\t%s\t%s\t0\t0\tskipped\t\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$GROUP_LINES"
 }
 
 # report_partial RUN_DIR: a report for a run that stopped before writing its own.
@@ -319,7 +319,7 @@ else
 fi
 
 # The priorities page: what ran, in how many seconds, and what was cut.
-"$PY" tools/gpu_summary.py --groups "$GROUPS" --reports "$REPORTS" --limit-s "$LIMIT_S" \
+"$PY" tools/gpu_summary.py --groups "$GROUP_LINES" --reports "$REPORTS" --limit-s "$LIMIT_S" \
     --elapsed-s "$(( $(date +%s) - START ))" --out "$RUN/gpu-check.md" --out "$OUT/gpu-check.md" \
     2>&1 | tee -a "$LOG"
 [ "${PIPESTATUS[0]}" = 0 ] || fail "the priorities page (gpu-check.md) was not written"

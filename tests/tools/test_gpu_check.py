@@ -84,7 +84,15 @@ def test_the_rehearsal_passes_and_packs_a_run_within_the_device_limits(tmp_path:
     assert "**no verdict**" in page and "gpu-rnn-dni-T8 | dni-tbptt |" in page
 
 
+def _untracked() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+
+
 def test_skipped_priorities_are_named_on_the_page_and_are_no_failure(tmp_path: Path) -> None:
+    before = _untracked()
     done = _rehearse(tmp_path, reduced=False, GPU_CHECK_GROUPS="2,4", GPU_CHECK_SKIP_TESTS="1")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     page = (tmp_path / "gpu-check.md").read_text()
@@ -92,6 +100,7 @@ def test_skipped_priorities_are_named_on_the_page_and_are_no_failure(tmp_path: P
         assert f"| {priority} |" in page and "not among GPU_CHECK_GROUPS" in page
     assert "### rnn characters per second" not in page  # priority 3 did not run
     assert out_limits.problems(tmp_path) == []
+    assert _untracked() == before  # nothing written into the checkout
 
 
 def test_a_forced_failure_still_packs_the_partial_run_and_exits_non_zero(tmp_path: Path) -> None:
