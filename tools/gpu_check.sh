@@ -17,7 +17,7 @@
 # Priorities (issue 25), each a `dnibench run` into its own run directory;
 # a group's budget is held back while earlier steps run, unused seconds pass on,
 # and repeats are cut before regimes (what was cut is written to gpu-check.md):
-#   1  120 s  gpu-quick: the streams rows, 1 repeat (the suite says 3)   fp32, TF32 off
+#   1  120 s  gpu-quick: the streams rows, 1 repeat (the suite says 3)   its dtype (fp32 today)
 #   2   60 s  gpu-gpt: transformer tokens/s, MFU, HFU at 2 and 4 stages   bf16
 #             (runs when suites/gpu-gpt.toml exists: see suites/gpu-gpt.toml.draft)
 #   3   60 s  gpu-rnn: rnn characters per second, alone, then side by side  fp32 (cuDNN LSTM)
@@ -127,9 +127,11 @@ if [ "$REHEARSE" = 1 ]; then
     export PYTHONPATH="$WORK/hide:$PYTHONPATH"
     say "rehearsal on the CPU stand-in; install skipped (this environment is shared); mnist1d hidden"
 else
+    FAILED_BEFORE=$FAILED
     run_step $(( RESERVED_S + 40 )) "install (no registry)" \
         "$PY" -m pip install -q --no-deps --no-build-isolation --no-index -e . \
-        || { say "install failed: running from the checkout on PYTHONPATH instead"; FAILED=0; }
+        || { say "install failed: running from the checkout on PYTHONPATH instead"
+             FAILED=$FAILED_BEFORE; }
 fi
 
 TAG=$("$PY" tools/gpu_facts.py --tag 2>>"$LOG") || TAG=unknown
@@ -165,7 +167,10 @@ run_group() {
     local given=$(( $(left) - after ))
     local started rc
     started=$(date +%s)
-    if [ "${GROUP_CUT_ONLY:-0}" = 1 ]; then
+    if [ "${GROUP_CUT_ONLY:-0}" = 1 ] && [ "$given" -lt 5 ]; then
+        say "priority $priority: $what cut, no time left (${given} s)"
+        rc=124
+    elif [ "${GROUP_CUT_ONLY:-0}" = 1 ]; then
         say "priority $priority: $what (up to ${given} s; a time-out only cuts it)"
         PYTHONUNBUFFERED=1 timeout --signal=INT --kill-after=10 "$given" "$@" 2>&1 | tee -a "$LOG"
         rc=${PIPESTATUS[0]}

@@ -115,6 +115,28 @@ def _ran_cell(reports: Path, group: Group) -> tuple[str, str]:
     return ran, cut
 
 
+def _dtype_cell(reports: Path, group: Group) -> str:
+    """The dtypes the group's benchmarks recorded (their spec's ``dtype``), else the line's.
+
+    The run's own record wins over the script's words, so a suite whose dtype
+    changes (fp32 to bf16) is never stated wrong on this page.
+    """
+    found: set[str] = set()
+    for run in group.runs:
+        run_dir = reports / run
+        if not reader.has_config(run_dir):
+            continue
+        try:
+            config = reader.read_config(run_dir)
+        except UserError:
+            continue
+        for entry in config.benchmarks:
+            dtype = entry.spec.fields.get("dtype")
+            if isinstance(dtype, str) and dtype:
+                found.add(dtype)
+    return ", ".join(sorted(found)) + " (as run)" if found else group.dtype
+
+
 def _seconds(value: int, zero: str) -> str:
     return str(value) if value > 0 else zero
 
@@ -138,7 +160,7 @@ def groups_table(reports: Path, groups: list[Group], limit_s: int) -> list[str]:
         ran, clock_cut = _ran_cell(reports, group)
         cuts = "; ".join(c for c in (group.cuts, clock_cut) if c) or "nothing"
         lines.append(
-            f"| {group.priority} | {group.what} | {group.dtype} "
+            f"| {group.priority} | {group.what} | {_dtype_cell(reports, group)} "
             f"| {_budget(group)} | {_seconds(group.given_s, '-')} "
             f"| {group.used_s if group.ran else '-'} | {group.status} | {ran} | {cuts} |"
         )

@@ -81,3 +81,19 @@ def test_a_malformed_group_line_is_named(tmp_path: Path) -> None:
     path = _lines(tmp_path / "g.tsv", [(1, "too few")])
     with pytest.raises(ValueError, match=f"needs {len(GROUP_FIELDS)} fields"):
         read_groups(path)
+
+
+def test_the_dtype_a_run_recorded_wins_over_the_scripts_words(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    entry = {"name": "streams-dni-m8", "kind": "pipeline", "spec": {"dtype": "bf16"}}
+    writer.prepare(reports / "q", {"benchmarks": [entry]}, {})
+    writer.append_status(
+        reports / "q", [{"benchmark": "streams-dni-m8", "status": "ok", "seconds": "1"}]
+    )
+    lines = [
+        (1, "streams rows", "fp32, TF32 off", 120, 150, 60, "ok", "q", ""),
+        (3, "rnn alone", "fp32 (cuDNN)", 60, 70, 31, "ok", "gone", ""),
+    ]
+    page = summary_markdown(reports, read_groups(_lines(tmp_path / "g.tsv", lines)), 330, 99)
+    assert "| 1 | streams rows | bf16 (as run) |" in page
+    assert "| 3 | rnn alone | fp32 (cuDNN) |" in page  # nothing recorded: the script's words
