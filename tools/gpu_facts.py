@@ -1,7 +1,7 @@
 """What a GPU check ran on, printed and saved before the suite starts.
 
 ``python tools/gpu_facts.py --out RUN/gpu_facts.json`` prints the GPU, its
-driver, torch and CUDA versions, the SM clock, the temperature and the
+driver, the Python, torch, CUDA and cuDNN versions, the SM clock, the temperature and the
 floating-point precision the suite's matrix products use, then measures idle
 power for ``--idle-s`` seconds with the same NVML sampler the benchmarks use
 (the GPU quiescent: nothing else of this process runs). The report's energy
@@ -109,7 +109,10 @@ def gather(idle_s: float) -> dict[str, Any]:
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
         "python": sys.version.split()[0],
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         "precision": precision(),
+        # cuDNN's own TF32 switch (torch's default: on) governs the rnn group's LSTM kernels.
+        "cudnn_tf32": torch.backends.cudnn.allow_tf32,
     }
     facts["machine_tag"] = machine_tag(facts["gpu"])
     if not cuda:

@@ -11,7 +11,9 @@ lists them too; their own figures and tables come from :mod:`report`.
 Character-LM rows: ``bpc`` is the test BPC at the best-validation
 evaluation (the reported figure), ``final_test_bpc`` the test BPC at the end
 of the budget, ``best_valid_bpc`` and ``best_chars`` locate the checkpoint,
-``train_seconds`` are training CPU seconds and ``wall_seconds`` beside them,
+``train_seconds`` are training CPU seconds and ``wall_seconds`` beside them
+(on a GPU ``train_seconds`` are the synchronised wall seconds, ``wall_clock``
+is 1 and ``cpu_seconds`` keeps the thread's CPU seconds; every kind records both),
 ``nonfinite_loss`` is 1 when the loss left the finite range (the run ended
 there), and a DNI run adds its last SG-quality probe (``sg_cosine``,
 ``sg_relative_error``, ``sg_norm_ratio``, ``sg_carried_ratio``) and its
@@ -38,6 +40,7 @@ from dnibench.rundir.layout import RNN_CURVE_COLUMNS
 from dnibench.studies.recurrent.ceiling import CeilingPoint
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.copy_bench import CopyResult, run_copy
+from dnibench.studies.recurrent.device import resolve_device
 from dnibench.studies.recurrent.lm_bench import LN2, LMPoint, LMResult, run_char_lm
 
 CURVE_FIELDS = list(RNN_CURVE_COLUMNS)
@@ -58,6 +61,7 @@ class RecurrentRun:
     name: str
     repeat: int
     result: LMResult | CopyResult
+    device: str = "cpu"  # the torch device type it trained on
 
     @property
     def config(self) -> RecurrentConfig:
@@ -76,6 +80,8 @@ class RecurrentRun:
             ("chars", final.chars, "chars"),
             ("train_seconds", final.seconds, "s"),
             ("throughput", self.metrics.throughput, "chars/s"),
+            ("cpu_seconds", final.cpu_seconds, "s"),
+            ("wall_clock", float(self.device == "cuda"), "flag"),
         ]
         if isinstance(self.result, LMResult):
             chars, seconds = self.result.to_target(config.target_bpc)
@@ -104,7 +110,7 @@ class RecurrentRun:
                     *ceiling_values(final.ceiling),
                 ]
         else:
-            values += self.result.metric_values()
+            values += [("wall_seconds", final.wall_seconds, "s"), *self.result.metric_values()]
         base = {
             "benchmark": self.name,
             "mode": config.regime,
@@ -175,8 +181,9 @@ def run_recurrent(name: str, config: RecurrentConfig | None, repeat: int) -> Rec
     if config is None:
         raise ValueError(f"benchmark {name!r} has no recurrent configuration")
     seeded = config.seeded(repeat)
-    result = run_char_lm(seeded) if config.kind == "rnn" else run_copy(seeded)
-    return RecurrentRun(name, repeat, result)
+    device = resolve_device(name, config.device)
+    result = run_char_lm(seeded, device) if config.kind == "rnn" else run_copy(seeded, device)
+    return RecurrentRun(name, repeat, result, device.type)
 
 
 __all__ = ["CURVE_FIELDS", "ProgressFigures", "RecurrentRun", "run_recurrent"]

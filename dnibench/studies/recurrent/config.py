@@ -30,6 +30,8 @@ RECURRENT_MODES = ("tbptt", "dni-tbptt", "tbptt-window")
 CORPUS_NAMES = ("pystdlib", "ptb", "text")
 CORPUS_SPLITS = ("train", "valid", "test")
 COPY_TASKS = ("copy", "repeat-copy")
+# Where a run trains (recurrent.device): the CPU unless a suite says otherwise.
+RECURRENT_DEVICES = ("auto", "cuda", "cpu")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class RecurrentConfig:
     # seeds [100, 101, 102]); None: repeat r runs seed + r.
     seeds: tuple[int, ...] | None = None
     threads: int = 1
+    device: str = "cpu"
     # character language model
     data: str = "pystdlib"
     data_dir: Path | None = None
@@ -112,6 +115,10 @@ class RecurrentConfig:
             raise ValueError(
                 f"seeds must be distinct non-negative integers, got {list(self.seeds)}"
             )
+        if self.device not in RECURRENT_DEVICES:
+            raise ValueError(
+                f"recurrent device must be one of {RECURRENT_DEVICES}, got {self.device!r}"
+            )
         if self.sg_hidden not in (0, 1, 2):
             raise ValueError(f"sg_hidden must be 0, 1 or 2, got {self.sg_hidden}")
 
@@ -153,6 +160,7 @@ __all__ = [
     "COPY_TASKS",
     "CORPUS_NAMES",
     "CORPUS_SPLITS",
+    "RECURRENT_DEVICES",
     "RECURRENT_KINDS",
     "RECURRENT_MODES",
     "RecurrentConfig",

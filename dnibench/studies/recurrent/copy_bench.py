@@ -9,6 +9,7 @@ decides from it. Characters count every step of every episode.
 Seconds are the training thread's CPU seconds (``time.thread_time``), as in
 :mod:`lm_bench`: every run uses one thread, so runs side by side
 (``dnibench run --jobs 2``) on a shared machine each count only their own work.
+On a GPU they are synchronised wall seconds (:mod:`device`); both clocks are kept.
 
 A run *stalled* when its curriculum solved no length in the last
 :data:`STALL_SHARE` of its budget: it was stuck at its final length, and a
@@ -19,7 +20,7 @@ bound set by the budget, not by the regime.
 
 from __future__ import annotations
 
-import time
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -28,6 +29,7 @@ from dnibench.studies.recurrent.chunks import sequence_chunks
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.copy_tasks import CopyBatch, CopyTask, Curriculum, error_bits
 from dnibench.studies.recurrent.core import State
+from dnibench.studies.recurrent.device import ChunkClock, resolve_device
 from dnibench.studies.recurrent.tbptt import TBPTT
 from dnibench.studies.recurrent.trainer import build_regime
 
@@ -43,6 +45,8 @@ class CopyPoint:
     length: int
     longest_solved: int
     error_bits: float
+    wall_seconds: float = math.nan
+    cpu_seconds: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -81,30 +85,50 @@ class CopyResult:
         ]
 
 
-def run_copy(config: RecurrentConfig) -> CopyResult:
-    """Train ``config`` on its copy task until ``config.chars`` characters are spent."""
+def run_copy(config: RecurrentConfig, device: torch.device | None = None) -> CopyResult:
+    """Train ``config`` on its copy task until ``config.chars`` characters are spent.
+
+    Batches are drawn on the CPU (the same episodes on every device) and moved to
+    ``device`` (default: the one ``config.device`` names).
+    """
     torch.set_num_threads(config.threads)
+    device = device or resolve_device("copy", config.device)
     task = CopyTask(config.task, config.symbols, config.max_repeats)
-    regime = build_regime(config, task.input_vocab, task.output_vocab)
+    regime = build_regime(config, task.input_vocab, task.output_vocab, device=device)
     generator = torch.Generator().manual_seed(config.seed)
     curriculum = Curriculum(threshold=config.solve_bits, window=config.solve_window)
     curve: list[CopyPoint] = []
     solved_at: list[int] = []
-    chars, seconds, next_point = 0, 0.0, config.eval_every
+    chars, next_point, clock = 0, config.eval_every, ChunkClock(device)
     while chars < config.chars:
-        started = time.thread_time()
-        batch = task.batch(curriculum.length, config.batch_size, generator)
+        clock.start()
+        batch = _on(task.batch(curriculum.length, config.batch_size, generator), device)
         error = _train_episode(regime, batch, config.truncation)
-        seconds += time.thread_time() - started
+        clock.stop()
         chars += batch.inputs.numel()
         if curriculum.record(error):
             solved_at.append(chars)
         if chars >= next_point or chars >= config.chars:
             curve.append(
-                CopyPoint(chars, seconds, curriculum.length, curriculum.longest_solved, error)
+                CopyPoint(
+                    chars,
+                    clock.seconds,
+                    curriculum.length,
+                    curriculum.longest_solved,
+                    error,
+                    clock.wall,
+                    clock.cpu,
+                )
             )
             next_point += config.eval_every
     return CopyResult(config, curve, solved_at)
+
+
+def _on(batch: CopyBatch, device: torch.device) -> CopyBatch:
+    """``batch`` with its tensors on ``device`` (itself when already there)."""
+    if batch.inputs.device == device:
+        return batch
+    return CopyBatch(batch.inputs.to(device), batch.targets.to(device), batch.mask.to(device))
 
 
 def _train_episode(regime: TBPTT, batch: CopyBatch, truncation: int) -> float:

@@ -83,7 +83,7 @@ class LSTMCore(nn.Module):
 
     def zero_state(self, batch: int) -> State:
         """The all-zero state ``nn.LSTM`` starts from."""
-        zeros = torch.zeros(1, batch, self.width)
+        zeros = torch.zeros(1, batch, self.width, device=self.readout.weight.device)
         return zeros, zeros.clone()
 
     def join(self, state: State) -> Tensor:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dnibench.studies.keys import Key
-from dnibench.studies.recurrent.config import COPY_TASKS, CORPUS_NAMES, RECURRENT_MODES
+from dnibench.studies.recurrent.config import (
+    COPY_TASKS,
+    CORPUS_NAMES,
+    RECURRENT_DEVICES,
+    RECURRENT_MODES,
+)
 
 # Recurrent benchmarks (dnibench.studies.recurrent): "rnn" is character language modelling,
 # "copy" the copy / repeat-copy curriculum; both train in chunks of `truncation` steps.
@@ -21,6 +26,12 @@ RECURRENT_KEYS = (
     Key("seed", "int"),
     Key("seeds", "ints", minimum=0, note="one seed per repeat, e.g. [0, 1, 2, 3, 4]"),
     Key("threads", "threads", minimum=1),
+    Key(
+        "device",
+        "str",
+        choices=RECURRENT_DEVICES,
+        note="cuda needs a GPU (not applicable without one), auto takes one when present",
+    ),
     Key("sg_hidden", "int", minimum=0, maximum=2),
     Key("sg_width", "int", minimum=1),
     Key("sg_lr", "float", above=0),

@@ -12,7 +12,9 @@ the checkpoint choice is made on valid, never on test.
 Seconds are the training thread's CPU seconds (``time.thread_time``), with
 evaluation excluded: every run uses one thread, so two runs sharing the
 machine's cores (``dnibench run --jobs 2``) each still count only their own
-work. Wall seconds are recorded beside them. A DNI run also probes its
+work. Wall seconds and CPU seconds are recorded beside them. On a GPU
+(``device = "cuda"``) the seconds are wall seconds, synchronised at both ends
+of every chunk (:mod:`device`). A DNI run also probes its
 synthetic gradient's quality at every evaluation (:mod:`sg_quality`). A
 non-finite training loss ends the run at once and is recorded.
 """
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +42,7 @@ from dnibench.studies.recurrent.ceiling import BoundaryStates, CeilingPoint, sg_
 from dnibench.studies.recurrent.chunks import Chunk
 from dnibench.studies.recurrent.config import RecurrentConfig
 from dnibench.studies.recurrent.core import LSTMCore, State
+from dnibench.studies.recurrent.device import ChunkClock, resolve_device
 from dnibench.studies.recurrent.dni_tbptt import DNITBPTT
 from dnibench.studies.recurrent.sg_knobs import discount_of
 from dnibench.studies.recurrent.sg_quality import SGQuality, probe_length, sg_quality
@@ -66,6 +68,7 @@ class LMPoint:
     wall_seconds: float = math.nan
     sg: SGQuality = field(default_factory=SGQuality.missing)
     ceiling: CeilingPoint = field(default_factory=CeilingPoint.missing)
+    cpu_seconds: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -170,48 +173,53 @@ def _ceiling(
     return sg_ceiling(core, regime.sg.net, boundary, ids, discount_of(config))
 
 
-def run_char_lm(config: RecurrentConfig) -> LMResult:
-    """Train ``config`` on its corpus for ``config.chars`` characters, evaluating on a schedule."""
+def run_char_lm(config: RecurrentConfig, device: torch.device | None = None) -> LMResult:
+    """Train ``config`` on its corpus for ``config.chars`` characters, evaluating on a schedule.
+
+    ``device`` defaults to the one ``config.device`` names (:func:`resolve_device`).
+    """
     torch.set_num_threads(config.threads)
+    device = device or resolve_device("rnn", config.device)
     corpus = corpus_of(config)
-    streams = batchify(corpus.split("train"), config.batch_size)
-    valid = corpus.split("valid")[: config.eval_chars]
-    test = corpus.split("test")[: config.eval_chars]
+    streams = batchify(corpus.split("train"), config.batch_size).to(device)
+    valid = corpus.split("valid")[: config.eval_chars].to(device)
+    test = corpus.split("test")[: config.eval_chars].to(device)
     vocab = len(corpus.vocab)
-    regime = build_regime(config, vocab, vocab)
+    regime = build_regime(config, vocab, vocab, device=device)
     core = regime.core
     assert isinstance(core, LSTMCore)
     boundary = None
     if isinstance(regime, DNITBPTT):
         boundary = BoundaryStates.for_run(streams, config.truncation, config.eval_every)
 
-    def evaluate(chars: int, seconds: float, wall: float, train_bpc: float) -> LMPoint:
+    def evaluate(chars: int, clock: ChunkClock, train_bpc: float) -> LMPoint:
         return LMPoint(
             chars,
-            seconds,
+            clock.seconds,
             train_bpc,
             held_out_bpc(core, valid),
             held_out_bpc(core, test),
-            wall,
+            clock.wall,
             _probe(regime, valid, config),
             _ceiling(regime, boundary, valid, config),
+            cpu_seconds=clock.cpu,
         )
 
     truncation, length = config.truncation, streams.shape[1]
-    curve = [evaluate(0, 0.0, 0.0, math.nan)]
-    chars, seconds, wall, position, next_eval = 0, 0.0, 0.0, 0, config.eval_every
+    clock = ChunkClock(device)
+    curve = [evaluate(0, clock, math.nan)]
+    chars, position, next_eval = 0, 0, config.eval_every
     state: State | None = None
     loss_sum, loss_count = 0.0, 0
     nonfinite_at = None
     while chars < config.chars:
-        started, cpu_started = time.perf_counter(), time.thread_time()
+        clock.start()
         stop = min(position + truncation, length - 1)
         ends = stop + truncation > length - 1
         chunk = Chunk(streams[:, position:stop], streams[:, position + 1 : stop + 1], ends=ends)
         step = regime.train_chunk(chunk, state)
         state, position = step.state, 0 if ends else stop
-        seconds += time.thread_time() - cpu_started
-        wall += time.perf_counter() - started
+        clock.stop()
         if boundary is not None:  # the SG ceiling's calibration windows, outside the timing
             boundary.observe(core, state, position)
         chars += chunk.positions
@@ -219,7 +227,7 @@ def run_char_lm(config: RecurrentConfig) -> LMResult:
         if not math.isfinite(step.loss):
             nonfinite_at = chars
         if chars >= next_eval or chars >= config.chars or nonfinite_at is not None:
-            curve.append(evaluate(chars, seconds, wall, loss_sum / loss_count / LN2))
+            curve.append(evaluate(chars, clock, loss_sum / loss_count / LN2))
             loss_sum, loss_count = 0.0, 0
             next_eval += config.eval_every
         if nonfinite_at is not None:

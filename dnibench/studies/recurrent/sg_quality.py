@@ -92,8 +92,8 @@ def true_gradient(
     """Per-example gradient at ``state`` of the future losses, discounted per chunk."""
     start = state.detach().requires_grad_(True)
     losses = _row_losses(core, inputs, targets, start)
-    steps = torch.arange(losses.shape[1])
-    weights = torch.tensor(scale, dtype=losses.dtype) ** (steps // truncation)
+    steps = torch.arange(losses.shape[1], device=losses.device)
+    weights = torch.tensor(scale, dtype=losses.dtype, device=losses.device) ** (steps // truncation)
     (grad,) = torch.autograd.grad((losses * weights).sum(), start)
     return grad
 

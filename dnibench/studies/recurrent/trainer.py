@@ -20,11 +20,20 @@ from dnibench.studies.recurrent.tbptt_window import TBPTTWindow
 
 
 def build_regime(
-    config: RecurrentConfig, vocab_in: int, vocab_out: int, loss_fn: LossFn = token_loss
+    config: RecurrentConfig,
+    vocab_in: int,
+    vocab_out: int,
+    loss_fn: LossFn = token_loss,
+    device: torch.device | None = None,
 ) -> TBPTT:
-    """The regime of ``config`` (tbptt or dni-tbptt, with aux) training a new LSTM core."""
+    """The regime of ``config`` (tbptt or dni-tbptt, with aux) training a new LSTM core.
+
+    The core and SG module are built on the CPU (same weights on every device) and then
+    moved to ``device`` (default: the CPU).
+    """
     torch.manual_seed(config.seed)
-    core = LSTMCore(vocab_in, vocab_out, config.width, aux=config.aux)
+    device = device or torch.device("cpu")
+    core = LSTMCore(vocab_in, vocab_out, config.width, aux=config.aux).to(device)
     optimizer = torch.optim.Adam(core.parameters(), lr=config.lr)
     if config.mode == "tbptt":
         return TBPTT(core, loss_fn, optimizer, clip=config.clip)
@@ -33,7 +42,7 @@ def build_regime(
     sg_config = SGConfig(
         hidden=config.sg_hidden, width=config.sg_width, lr=config.sg_lr, scale=config.sg_scale
     )
-    sg = SyntheticGradient((core.state_size,), sg_config)
+    sg = SyntheticGradient((core.state_size,), sg_config).to(device)
     aux_weight = config.aux_weight if config.aux else None
     return DNITBPTT(
         core,
