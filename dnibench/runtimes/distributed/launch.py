@@ -171,17 +171,21 @@ def loopback_interface() -> str | None:
 
 
 def rank_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a locally spawned rank: gloo pinned to the loopback interface.
+    """The environment of a locally spawned rank: gloo and nccl pinned to the loopback interface.
 
     Local ranks talk only to each other, so nothing they open may listen on another
     interface: gloo otherwise binds where the host name resolves, a LAN address on many
     hosts. The rendezvous is a file store, and the address is set to 127.0.0.1 as well.
-    A multi-node run goes through torchrun, whose MASTER_ADDR and GLOO_SOCKET_IFNAME are
-    the user's (README: multi-node).
+    nccl's bootstrap socket (and its socket transport, where no GPU link is used) binds to
+    ``NCCL_SOCKET_IFNAME``: it is pinned to loopback too, unless the user set it (an nccl
+    setting is often site policy, e.g. to exclude a docker bridge). A multi-node run goes
+    through torchrun, whose MASTER_ADDR and GLOO_SOCKET_IFNAME are the user's (README:
+    multi-node).
     """
     env = dict(os.environ if base is None else base)
     env["MASTER_ADDR"] = LOOPBACK
     interface = loopback_interface()
     if interface is not None:
         env["GLOO_SOCKET_IFNAME"] = interface
+        env.setdefault("NCCL_SOCKET_IFNAME", interface)
     return env
