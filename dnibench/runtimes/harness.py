@@ -50,11 +50,16 @@ class RankResult:
 
 
 class RankFailure(RuntimeError):
-    """A stage raised, hung or was killed; the message names the stage (-1: the whole run)."""
+    """A stage raised, hung or was killed; the message names the stage (-1: the whole run).
 
-    def __init__(self, message: str, stage: int) -> None:
+    ``output`` is what the run's processes wrote to stderr (their tracebacks): the
+    session puts it in the run's error log, so the terminal shows only the one line.
+    """
+
+    def __init__(self, message: str, stage: int, output: str = "") -> None:
         super().__init__(message)
         self.stage = stage
+        self.output = output
 
 
 WAIT_GRACE_S = 2.0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dnibench.bench.session import run_session
+from dnibench.rundir.layout import ERRORS
 from dnibench.runtimes.distributed.launch import launch_local
 from dnibench.runtimes.harness import RankFailure
 from dnibench.runtimes.spec import BenchSpec
@@ -60,6 +61,21 @@ def test_partial_results_survive_a_killed_rank(
         benchmarks = {row["benchmark"] for row in csv.DictReader(handle)}
     assert benchmarks == {"calibration", "healthy", "after"}
     assert (tmp_path / "traces" / "healthy.json.gz").exists()
+    assert rank_processes() == []
+
+
+def test_a_ranks_traceback_goes_to_the_error_log_not_the_terminal(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], rank_processes: RankProcesses
+) -> None:
+    lines: list[str] = []
+    specs = [_spec("raising", fault="raise:1:3", steps=5)]
+    run_session(specs, tmp_path, deadline_s=120, on_result=lambda i, r, m: lines.append(m))
+    terminal = capfd.readouterr()
+    assert "Traceback" not in terminal.err + terminal.out
+    assert lines == ["stage 1: RuntimeError: injected fault at step 3"]
+    log = (tmp_path / ERRORS).read_text()
+    assert "--- stage 1 (rank 1) ---\nstage 1: RuntimeError: injected fault at step 3\nTraceback" in log
+    assert "in on_step" in log and "injected fault at step 3" in log  # the rank's own frames
     assert rank_processes() == []
 
 
