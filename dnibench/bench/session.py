@@ -209,7 +209,11 @@ def run_session(
                 on_result(item, result, "ok")
 
         try:
-            results += run_parallel(side_by_side, jobs, record, status)
+
+            def log_error(item: Item, repeat: int, line: str, err: BaseException) -> None:
+                _log_error(out, item, repeat, line, err)
+
+            results += run_parallel(side_by_side, jobs, record, status, log_error)
         except ParallelInterrupted as stop:
             _write_interrupted(out, [*stop.unfinished, *pending])
             raise
