@@ -45,6 +45,19 @@ def test_failing_rank_ends_the_run_and_is_named(
     assert rank_processes() == []
 
 
+def test_a_hung_peer_rank_is_caught_within_its_timeout_and_named(
+    rank_processes: RankProcesses,
+) -> None:
+    """PyTorch's schedules too: stage 1 hangs, stage 0 waits on it, stage 1's watchdog speaks."""
+    spec = _spec("peer-hang", mode="torch-gpipe", fault="hang:1:3", timeout_s=10)
+    with pytest.raises(RankFailure) as failure:
+        launch_local(spec, deadline_s=600)
+    assert str(failure.value).startswith("stage 1 hung: no progress for")
+    assert "(timeout_s 10), stopped after step 2 (its last span)" in str(failure.value)
+    assert failure.value.stage == 1
+    assert rank_processes() == []
+
+
 def test_partial_results_survive_a_killed_rank(
     tmp_path: Path, rank_processes: RankProcesses
 ) -> None:
