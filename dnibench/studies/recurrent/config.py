@@ -60,6 +60,7 @@ class RecurrentConfig:
     eval_every: int = 20_000
     seed: int = 0
     threads: int = 1
+    timeout_s: float = 300.0  # hung after this long without an optimiser step
     # character language model
     data: str = "pystdlib"
     data_dir: Path | None = None

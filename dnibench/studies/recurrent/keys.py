@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnibench.studies.keys import Key
+from dnibench.studies.keys import ONE_PROCESS_TIMEOUT_KEY, Key
 from dnibench.studies.recurrent.config import COPY_TASKS, CORPUS_NAMES, RECURRENT_MODES
 
 # Recurrent benchmarks (dnibench.studies.recurrent): "rnn" is character language modelling,
@@ -19,6 +19,7 @@ RECURRENT_KEYS = (
     Key("eval_every", "int", minimum=1),
     Key("seed", "int"),
     Key("threads", "threads", minimum=1),
+    ONE_PROCESS_TIMEOUT_KEY,
     Key("sg_hidden", "int", minimum=0, maximum=2),
     Key("sg_width", "int", minimum=1),
     Key("sg_lr", "float", above=0),
