@@ -78,6 +78,14 @@ def _pipeline_verdicts(run_dir: Path) -> Section | None:
     return verdicts_section(run_dir)
 
 
+def _straggler(run_dir: Path) -> Section | None:
+    """The straggler knob checked on a slowed benchmark and its plain twin, when the run has one."""
+    from dnibench.studies.pipeline.straggler_check import straggler_section
+
+    markdown = straggler_section(run_dir)
+    return None if markdown is None else Section(markdown)
+
+
 def _hardware_limit(run: RunData, bench: str) -> float:
     from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
 
@@ -107,6 +115,6 @@ STUDY = Study(
     "pipeline",
     rank=10,
     kinds=(KIND,),
-    sections=(_pipeline_targets, _pipeline_verdicts),
+    sections=(_pipeline_targets, _pipeline_verdicts, _straggler),
     hooks=ReportHooks(hardware_limit=_hardware_limit, plots={"timeline": _timeline}),
 )
