@@ -76,14 +76,18 @@ def test_a_signal_inherited_as_ignored_stays_ignored() -> None:
     @stops_on_signals
     def command() -> int:
         os.kill(os.getpid(), signal.SIGHUP)  # nohup's choice: nothing happens
+        os.kill(os.getpid(), signal.SIGINT)  # a background job's: nothing happens
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
         return 0
 
     before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    before_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         assert command() == 0
     finally:
         signal.signal(signal.SIGHUP, before)
+        signal.signal(signal.SIGINT, before_int)
 
 
 def test_train_stopped_by_a_signal_keeps_the_modes_it_trained(
