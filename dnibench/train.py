@@ -49,6 +49,7 @@ class TrainConfig:
     data_dir: Path | None = None
     frozen_stages: int = 0
     threads: int = 1
+    timeout_s: float = 300.0  # a suite's run: hung after this long without an optimiser step
 
     def __post_init__(self) -> None:
         if not 0 <= self.frozen_stages < self.pipeline.stages:

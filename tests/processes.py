@@ -100,3 +100,14 @@ def kill_all(pids: Iterable[int]) -> None:
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a child a test signals: SIGINT back to its default action before exec.
+
+    A background job of a non-interactive shell (``pytest ... &`` in a script) starts with
+    SIGINT ignored, and a child inherits that: Python then installs no Ctrl-C handler in it,
+    and a test sending it SIGINT would see nothing happen. The child must start as a user's
+    terminal would start it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Does dnibench work the ordinary way, installed from a wheel with no checkout
 # around? Builds a wheel from the checkout's package files, installs it into a
-# fresh virtual environment (with --system-site-packages, so the torch already
-# installed is used), and, from an empty folder outside the checkout, runs
+# fresh virtual environment that also sees the site-packages of the python that
+# runs this script (so the torch already installed is used, whether it lives in
+# the system's site-packages or in a venv's), and, from an empty folder outside
+# the checkout, runs
 # `dnibench list` (quick must be listed, from the package) and `dnibench run`
 # (the default quick suite; its report must be written).
 # Usage: tools/wheel_check.sh [--list-only] [WORK_DIR]
@@ -36,7 +38,15 @@ wheel=("$work"/wheel/dnibench-*.whl)
 step "built ${wheel[0]##*/}"
 
 step "installing it into a fresh venv"
-python -m venv --system-site-packages --without-pip "$work/venv"
+# Not --system-site-packages: from inside a venv that would give the base
+# interpreter's packages, not this venv's torch. A .pth file lists this python's
+# own import path instead (its site-packages and what their .pth files add); it
+# comes after the new venv's site-packages, so the wheel's dnibench wins (checked
+# below).
+python -m venv --without-pip "$work/venv"
+venv_site="$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+python -c 'import os, sys; print("\n".join(p for p in sys.path if p and os.path.isdir(p)))' \
+    >"$venv_site/outer-python-path.pth"
 "$work/venv/bin/python" -m pip install -q --no-deps --ignore-installed --no-index "${wheel[0]}"
 export PATH="$work/venv/bin:$PATH"
 mkdir -p "$work/outside"

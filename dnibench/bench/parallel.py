@@ -33,6 +33,8 @@ from dnibench.studies.item import Item
 from dnibench.studies.registry import benchmark_kind
 
 Status = Callable[[Item, str, float, str], None]
+LogError = Callable[[Item, int, str, BaseException], None]
+"""(item, repeat, its one line, the error): where a failed run's full traceback goes."""
 
 
 def _compute(item: Item, repeat: int) -> tuple[object, float]:
@@ -49,10 +51,13 @@ def run_parallel(
     jobs: int,
     record: Callable[[Item, int, object], None],
     status: Status,
+    log_error: LogError | None = None,
 ) -> list[object]:
     """Run ``pending`` (item, repeat) pairs ``jobs`` at a time; ``record`` writes a result.
 
-    Every item's kind must be a parallel one (``BenchmarkKind.parallel``).
+    Every item's kind must be a parallel one (``BenchmarkKind.parallel``). A run
+    that raised in its worker gets its one line in ``status`` and its full
+    traceback (the worker's own frames, which the error carries) in ``log_error``.
     """
     results: list[object] = []
     queue = list(pending)
@@ -81,6 +86,8 @@ def run_parallel(
                             raise
                         except Exception as err:  # the run's own failure: record, go on
                             message = str(err) if isinstance(err, UserError) else repr(err)
+                            if log_error is not None:
+                                log_error(item, repeat, message, err)
                             status(item, "failed", 0.0, message)
                             continue
                         try:

@@ -131,6 +131,8 @@ def _log_error(out: Path, item: Item, repeat: int, line: str, err: BaseException
     """The full traceback of a failed run, in the run's error log (a full disk loses it)."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     trace = "".join(traceback.format_exception(err))
+    if isinstance(err, RankFailure) and err.output:  # the ranks' own tracebacks
+        trace += err.output
     with contextlib.suppress(OSError, UserError):
         writer.append_error(out, f"=== {stamp} {item.name} repeat {repeat}: {line}\n{trace}\n")
 
@@ -207,7 +209,11 @@ def run_session(
                 on_result(item, result, "ok")
 
         try:
-            results += run_parallel(side_by_side, jobs, record, status)
+
+            def log_error(item: Item, repeat: int, line: str, err: BaseException) -> None:
+                _log_error(out, item, repeat, line, err)
+
+            results += run_parallel(side_by_side, jobs, record, status, log_error)
         except ParallelInterrupted as stop:
             _write_interrupted(out, [*stop.unfinished, *pending])
             raise

@@ -14,9 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 
+from dnibench.cli.exit_codes import EXIT_FAILED
+from dnibench.cli.signals import stops_on_signals
 from dnibench.errors import UserError
 from dnibench.rundir.reader import holds_run
 from dnibench.runtimes.spec import BENCH_MODES, BenchSpec
@@ -157,16 +160,28 @@ def _run_torchrun(spec: BenchSpec, out: Path | None) -> int:
     return 0
 
 
+@stops_on_signals  # SIGTERM and SIGHUP stop the ranks as Ctrl-C does: exit 143, 129
 def run_bench(args: argparse.Namespace) -> int:
-    """Run the benchmark the flags describe and print its figures."""
+    """Run the benchmark the flags describe and print its figures.
+
+    A failed stage prints one line naming it, then what the ranks wrote (their
+    tracebacks: there is no run directory's error log to hold them), and exits 3.
+    """
     spec = bench_spec(args)
     if under_torchrun():
         return _run_torchrun(spec, args.out)
     if args.out is not None and holds_run(args.out):
         raise UserError(f"{args.out} already holds a run; choose another --out")
     from dnibench.bench.run import run_benchmark
+    from dnibench.runtimes.harness import RankFailure
 
-    result = run_benchmark(spec, deadline_s=spec.timeout_s * 4 + 60 * spec.steps)
+    try:
+        result = run_benchmark(spec, deadline_s=spec.timeout_s * 4 + 60 * spec.steps)
+    except RankFailure as failure:
+        print(f"dnibench: {spec.name} failed: {failure}", file=sys.stderr)
+        if failure.output:
+            print(f"what the ranks wrote:\n{failure.output}", file=sys.stderr, end="")
+        return EXIT_FAILED
     _print_result(result)
     _keep(result, args.out)
     return 0

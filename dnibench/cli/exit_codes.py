@@ -23,10 +23,11 @@ EXIT_CODES = """exit status:
   3    run: a benchmark failed (every result and the report are still written);
        --allow-failures exits 0 instead. Benchmarks this machine cannot run (too few
        GPUs) are recorded as not_applicable and are not failures
-  129  run: stopped by SIGHUP (terminal closed), as by Ctrl-C
+  129  run, bench, train: stopped by SIGHUP (terminal closed), as by Ctrl-C
   130  interrupted (Ctrl-C): results so far are kept; run stops its ranks and workers,
        records the rest as interrupted and writes the report
-  143  run: stopped by SIGTERM (timeout, CI, docker stop, systemd), as by Ctrl-C"""
+  143  run, bench, train: stopped by SIGTERM (timeout, CI, docker stop, systemd), as by
+       Ctrl-C"""
 
 
 def interrupted_status(stop: BaseException) -> int:

@@ -10,7 +10,11 @@ number (:func:`dnibench.cli.exit_codes.interrupted_status`): 143 for SIGTERM,
 129 for SIGHUP, 130 for Ctrl-C. The previous handlers come back afterwards.
 
 Handlers can only be installed from the main thread; elsewhere (and for
-signals this platform lacks) the command runs without them.
+signals this platform lacks) the command runs without them. A signal the
+process inherited as ignored stays ignored (``nohup`` ignores SIGHUP on
+purpose); SIGINT is never touched here: Python installs its Ctrl-C handler
+only when SIGINT was not inherited as ignored (a background job of a script),
+and dnibench keeps that choice.
 """
 
 from __future__ import annotations
@@ -43,13 +47,20 @@ def _raise_stop(signum: int, _frame: FrameType | None) -> None:
 
 
 def stops_on_signals(command: Callable[Params, Result]) -> Callable[Params, Result]:
-    """Decorate a command: SIGTERM and SIGHUP raise :class:`SignalStop` while it runs."""
+    """Decorate a command: SIGTERM and SIGHUP raise :class:`SignalStop` while it runs.
+
+    Used by every command that runs benchmarks or training: ``run``, ``bench``, ``train``.
+    """
 
     @functools.wraps(command)
     def wrapped(*args: Params.args, **kwargs: Params.kwargs) -> Result:
         if threading.current_thread() is not threading.main_thread():
             return command(*args, **kwargs)
-        previous = {signum: signal.signal(signum, _raise_stop) for signum in STOP_SIGNALS}
+        previous = {
+            signum: signal.signal(signum, _raise_stop)
+            for signum in STOP_SIGNALS
+            if signal.getsignal(signum) is not signal.SIG_IGN
+        }
         try:
             return command(*args, **kwargs)
         finally:

@@ -211,7 +211,7 @@ def _write_report(run_dir: Path, title: str, command: str) -> int:
 @stops_on_signals  # SIGTERM and SIGHUP stop the run as Ctrl-C does: exit 143, 129
 def cmd_run(args: argparse.Namespace) -> int:
     from dnibench.bench.session import DiskFull, run_session
-    from dnibench.suites.options import check_out, check_repeats
+    from dnibench.suites.options import check_applies, check_out, check_repeats
     from dnibench.suites.rewrites import (
         load_suite_profile,
         with_data,
@@ -239,6 +239,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     items = with_data(items, args.data_dir, args.text_path)
+    check_applies(items, args.jobs, args.all_traces, args.repeats)
     names = [item.name for item in items]
     if len(set(names)) != len(names):
         raise UserError("two suites define benchmarks of the same name; run them separately")

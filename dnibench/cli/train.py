@@ -11,7 +11,9 @@ import json
 import math
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from dnibench.cli.signals import stops_on_signals
 from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError, unknown_name
 from dnibench.models import MODEL_NAMES
@@ -20,6 +22,10 @@ from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
 from dnibench.pipeline import PipelineConfig
 from dnibench.regimes.synthetic_gradient import SGConfig
 from dnibench.regimes.synthetic_input import SIConfig
+
+if TYPE_CHECKING:
+    from dnibench.data import Dataset
+    from dnibench.train import TrainResult
 
 
 def _positive_int(text: str) -> int:
@@ -129,10 +135,15 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_train)
 
 
+@stops_on_signals  # SIGTERM and SIGHUP stop it as Ctrl-C does: exit 143, 129
 def run_train(args: argparse.Namespace) -> int:
-    """``dnibench train``: one run per mode, then a summary table."""
+    """``dnibench train``: one run per mode, then a summary table.
+
+    Ctrl-C, SIGTERM or SIGHUP stop the mode in training; the modes already
+    trained are kept: their summary is printed (and ``--json`` written) before
+    the command exits 130, 143 or 129.
+    """
     from dnibench.data import load_dataset
-    from dnibench.train import CURVE_HEADER, TrainConfig, train
 
     pipeline = PipelineConfig(
         model=args.model,
@@ -158,7 +169,23 @@ def run_train(args: argparse.Namespace) -> int:
             f"--microbatches {args.microbatches} exceeds --batch-size {args.batch_size}; "
             "each microbatch needs at least one example"
         )
-    results = []
+    results: list[TrainResult] = []
+    try:
+        _train_modes(args, pipeline, dataset, results)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(results)} of {len(args.mode)} mode(s) trained", flush=True)
+        _summary(args, results)
+        raise
+    _summary(args, results)
+    return 0
+
+
+def _train_modes(
+    args: argparse.Namespace, pipeline: PipelineConfig, dataset: Dataset, results: list[TrainResult]
+) -> None:
+    """Train every mode in turn, appending each finished run to ``results``."""
+    from dnibench.train import CURVE_HEADER, TrainConfig, train
+
     for mode in args.mode:
         config = TrainConfig(
             data=args.data,
@@ -180,6 +207,12 @@ def run_train(args: argparse.Namespace) -> int:
             raise UserError(_memory_message(args, error)) from None
         print(f"balance {result.balance}; final test accuracy {result.final.test_accuracy:.4f}")
         results.append(result)
+
+
+def _summary(args: argparse.Namespace, results: list[TrainResult]) -> None:
+    """The side-by-side table of the trained modes, and their curves in ``--json``."""
+    if not results:
+        return
     print("\nsummary")
     print(f"{'mode':<10} {'test_acc':>8} {'test_loss':>9} {'seconds':>8} {'samples':>8}")
     for result in results:
@@ -195,4 +228,3 @@ def run_train(args: argparse.Namespace) -> int:
         ]
         args.json.write_text(json.dumps(payload, indent=2))
         print(f"curves written to {args.json}")
-    return 0

@@ -12,6 +12,7 @@ the caller's rcParams are left as they were.
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -70,10 +71,16 @@ def palette(names: Iterable[str]) -> dict[str, tuple[float, float, float]]:
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as PNG to ``path`` (parents created) and return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png")
-    return path
+    """Write ``fig`` as PNG to ``path`` (parents created) and return the path.
+
+    Through the run directory's writer: atomic, and never through a symlink
+    planted for ``path`` or its folder (``plots/``).
+    """
+    from dnibench.rundir import writer
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png")
+    return writer.write_bytes(path, buffer.getvalue())
 
 
 def bar_height(count: int, per_bar: float = 0.3, base: float = 1.6) -> float:

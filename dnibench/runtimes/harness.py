@@ -51,11 +51,16 @@ class RankResult:
 
 
 class RankFailure(RuntimeError):
-    """A stage raised, hung or was killed; the message names the stage (-1: the whole run)."""
+    """A stage raised, hung or was killed; the message names the stage (-1: the whole run).
 
-    def __init__(self, message: str, stage: int) -> None:
+    ``output`` is what the run's processes wrote to stderr (their tracebacks): the
+    session puts it in the run's error log, so the terminal shows only the one line.
+    """
+
+    def __init__(self, message: str, stage: int, output: str = "") -> None:
         super().__init__(message)
         self.stage = stage
+        self.output = output
 
 
 WAIT_GRACE_S = 2.0
@@ -119,7 +124,12 @@ def describe_last_span(spans: np.ndarray) -> str:
     """What a stage last finished, from its span rows (kind, microbatch, t0, t1)."""
     if len(spans) == 0:
         return "before its first span"
-    kind, mb = SpanKind(int(spans[-1, 0])), int(spans[-1, 1])
+    return describe_span(int(spans[-1, 0]), int(spans[-1, 1]))
+
+
+def describe_span(kind_value: int, mb: int) -> str:
+    """ "after the forward of microbatch 3", "after step 2 (its last span)": a hang's headline."""
+    kind = SpanKind(kind_value)
     what = kind.name.lower().replace("_", " ")
     if kind is SpanKind.STEP:
         return f"after step {mb} (its last span)"
@@ -238,6 +248,6 @@ def fault_hook(spec: BenchSpec, stage: int) -> StepHook | None:
 
 __all__ = [
     "PROBE_ROWS", "WAIT_GRACE_S", "RankFailure", "RankResult", "Watchdog", "action_stream",
-    "build_for_rank", "describe_last_span", "fault_hook", "loss_scale", "microbatch_source",
-    "parameter_snapshot", "place_stage", "wait_timeout_s",
+    "build_for_rank", "describe_last_span", "describe_span", "fault_hook", "loss_scale",
+    "microbatch_source", "parameter_snapshot", "place_stage", "wait_timeout_s",
 ]  # fmt: skip

@@ -194,6 +194,18 @@ KNOB_KEYS = (
     Key("lr", "float", above=0),
 )
 
+# A benchmark's timeout at most a day: past timedelta's range a timeout crashes the ranks.
+TIMEOUT_MAX_S = 86_400.0
+#: ``timeout_s`` of the kinds that train in one process (train, rnn, copy): caught as hung
+#: after this many seconds without an optimiser step (dnibench.runtimes.one_process).
+ONE_PROCESS_TIMEOUT_KEY = Key(
+    "timeout_s",
+    "float",
+    above=0,
+    maximum=TIMEOUT_MAX_S,
+    note="seconds without an optimiser step before the benchmark counts as hung",
+)
+
 MODEL_KEYS = (
     Key("model", "str", choices=MODEL_NAMES),
     Key("width", "int", minimum=1),
@@ -242,6 +254,6 @@ def check_split(values: Mapping[str, Any], default_model: str, default_stages: i
 
 
 __all__ = [
-    "KNOB_FIELDS", "KNOB_KEYS", "MODEL_KEYS", "Key", "KeyProblem", "check_split", "knob_configs",
-    "suggest",
+    "KNOB_FIELDS", "KNOB_KEYS", "MODEL_KEYS", "ONE_PROCESS_TIMEOUT_KEY", "TIMEOUT_MAX_S", "Key",
+    "KeyProblem", "check_split", "knob_configs", "suggest",
 ]  # fmt: skip

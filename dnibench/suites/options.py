@@ -61,4 +61,28 @@ def check_repeats(items: Sequence[SuiteItem], repeats: int | None) -> None:
             raise UserError(f"--repeats {repeats}: benchmark {problem}")
 
 
-__all__ = ["check_out", "check_repeats"]
+def check_applies(
+    items: Sequence[SuiteItem], jobs: int, all_traces: bool, repeats: int | None
+) -> None:
+    """``--jobs`` and ``--all-traces`` refused when they would change nothing in this run.
+
+    As for ``--text-path`` on a run without an rnn benchmark: an option that is
+    silently ignored lets a user believe it did something.
+    """
+    from dnibench.studies.registry import benchmark_kind
+
+    if jobs > 1 and not any(benchmark_kind(item.kind).parallel for item in items):
+        raise UserError(
+            f"--jobs {jobs} runs one-thread rnn and copy benchmarks side by side, and this run "
+            "holds none (everything else runs alone): drop --jobs"
+        )
+    traced = [item for item in items if benchmark_kind(item.kind).pipeline]
+    if all_traces and not any((repeats or item.repeats) > 1 for item in traced):
+        why = "runs each once" if traced else "holds none"
+        raise UserError(
+            "--all-traces keeps the trace of every launch of a pipeline benchmark, not only the "
+            f"first, and this run {why}: drop --all-traces"
+        )
+
+
+__all__ = ["check_applies", "check_out", "check_repeats"]

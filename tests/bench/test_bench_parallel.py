@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from processes import kill_all, tagged
+from processes import default_sigint, kill_all, tagged
 
 SUITE = """
 [suite]
@@ -64,8 +64,13 @@ def test_a_signal_to_the_parent_stops_the_workers_and_keeps_results(
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DNIBENCH_TEST_TAG": tag}
     command = [sys.executable, "-m", "dnibench", "run", str(suite), "--jobs", "2",
                "--text-path", str(book), "--out", str(out)]  # fmt: skip
-    parent = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    parent = subprocess.Popen(  # SIGINT as a terminal gives it, even if this run ignores it
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=default_sigint,
     )
     try:
         assert parent.stdout is not None
@@ -91,3 +96,24 @@ def test_a_signal_to_the_parent_stops_the_workers_and_keeps_results(
         parent.kill()
         kill_all(tagged_workers(tag))  # first: orphans would hold the output pipe open
         parent.communicate(timeout=30)
+
+
+def test_a_workers_traceback_lands_in_the_error_log(tmp_path: Path) -> None:
+    from dnibench.bench.session import run_session
+    from dnibench.rundir.layout import ERRORS, STATUS
+    from dnibench.studies.item import Item
+    from dnibench.studies.recurrent.config import RecurrentConfig
+
+    missing = tmp_path / "gone.txt"  # checked by `run` before it starts; removed since
+    config = RecurrentConfig(kind="rnn", data="text", text_path=missing, width=8, chars=400,
+                             eval_every=200, eval_chars=100)  # fmt: skip
+    items = [Item(name=f"lost-{k}", kind="rnn", runtime="reference", recurrent=config)
+             for k in range(2)]  # fmt: skip
+    out = tmp_path / "run"
+    assert run_session(items, out, jobs=2) == []
+    with (out / STATUS).open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["status"] for row in rows] == ["failed", "failed"]
+    log = (out / ERRORS).read_text()
+    assert log.count("=== ") == 2 and "lost-0 repeat 0" in log and "lost-1 repeat 0" in log
+    assert "Traceback (most recent call last):\n  File" in log and "in _compute" in log

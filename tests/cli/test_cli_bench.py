@@ -21,7 +21,7 @@ def test_the_base_is_the_suite_files_defaults() -> None:
     # Every pipeline benchmark of the suite is the base with only its grid keys changed.
     for item in suite.items:
         assert item.spec is not None
-        keys = {"name", "mode", "microbatches", "threads", "spans"}
+        keys = {"name", "mode", "microbatches", "threads", "spans", "slow_stage", "slow_factor"}
         assert item.spec.with_(**{k: getattr(base, k) for k in keys}) == base, item.name
 
 

@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 
 from dnibench.cli import main
+from dnibench.rundir.layout import PLOTS, PYTEST_BENCHMARK, REPORT_HTML, REPORT_MD
 
 COMMITTED = Path(__file__).resolve().parents[2] / "reports" / "quick-cpu2-2026-11-22"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pipeline-run"
 
 
 def _row(markdown: str, benchmark: str) -> list[str]:
@@ -59,3 +61,30 @@ def test_the_report_shows_the_results_files_numbers(rendered: Path) -> None:
     assert not accuracy.empty
     for benchmark, rows in accuracy.groupby("benchmark"):
         assert _row(markdown, str(benchmark))[4] == f"{rows.value.mean():.4f}", benchmark
+
+
+# Issue 20, defect 15: links planted in a run folder had their targets outside it
+# overwritten by `dnibench report DIR`.
+@pytest.mark.parametrize("planted", [REPORT_MD, REPORT_HTML, PYTEST_BENCHMARK, PLOTS])
+def test_report_writes_nothing_through_a_planted_link(
+    tmp_path: Path, planted: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "victim"
+    if planted == PLOTS:
+        target.mkdir()
+    else:
+        target.write_text("keep\n")
+    (run / planted).unlink(missing_ok=True)
+    (run / planted).symlink_to(target)
+    assert main(["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"{run / planted} is a symbolic link" in err and "Traceback" not in err
+    if planted == PLOTS:
+        assert list(target.iterdir()) == []
+    else:
+        assert target.read_text() == "keep\n"
+    assert sorted(path.name for path in outside.iterdir()) == ["victim"]

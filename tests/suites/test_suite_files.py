@@ -120,15 +120,19 @@ def test_pipeline_suite_is_the_grid_it_promises() -> None:
     }
     singles = {f"single-{t}-m{m}": m for t in ("1t", "all") for m in (1, 4, 8)}
     twins = {"gpipe-m8-nospans": "gpipe", "dni-m8-nospans": "dni"}
+    slowed = {"gpipe-m8-slow1": "gpipe", "torch-gpipe-m8-slow1": "torch-gpipe"}  # straggler
     mlp_items = [item for item in suite.items if not item.name.startswith("gpt-")]
-    assert {item.name for item in mlp_items} == set(expected) | set(singles) | set(twins)
+    assert {item.name for item in mlp_items} == set(expected) | set(singles) | set(twins) | set(
+        slowed
+    )
     base = suite.item("gpipe-m8").spec
     assert base is not None
     for item in mlp_items:
         spec = item.spec
         assert spec is not None and item.kind == "pipeline"
         same = spec.with_(name=base.name, mode=base.mode, microbatches=base.microbatches,
-                          threads=base.threads, spans=base.spans)  # fmt: skip
+                          threads=base.threads, spans=base.spans, slow_stage=base.slow_stage,
+                          slow_factor=base.slow_factor)  # fmt: skip
         assert same == base, item.name  # one base model; only the grid keys vary
         if item.name in expected:
             assert (spec.mode, spec.microbatches, spec.threads) == (*expected[item.name], 1)
@@ -139,6 +143,9 @@ def test_pipeline_suite_is_the_grid_it_promises() -> None:
                 singles[item.name],
                 threads,
             )
+        elif item.name in slowed:
+            assert (spec.mode, spec.microbatches, spec.slow_stage, spec.slow_factor) == (
+                slowed[item.name], 8, 1, 3.0)  # fmt: skip
         else:
             assert (spec.mode, spec.microbatches, spec.spans) == (twins[item.name], 8, False)
         zb = spec.mode in ("zb", "torch-zb")

@@ -12,7 +12,7 @@ import pytest
 
 from dnibench.errors import UserError
 from dnibench.suites import load_suite
-from dnibench.suites.options import check_out, check_repeats
+from dnibench.suites.options import check_applies, check_out, check_repeats
 
 
 def test_an_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
@@ -81,3 +81,33 @@ def test_repeats_are_checked_against_names_and_range() -> None:
     check_repeats(long, 1)
     with pytest.raises(UserError, match=r"--repeats 1000: benchmark name 'x+'\.\.\. is 230 bytes"):
         check_repeats(long, 1000)
+
+
+# Issue 20, point 5: an option that applies to no benchmark of the run is an error, as
+# --text-path on a run without an rnn benchmark is.
+def test_jobs_on_a_run_without_recurrent_benchmarks_is_refused() -> None:
+    pipelines = load_suite("quick").items
+    check_applies(pipelines, 1, False, None)
+    with pytest.raises(UserError, match="--jobs 2 runs one-thread rnn and copy benchmarks"):
+        check_applies(pipelines, 2, False, None)
+    check_applies(load_suite("rnn").items, 2, False, None)
+
+
+def test_all_traces_on_a_run_with_one_launch_per_pipeline_is_refused() -> None:
+    pipelines = load_suite("quick").items
+    check_applies(pipelines, 1, True, 2)
+    with pytest.raises(UserError, match=r"--all-traces .* and this run runs each once"):
+        check_applies(pipelines, 1, True, 1)
+    with pytest.raises(UserError, match=r"--all-traces .* and this run holds none"):
+        check_applies(load_suite("rnn").items, 2, True, 3)
+
+
+def test_the_run_command_checks_them_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dnibench.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "quick", "--only", "gpipe-m4", "--jobs", "2", "--out", str(out)]) == 2
+    assert "--jobs 2" in capsys.readouterr().err
+    assert not out.exists()

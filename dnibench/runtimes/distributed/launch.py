@@ -2,7 +2,10 @@
 
 The parent never takes part in the pipeline: it starts the ranks, polls
 them, and on the first rank that exits badly it stops the rest, so no rank is
-left hanging and the failure names the stage that caused it. Each child
+left hanging and the failure names the stage that caused it. A rank's stderr
+goes to a file of the launch's folder: on a failure every rank's output (its
+traceback) travels with the :class:`RankFailure` to the run's error log, and
+the terminal gets one line; after a clean run it is passed on to stderr. Each child
 starts in :mod:`rank`, which asks the kernel to kill it if the parent dies
 (``PR_SET_PDEATHSIG``) before anything heavy is imported; Ctrl-C, SIGTERM or
 SIGHUP in the parent terminate every child before it returns, so nothing is
@@ -52,7 +55,7 @@ def rank_entry(workdir: str, rank: int, world: int) -> None:
         dist.destroy_process_group()
     except BaseException as err:
         (folder / f"error-{rank}.txt").write_text(f"stage {rank}: {type(err).__name__}: {err}\n")
-        traceback.print_exc(file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)  # the launch's file: the run's error log gets it
         sys.stderr.flush()
         os._exit(1)
     # Skip interpreter teardown: gloo's worker threads can abort() in static
@@ -75,19 +78,44 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
+def _output_path(workdir: Path, rank: int) -> Path:
+    return workdir / f"stderr-{rank}.txt"
+
+
+def _ranks_output(workdir: Path, world: int) -> str:
+    """Every rank's error line and stderr under a header naming its stage (empty ones left out)."""
+    parts = []
+    for rank in range(world):
+        texts = []
+        for path in (workdir / f"error-{rank}.txt", _output_path(workdir, rank)):
+            text = path.read_text(errors="replace").strip() if path.exists() else ""
+            if text:
+                texts.append(text)
+        if texts:
+            parts.append(f"--- stage {rank} (rank {rank}) ---\n" + "\n".join(texts) + "\n")
+    return "".join(parts)
+
+
 def _failure(workdir: Path, rank: int, exitcode: int | None) -> RankFailure:
-    # The failed rank's own error first: the others are its neighbours noticing.
-    own = f"error-{rank}.txt"
-    errors = sorted(sorted(workdir.glob("error-*.txt")), key=lambda path: path.name != own)
-    detail = " ".join(path.read_text().strip() for path in errors)
+    """The one line for the failed rank: its own error (which names its stage), else how it ended.
+
+    Its neighbours' errors (their receives timing out on it) go to the error log
+    with the ranks' output, not into the line.
+    """
+    own = workdir / f"error-{rank}.txt"
+    detail = " ".join(own.read_text().split()) if own.exists() else ""
+    if detail:
+        return RankFailure(detail, stage=rank)
     if exitcode is not None and exitcode < 0:
         how = f"was killed by signal {signal.Signals(-exitcode).name}"
     else:
         how = f"exited with status {exitcode}"
-    message = f"stage {rank} (rank {rank}) {how}"
-    if detail:
-        message += f"; {detail}"
-    return RankFailure(message, stage=rank)
+    return RankFailure(f"stage {rank} (rank {rank}) {how}", stage=rank)
+
+
+def _with_output(failure: RankFailure, workdir: Path, world: int) -> RankFailure:
+    failure.output = _ranks_output(workdir, world)
+    return failure
 
 
 def launch_local(spec: BenchSpec, *, deadline_s: float | None = None) -> list[RankResult]:
@@ -105,9 +133,12 @@ def launch_local(spec: BenchSpec, *, deadline_s: float | None = None) -> list[Ra
         try:
             for rank in range(world):
                 command = [sys.executable, "-m", RANK_MODULE, str(workdir), str(rank), str(world)]
-                processes.append(
-                    subprocess.Popen([*command, str(os.getpid())], env=rank_environment())
-                )
+                with _output_path(workdir, rank).open("wb") as stderr:
+                    processes.append(
+                        subprocess.Popen(
+                            [*command, str(os.getpid())], env=rank_environment(), stderr=stderr
+                        )
+                    )
                 scratch.watch(processes[-1].pid)
             while True:
                 codes = [process.poll() for process in processes]
@@ -115,16 +146,21 @@ def launch_local(spec: BenchSpec, *, deadline_s: float | None = None) -> list[Ra
                 if failed:
                     first = _first_failure(workdir, failed)
                     _stop(processes)
-                    raise _failure(workdir, first, codes[first])
+                    raise _with_output(_failure(workdir, first, codes[first]), workdir, world)
                 if all(code == 0 for code in codes):
                     break
                 if deadline_s is not None and time.monotonic() - started > deadline_s:
                     _stop(processes)
-                    raise RankFailure(f"benchmark {spec.name} exceeded {deadline_s:g} s", -1)
+                    late = RankFailure(f"benchmark {spec.name} exceeded {deadline_s:g} s", -1)
+                    raise _with_output(late, workdir, world)
                 time.sleep(0.05)
         except BaseException:
             _stop(processes)
             raise
+        output = _ranks_output(workdir, world)
+        if output:  # warnings of a clean run: nothing is hidden
+            sys.stderr.write(output)
+            sys.stderr.flush()
         return pickle.loads((workdir / "results.pkl").read_bytes())
 
 
@@ -171,17 +207,21 @@ def loopback_interface() -> str | None:
 
 
 def rank_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a locally spawned rank: gloo pinned to the loopback interface.
+    """The environment of a locally spawned rank: gloo and nccl pinned to the loopback interface.
 
     Local ranks talk only to each other, so nothing they open may listen on another
     interface: gloo otherwise binds where the host name resolves, a LAN address on many
     hosts. The rendezvous is a file store, and the address is set to 127.0.0.1 as well.
-    A multi-node run goes through torchrun, whose MASTER_ADDR and GLOO_SOCKET_IFNAME are
-    the user's (README: multi-node).
+    nccl's bootstrap socket (and its socket transport, where no GPU link is used) binds to
+    ``NCCL_SOCKET_IFNAME``: it is pinned to loopback too, unless the user set it (an nccl
+    setting is often site policy, e.g. to exclude a docker bridge). A multi-node run goes
+    through torchrun, whose MASTER_ADDR and GLOO_SOCKET_IFNAME are the user's (README:
+    multi-node).
     """
     env = dict(os.environ if base is None else base)
     env["MASTER_ADDR"] = LOOPBACK
     interface = loopback_interface()
     if interface is not None:
         env["GLOO_SOCKET_IFNAME"] = interface
+        env.setdefault("NCCL_SOCKET_IFNAME", interface)
     return env

@@ -16,6 +16,10 @@ Which receive is which is known only to the stage, so :func:`tag_messages`
 marks the P2P ops its ``get_*_ops`` methods return. Where the installed
 torch lacks these functions nothing is wrapped, :func:`timed_waits` says so,
 and the report shows the peer's lock idle as not measured.
+
+The wrapped wait also tells the rank's watchdog when the rank is waiting on
+a neighbour (:class:`PeerProgress`), so a hang is blamed on the rank that
+stopped making progress, not on the ones waiting for it.
 """
 
 from __future__ import annotations
@@ -53,6 +57,14 @@ def tag_messages(stage: Any) -> None:
         setattr(stage, name, functools.wraps(method)(tagged))
 
 
+class PeerProgress:
+    """What a peer rank's watchdog reads: compute calls begun; whether it waits on a neighbour."""
+
+    def __init__(self) -> None:
+        self.actions = 0
+        self.waiting = False
+
+
 class _Works(list):
     """The works of one posted batch, with the span kind a wait on them is."""
 
@@ -72,9 +84,15 @@ def wait_kind(tags: set[str | None], desc: str | None = None) -> SpanKind:
 
 
 @contextmanager
-def timed_waits(recorder: SpanRecorder | None) -> Iterator[bool]:
-    """Wrap PyTorch's batch post / wait while the block runs; yields whether it could."""
-    if recorder is None:
+def timed_waits(
+    recorder: SpanRecorder | None, progress: PeerProgress | None = None
+) -> Iterator[bool]:
+    """Wrap PyTorch's batch post / wait while the block runs; yields whether it could.
+
+    ``recorder`` gets the spans (none when it is None); ``progress.waiting`` is
+    true while the rank waits on a batch.
+    """
+    if recorder is None and progress is None:
         yield False
         return
     from torch.distributed.pipelining import schedules
@@ -89,7 +107,7 @@ def timed_waits(recorder: SpanRecorder | None) -> Iterator[bool]:
         t0 = time.perf_counter_ns()
         works = _Works(post(p2p_ops, desc))
         tags = {getattr(op, _TAG, None) for op in p2p_ops}
-        if p2p_ops:
+        if p2p_ops and recorder is not None:
             posted = SpanKind.SEND if "send" in tags else SpanKind.RECV
             recorder.record(posted, -1, t0, time.perf_counter_ns())
         works.kind = wait_kind(tags, desc)
@@ -97,10 +115,14 @@ def timed_waits(recorder: SpanRecorder | None) -> Iterator[bool]:
 
     def timed_wait(work: list) -> None:
         t0 = time.perf_counter_ns()
+        if progress is not None:
+            progress.waiting = True
         try:
             wait(work)
         finally:
-            if work:
+            if progress is not None:
+                progress.waiting = False
+            if work and recorder is not None:
                 kind = getattr(work, "kind", SpanKind.RECV)
                 recorder.record(kind, -1, t0, time.perf_counter_ns())
 
@@ -113,4 +135,4 @@ def timed_waits(recorder: SpanRecorder | None) -> Iterator[bool]:
         schedules._wait_batch_p2p = wait
 
 
-__all__ = ["tag_messages", "timed_waits", "wait_kind"]
+__all__ = ["PeerProgress", "tag_messages", "timed_waits", "wait_kind"]

@@ -13,6 +13,14 @@ idle and pipeline efficiency mean the same thing:
 - the waits, by :mod:`peer_waits`, which wraps PyTorch's ``_batch_p2p`` /
   ``_wait_batch_p2p`` when the installed torch has them.
 
+A peer rank is watched as dnibench's own ranks are
+(:class:`~dnibench.runtimes.harness.Watchdog`): its compute calls are its
+progress and its waits on a batch are not counted, so a rank that hangs is
+caught within ``timeout_s`` and named, while its neighbours' receives wait
+longer. Where the waits cannot be wrapped, no watchdog is armed (a waiting
+rank would look hung) and the process group's timeout ends a hang. The
+fault hook (``--fault``) fires as each step ends, as in the stage driver.
+
 A rank holding several virtual stages records the forwards of its later
 ones with a microbatch id of :data:`~dnibench.instrument.metrics.LATER_VIRTUAL_STAGE`
 minus the chunk, so metrics count each microbatch once per rank while the
@@ -30,7 +38,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -39,7 +48,8 @@ from torch import Tensor
 from dnibench.instrument import SpanKind, SpanRecorder
 from dnibench.instrument.metrics import LATER_VIRTUAL_STAGE
 from dnibench.pipeline import Pipeline
-from dnibench.runtimes.distributed.peer_waits import tag_messages, timed_waits
+from dnibench.runtimes.distributed.peer_waits import PeerProgress, tag_messages, timed_waits
+from dnibench.runtimes.harness import Watchdog, fault_hook
 from dnibench.runtimes.peer_schedules import PEERS
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.straggler import slow_factor_of, straggle
@@ -51,15 +61,18 @@ def _timed(
     method: Callable[..., Any],
     slow_factor: float,
     mb_of: Callable[[int], int],
+    progress: PeerProgress,
 ) -> Callable:
     """``method`` recorded as a span (kind from its arguments) and slowed by ``slow_factor``.
 
     The first positional argument of PyTorch's chunk methods is the chunk
-    (microbatch) id; ``mb_of`` turns it into the id the span records.
+    (microbatch) id; ``mb_of`` turns it into the id the span records. Each
+    call counts as progress for the watchdog.
     """
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        progress.actions += 1
         t0 = time.perf_counter_ns()
         try:
             return method(*args, **kwargs)
@@ -79,8 +92,10 @@ def _backward_kind(*args: Any, **kwargs: Any) -> SpanKind:
     return SpanKind.BACKWARD if full else SpanKind.BACKWARD_INPUT
 
 
-def _instrument(stage: Any, recorder: SpanRecorder | None, slow: float, later: bool) -> None:
-    """Wrap one PipelineStage's compute methods with timing (and the straggler's slow-down)."""
+def _instrument(
+    stage: Any, recorder: SpanRecorder | None, slow: float, later: bool, progress: PeerProgress
+) -> None:
+    """Wrap one PipelineStage's compute methods with timing, progress and the straggler's delay."""
 
     def own(chunk: int) -> int:
         return chunk
@@ -96,7 +111,7 @@ def _instrument(stage: Any, recorder: SpanRecorder | None, slow: float, later: b
     for name, kind, mb_of in wrapped:
         method = getattr(stage, name, None)
         if method is not None:
-            setattr(stage, name, _timed(recorder, kind, method, slow, mb_of))
+            setattr(stage, name, _timed(recorder, kind, method, slow, mb_of, progress))
 
 
 def run_peer(
@@ -107,11 +122,18 @@ def run_peer(
     recorder: SpanRecorder,
     data: Callable[[int], tuple[Tensor, Tensor]],
     device: torch.device,
+    hung: Callable[[float], None],
 ) -> dict[str, list[float]]:
-    """Train ``spec.steps`` steps of this rank's virtual stages under a torch schedule."""
+    """Train ``spec.steps`` steps of this rank's virtual stages under a torch schedule.
+
+    ``hung(seconds)`` is called from the watchdog thread when the rank makes no
+    progress for ``spec.timeout_s`` while not waiting on a neighbour.
+    """
     from torch.distributed import pipelining
 
     peer = PEERS[spec.mode]
+    progress = PeerProgress()
+    on_step = fault_hook(spec, rank)
     slow_factor = slow_factor_of(spec.slow_stage, spec.slow_factor, rank)
     total = peer.virtual_stages(world)
     indices = peer.local_stages(rank, world)
@@ -126,8 +148,8 @@ def run_peer(
             device=device,
         )
         tag_messages(peer_stage)
-        if spec.spans or slow_factor > 1.0:
-            _instrument(peer_stage, recorder if spec.spans else None, slow_factor, position > 0)
+        later = position > 0
+        _instrument(peer_stage, recorder if spec.spans else None, slow_factor, later, progress)
         peer_stages.append(peer_stage)
     schedule_class = getattr(pipelining, peer.class_name)
     schedule = schedule_class(
@@ -138,7 +160,10 @@ def run_peer(
     holds_first, holds_last = 0 in indices, total - 1 in indices
     losses: list[float] = []
     m = spec.microbatches
-    with timed_waits(recorder if spec.spans else None):
+    with (
+        timed_waits(recorder if spec.spans else None, progress) as watched,
+        _watchdog(watched, spec.timeout_s, progress, hung),
+    ):
         for step in range(spec.steps):
             xs = [data(step * m + i) for i in range(m)]
             x = torch.cat([pair[0] for pair in xs])
@@ -155,4 +180,19 @@ def run_peer(
                 for stage in stages:
                     stage.step()
             recorder.record(SpanKind.STEP, step, t0, time.perf_counter_ns())
+            progress.actions += 1
+            if on_step is not None:
+                on_step(step + 1)
     return {"losses": losses}
+
+
+@contextmanager
+def _watchdog(
+    armed: bool, timeout_s: float, progress: PeerProgress, hung: Callable[[float], None]
+) -> Iterator[None]:
+    """The rank's watchdog while the block runs, when its waits could be told apart."""
+    if not armed:
+        yield
+        return
+    with Watchdog(timeout_s, lambda: progress.actions, hung, lambda: progress.waiting):
+        yield

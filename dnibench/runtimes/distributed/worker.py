@@ -147,10 +147,18 @@ def run_rank(
     dist.barrier()
     sampler.start()
     cpu0, wall0 = cpu_times(), time.perf_counter()
+
+    def hung(seconds: float) -> None:
+        last = describe_last_span(recorder.spans())
+        (abort or _abort)(
+            f"stage {rank} hung: no progress for {seconds:.0f} s (timeout_s "
+            f"{spec.timeout_s:g}), stopped {last}"
+        )
+
     if spec.mode_row.family is Family.PEER:
         from dnibench.runtimes.distributed.peers import run_peer
 
-        log = run_peer(spec, pipeline, rank, world, recorder, data, device)
+        log = run_peer(spec, pipeline, rank, world, recorder, data, device, hung)
     else:
         shapes = pipeline.activation_shapes
         mb_size = spec.microbatch_size
@@ -174,13 +182,6 @@ def run_rank(
             microbatches_per_step=spec.microbatches,
             slow_factor=slow_factor_of(spec.slow_stage, spec.slow_factor, rank),
         )
-
-        def hung(seconds: float) -> None:
-            last = describe_last_span(recorder.spans())
-            (abort or _abort)(
-                f"stage {rank} hung: no progress for {seconds:.0f} s (timeout_s "
-                f"{spec.timeout_s:g}), stopped {last}"
-            )
 
         def waiting() -> bool:
             """Waiting on a neighbour is not a hang of this stage (its watchdog sees it)."""

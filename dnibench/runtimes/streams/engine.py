@@ -13,7 +13,12 @@ simply keeps its stage's stream current.
 The engine is the same on CUDA and on the CPU stand-in
 (:mod:`~dnibench.runtimes.streams.standin`); only the streams and the
 timebase differ. A stage that raises trips a shared abort that wakes every
-waiting neighbour, and the run fails with that stage named.
+waiting neighbour, and the run fails with that stage named. Each stage has
+its own watchdog (:class:`~dnibench.runtimes.harness.Watchdog`), as a ``dist``
+rank has: a stage that makes no progress for ``timeout_s``, other than
+waiting on a neighbour, trips the abort as hung, and a hand-off waits longer
+than that, so a hang is blamed on the stage that hung, not on the one
+waiting for it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import torch
 
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StageDriver, StepHook
-from dnibench.runtimes.harness import RankFailure
+from dnibench.runtimes.harness import RankFailure, Watchdog, describe_span, wait_timeout_s
 from dnibench.runtimes.straggler import slow_factor_of
 from dnibench.runtimes.streams.handoff import Abort, Inbox, StageAborted
 from dnibench.runtimes.streams.stream import StageStream, Timebase
@@ -41,6 +46,10 @@ JOIN_GRACE_S = 10.0
 
 class StreamStageFailure(RankFailure):
     """A stage of a streams run raised, hung, or left work undone; the message names it."""
+
+
+class StageHung(RuntimeError):
+    """A stage made no progress for its timeout while not waiting on a neighbour."""
 
 
 @dataclass
@@ -86,7 +95,9 @@ class StreamEngine:
         self.timebase = timebase
         self.config = config
         self.abort = Abort()
-        self.inboxes = [Inbox(k, self.abort, config.timeout_s) for k in range(len(stages))]
+        wait_s = wait_timeout_s(config.timeout_s)  # past the watchdog: the hung stage is named
+        self.inboxes = [Inbox(k, self.abort, wait_s) for k in range(len(stages))]
+        self.transports: list[HandoffTransport] = []
         self.timelines = [EventTimeline(stream, enabled=config.spans) for stream in self.streams]
         self.drivers = [self._driver(k) for k in range(len(stages))]
 
@@ -108,6 +119,7 @@ class StreamEngine:
             up=Neighbour(inboxes[k - 1], streams[k - 1].device) if k > 0 else None,
             down=Neighbour(inboxes[k + 1], streams[k + 1].device) if k < last else None,
         )
+        self.transports.append(transport)
         return StageDriver(
             self.stages[k],
             transport,
@@ -125,8 +137,29 @@ class StreamEngine:
         data: MicrobatchData,
         on_step: StepHook | None,
     ) -> None:
+        transport = self.transports[k]
+
+        def hung(seconds: float) -> None:
+            last = self.timelines[k].last()
+            where = "before its first span" if last is None else describe_span(*last)
+            self.abort.trip(
+                k,
+                StageHung(
+                    f"stage {k} hung: no progress for {seconds:.0f} s (timeout_s "
+                    f"{self.config.timeout_s:g}), stopped {where}"
+                ),
+            )
+
         try:
-            with self.streams[k].activate():  # the current stream is thread-local
+            with (
+                Watchdog(
+                    self.config.timeout_s,
+                    lambda: transport.actions,
+                    hung,
+                    lambda: transport.waiting,
+                ),
+                self.streams[k].activate(),  # the current stream is thread-local
+            ):
                 self.drivers[k].run(actions, data, on_step)
         except BaseException as error:  # every failure must reach the main thread
             self.abort.trip(k, error)
@@ -198,7 +231,7 @@ class StreamEngine:
         assert stage is not None
         if stage < 0:
             raise StreamStageFailure(f"streams run stopped: {error}", stage=-1) from error
-        if isinstance(error, StageAborted):  # cannot be first, but name it plainly if it is
+        if isinstance(error, StageAborted | StageHung):  # the message names the stage
             raise StreamStageFailure(str(error), stage=stage) from error
         raise StreamStageFailure(
             f"stage {stage} failed: {type(error).__name__}: {error}", stage=stage

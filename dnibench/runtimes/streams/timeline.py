@@ -36,6 +36,11 @@ class EventTimeline:
     def __len__(self) -> int:
         return len(self._spans)
 
+    def last(self) -> tuple[int, int] | None:
+        """(kind, microbatch) of the latest span, read while the run goes (a hang's headline)."""
+        spans = self._spans
+        return (spans[-1][0], spans[-1][1]) if spans else None
+
     def mark(self) -> StreamEvent:
         """An event at this point of the stage's stream (start of a span)."""
         return self.stream.record()

@@ -56,6 +56,10 @@ class HandoffTransport:
         self.abort = abort
         self.up = up
         self.down = down
+        self.actions = 0
+        """Actions begun: the progress the stage's watchdog watches."""
+        self.waiting = False
+        """Whether the stage waits on a neighbour's hand-off (the watchdog does not count that)."""
 
     def post(self, mb: int) -> None:
         """Nothing to post ahead: a neighbour's hand-off lands in the inbox whenever it is made."""
@@ -64,7 +68,11 @@ class HandoffTransport:
         return self.inbox.ready(what, mb)
 
     def receive(self, what: What, mb: int) -> Tensor:
-        handoff = self.inbox.take(what, mb)
+        self.waiting = True  # on a neighbour: not this stage's own hang
+        try:
+            handoff = self.inbox.take(what, mb)
+        finally:
+            self.waiting = False
         self.stream.wait(handoff.event)
         self.stream.adopt(handoff.tensor)
         return handoff.tensor
@@ -81,6 +89,8 @@ class HandoffTransport:
         """Nothing in flight on the host: the engine synchronises the streams after the run."""
 
     def check_abort(self) -> None:
+        """Count the action (progress); stop if another stage failed."""
+        self.actions += 1
         if self.abort.raised:
             raise StageAborted(f"stage {self.index} stopped: stage {self.abort.stage} failed")
 

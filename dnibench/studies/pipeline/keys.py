@@ -8,7 +8,15 @@ from typing import Any
 from dnibench.data import DATA_NAMES
 from dnibench.precision import DTYPES
 from dnibench.runtimes.spec import BENCH_MODES, SINGLE_MODE, STREAMS_DEVICES, BenchSpec
-from dnibench.studies.keys import KNOB_FIELDS, KNOB_KEYS, MODEL_KEYS, Key, check_split, knob_configs
+from dnibench.studies.keys import (
+    KNOB_FIELDS,
+    KNOB_KEYS,
+    MODEL_KEYS,
+    TIMEOUT_MAX_S,
+    Key,
+    check_split,
+    knob_configs,
+)
 
 # Pipeline ranks load their data without a directory, so only embedded or generated data.
 PIPELINE_DATA = tuple(d for d in DATA_NAMES if d not in ("mnist", "cifar10"))
@@ -16,7 +24,6 @@ PIPELINE_DATA = tuple(d for d in DATA_NAMES if d not in ("mnist", "cifar10"))
 # A straggler at most this many times slower, a stage's timeout at most a day: beyond
 # either the run would only sleep (and a timeout past timedelta's range crashes the ranks).
 SLOW_FACTOR_MAX = 100.0
-TIMEOUT_MAX_S = 86_400.0
 
 PIPELINE_KEYS = (
     Key("mode", "str", choices=BENCH_MODES),

@@ -95,6 +95,14 @@ def _mfu(run_dir: Path) -> Section | None:
     return mfu_section(run_dir)
 
 
+def _straggler(run_dir: Path) -> Section | None:
+    """The straggler knob checked on a slowed benchmark and its plain twin, when the run has one."""
+    from dnibench.studies.pipeline.straggler_check import straggler_section
+
+    markdown = straggler_section(run_dir)
+    return None if markdown is None else Section(markdown)
+
+
 def _hardware_limit(run: RunData, bench: str) -> float:
     from dnibench.studies.pipeline.hardware_limit import hardware_limit_efficiency
 
@@ -124,6 +132,6 @@ STUDY = Study(
     "pipeline",
     rank=10,
     kinds=(KIND,),
-    sections=(_pipeline_targets, _pipeline_verdicts, _mfu),
+    sections=(_pipeline_targets, _pipeline_verdicts, _mfu, _straggler),
     hooks=ReportHooks(hardware_limit=_hardware_limit, plots={"timeline": _timeline}),
 )

@@ -69,6 +69,7 @@ class RecurrentConfig:
     seeds: tuple[int, ...] | None = None
     threads: int = 1
     device: str = "cpu"
+    timeout_s: float = 300.0  # hung after this long without an optimiser step
     # character language model
     data: str = "pystdlib"
     data_dir: Path | None = None

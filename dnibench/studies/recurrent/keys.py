@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnibench.studies.keys import Key
+from dnibench.studies.keys import ONE_PROCESS_TIMEOUT_KEY, Key
 from dnibench.studies.recurrent.config import (
     COPY_TASKS,
     CORPUS_NAMES,
@@ -32,6 +32,7 @@ RECURRENT_KEYS = (
         choices=RECURRENT_DEVICES,
         note="cuda needs a GPU (not applicable without one), auto takes one when present",
     ),
+    ONE_PROCESS_TIMEOUT_KEY,
     Key("sg_hidden", "int", minimum=0, maximum=2),
     Key("sg_width", "int", minimum=1),
     Key("sg_lr", "float", above=0),

@@ -36,9 +36,12 @@ def _build(item: Item, values: Mapping[str, Any]) -> Item:
 
 
 def _compute(item: Item, repeat: int, deadline_s: float | None) -> RecurrentRun:
+    from dnibench.runtimes.one_process import watched
     from dnibench.studies.recurrent.bench import run_recurrent
 
-    return run_recurrent(item.name, item.recurrent, repeat)
+    assert item.recurrent is not None, f"recurrent benchmark {item.name} has no configuration"
+    with watched(item.name, item.recurrent.timeout_s):  # a hang fails it within timeout_s
+        return run_recurrent(item.name, item.recurrent, repeat)
 
 
 def _record(out: Path, item: Item, result: RecurrentRun, repeat: int, repeats: int) -> None:

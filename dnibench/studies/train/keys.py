@@ -10,7 +10,14 @@ from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError
 from dnibench.modes import TRAIN_MODES
 from dnibench.pipeline import PipelineConfig
-from dnibench.studies.keys import KNOB_KEYS, MODEL_KEYS, Key, check_split, knob_configs
+from dnibench.studies.keys import (
+    KNOB_KEYS,
+    MODEL_KEYS,
+    ONE_PROCESS_TIMEOUT_KEY,
+    Key,
+    check_split,
+    knob_configs,
+)
 from dnibench.train import TrainConfig
 
 ON_DISK_DATA = ("mnist", "cifar10")
@@ -24,6 +31,7 @@ TRAIN_KEYS = (
     Key("target_accuracy", "float", above=0, maximum=1),
     Key("frozen_stages", "int", minimum=0, note="the first n stages keep their initial weights"),
     Key("threads", "threads", minimum=1, note="1 (the default) times the training thread's CPU"),
+    ONE_PROCESS_TIMEOUT_KEY,
     *KNOB_KEYS,
 )
 
@@ -53,6 +61,7 @@ def build_train(values: Mapping[str, Any]) -> TrainConfig:
         data_dir=Path(values["data_dir"]).expanduser() if "data_dir" in values else None,
         frozen_stages=values.get("frozen_stages", base.frozen_stages),
         threads=values.get("threads", base.threads),
+        timeout_s=values.get("timeout_s", base.timeout_s),
     )
     if config.batch_size % config.microbatches:
         raise UserError(

@@ -20,10 +20,12 @@ def _build(item: Item, values: Mapping[str, Any]) -> Item:
 
 
 def _compute(item: Item, repeat: int, deadline_s: float | None) -> TrainResult:
+    from dnibench.runtimes.one_process import watched
     from dnibench.studies.train.run import run_training
 
     assert item.train is not None, f"training benchmark {item.name} has no configuration"
-    return run_training(item.train, repeat)
+    with watched(item.name, item.train.timeout_s):  # a hang fails it within timeout_s
+        return run_training(item.train, repeat)
 
 
 def _record(out: Path, item: Item, result: TrainResult, repeat: int, repeats: int) -> None:

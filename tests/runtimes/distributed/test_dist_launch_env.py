@@ -30,3 +30,13 @@ def test_a_local_rank_binds_gloo_to_loopback_whatever_the_environment_says() -> 
 def test_the_rank_environment_starts_from_the_process_environment() -> None:
     env = rank_environment()
     assert env["GLOO_SOCKET_IFNAME"] == loopback_interface() and env["MASTER_ADDR"] == LOOPBACK
+
+
+def test_a_local_rank_pins_nccl_to_loopback_when_the_user_did_not_choose() -> None:
+    env = rank_environment({"PATH": "/usr/bin"})
+    assert env["NCCL_SOCKET_IFNAME"] == loopback_interface()
+
+
+def test_a_users_nccl_interface_is_kept() -> None:
+    inherited = {"NCCL_SOCKET_IFNAME": "=ib0"}
+    assert rank_environment(inherited)["NCCL_SOCKET_IFNAME"] == "=ib0"

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from processes import default_sigint
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -57,8 +59,13 @@ def test_ctrl_c_keeps_results_and_leaves_no_rank(
         sys.executable, "-m", "dnibench", "run", "pipeline", "--only", "*gpipe-m8*",
         "--repeats", "1", "--out", str(out),
     ]  # fmt: skip
-    parent = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    parent = subprocess.Popen(  # SIGINT as a terminal gives it, even if this run ignores it
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=default_sigint,
     )
     try:
         assert parent.stdout is not None

@@ -138,3 +138,32 @@ def test_a_run_past_its_deadline_stops_every_stage(spec_of: SpecOf) -> None:
     with pytest.raises(StreamStageFailure, match="exceeded 0 s") as info:
         run_streams(spec, deadline_s=0.0)
     assert info.value.stage == -1
+
+
+def test_a_hung_stage_is_blamed_not_the_stage_waiting_for_it(
+    spec_of: SpecOf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stage 1 of 3 hangs at step 1: stages 0 and 2 wait on it, its own watchdog names it."""
+    import threading
+
+    from dnibench.runtimes.streams import engine, runner
+
+    release = threading.Event()
+
+    def hooks(spec: object, stage: int):  # type: ignore[no-untyped-def]
+        def hang(step: int) -> None:
+            if step == 1:
+                release.wait(120)  # a hang the test can end (a daemon thread otherwise)
+
+        return hang if stage == 1 else None
+
+    monkeypatch.setattr(runner, "fault_hook", hooks)
+    monkeypatch.setattr(engine, "JOIN_GRACE_S", 1.0)
+    spec = spec_of("gpipe", 3, microbatches=2, steps=4, timeout_s=4)
+    try:
+        with pytest.raises(StreamStageFailure, match=r"^stage 1 hung: no progress for") as info:
+            run_streams(spec)
+    finally:
+        release.set()
+    assert info.value.stage == 1
+    assert "timeout_s 4), stopped after step 0 (its last span)" in str(info.value)
