@@ -353,6 +353,10 @@ class Stage:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
 
+    def report(self) -> dict[str, list[float]]:
+        """What the stage itself measured, for the run's log (the asynchronous stages' versions)."""
+        return {}
+
     def discard(self) -> None:
         """Drop every microbatch's state (end of a run or after a fault)."""
         self._flight.clear()

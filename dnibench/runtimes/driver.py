@@ -63,6 +63,7 @@ class StageLog:
     sg_loss: list[Tensor] = field(default_factory=list)
     sg_cosine: list[Tensor] = field(default_factory=list)
     si_loss: list[Tensor] = field(default_factory=list)
+    stage: dict[str, list[float]] = field(default_factory=dict)  # Stage.report() at the end
 
     def floats(self, loss_scale: float) -> dict[str, list[float]]:
         """The log as plain floats, losses unscaled (what results and reports read)."""
@@ -71,6 +72,7 @@ class StageLog:
             "sg_loss": [float(v) for v in self.sg_loss],
             "sg_cosine": [float(v) for v in self.sg_cosine],
             "si_loss": [float(v) for v in self.si_loss],
+            **self.stage,
         }
 
 
@@ -271,6 +273,7 @@ class StageDriver:
             if op in BACKWARD_OPS:
                 backwards_done += 1
         self.transport.flush()
+        self.log.stage = self.stage.report()
         self.stage.discard()
         self._data = None
 

@@ -26,6 +26,7 @@ from torch import Tensor
 from dnibench.data import BatchStream, load_dataset
 from dnibench.instrument import SpanKind
 from dnibench.pipeline import Pipeline, build_pipeline
+from dnibench.regimes.async_stages import asynchronous_stages
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
 from dnibench.runtimes.spec import BenchSpec, parse_fault
@@ -139,6 +140,9 @@ def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
         spec.pipeline_config, spec.regime, dataset.input_shape, dataset.num_classes, sample
     )
     stream = BatchStream(dataset.x_train, dataset.y_train, spec.batch_size, seed=spec.seed)
+    rule = spec.mode_row.asynchronous
+    if rule is not None:
+        pipeline.stages = asynchronous_stages(pipeline.stages, rule, spec.microbatches)
     return pipeline, stream
 
 
@@ -151,6 +155,8 @@ def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
     """
     m = spec.microbatches
     mode = spec.mode_row
+    if mode.asynchronous is not None:  # no flush: one schedule over the whole run
+        return list(mode.build_schedule(spec.world_size, m, steps=spec.steps).stage_actions(rank))
     if mode.unlocked:
         schedule = mode.build_schedule(
             spec.world_size, spec.steps * m, spec.staleness, spec.update_every
@@ -167,6 +173,9 @@ def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
 
 def loss_scale(spec: BenchSpec) -> float:
     """1 / microbatches per optimiser step: the accumulated gradient is the batch mean."""
+    rule = spec.mode_row.asynchronous
+    if rule is not None and rule.update_every_microbatch:
+        return 1.0
     per_update = spec.update_every if spec.regime.synthetic_gradients else spec.microbatches
     return 1.0 / per_update
 

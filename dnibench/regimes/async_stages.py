@@ -1,0 +1,36 @@
+"""Turn a pipeline's built stages into the stages of an asynchronous mode.
+
+Every runtime builds its stages from the same seed (:mod:`dnibench.pipeline`);
+an asynchronous mode then swaps each for the stage class of its rule, keeping
+the module, loss and optimiser (so the initial weights are the exact
+schedules'), and applies the mode's learning-rate rule. One dispatch, so a
+new rule (or model family, for DGL's heads) is one branch here.
+"""
+
+from __future__ import annotations
+
+from dnibench.regimes.asynchronous import AsyncRule
+from dnibench.regimes.stage import Stage
+from dnibench.regimes.weight_versions import VersionedStage
+
+
+def asynchronous_stages(stages: list[Stage], rule: AsyncRule, microbatches: int) -> list[Stage]:
+    """``stages`` under ``rule`` with ``microbatches`` per step.
+
+    The learning-rate rule: where the optimiser runs after every microbatch,
+    each parameter group's rate is divided by ``microbatches`` (m updates of
+    rate lr/m per step against the flushing schedules' one of rate lr).
+    """
+    converted: list[Stage] = []
+    for stage in stages:
+        if rule.update_every_microbatch:
+            for group in stage.optimizer.param_groups:
+                group["lr"] = group["lr"] / microbatches
+        if rule.stashes:
+            converted.append(VersionedStage(stage, rule, microbatches))
+        else:
+            raise ValueError(f"no stage class for {rule}")
+    return converted
+
+
+__all__ = ["asynchronous_stages"]
