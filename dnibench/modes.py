@@ -245,6 +245,15 @@ PIPEDREAM_2BW = _async(
     "PipeDream-2BW: two weight buffers, updates one version late",
     AsyncRule(Versions.PREVIOUS_STEP, update_every_microbatch=False), microbatch_rule=_AT_LEAST,
 )  # fmt: skip
+PIPEMARE = _async(
+    "pipemare", async_builders.pipemare,
+    "PipeMare: no stash, learning-rate rescheduling and discrepancy correction",
+    AsyncRule(Versions.UNSTASHED, update_every_microbatch=True, pipemare=True),
+)  # fmt: skip
+PIPEMARE_PLAIN = _async(
+    "pipemare-plain", async_builders.pipemare, "PipeMare without its two remedies",
+    AsyncRule(Versions.UNSTASHED, update_every_microbatch=True),
+)  # fmt: skip
 # The baseline runs GPipe's schedule on its one stage.
 SINGLE = Mode("single", Family.SINGLE, "the whole model in one process", builder=builders.gpipe)
 
@@ -253,7 +262,7 @@ MODES: tuple[Mode, ...] = (
     SEQUENTIAL, GPIPE, ONE_F_ONE_B, ZB, DNI, CDNI, UNLOCK,
     TORCH_GPIPE, TORCH_1F1B, TORCH_ZB, TORCH_INTERLEAVED_1F1B, TORCH_LOOPED_BFS,
     TORCH_INTERLEAVED_ZB, TORCH_ZBV, TORCH_DUALPIPEV,
-    PIPEDREAM, PIPEDREAM_2BW,
+    PIPEDREAM, PIPEDREAM_2BW, PIPEMARE, PIPEMARE_PLAIN,
     SINGLE,
 )  # fmt: skip
 _BY_NAME = {mode.name: mode for mode in MODES}

@@ -9,7 +9,8 @@ new rule (or model family, for DGL's heads) is one branch here.
 
 from __future__ import annotations
 
-from dnibench.regimes.asynchronous import AsyncRule
+from dnibench.regimes.asynchronous import AsyncRule, Versions
+from dnibench.regimes.pipemare import PipeMareStage
 from dnibench.regimes.stage import Stage
 from dnibench.regimes.weight_versions import VersionedStage
 
@@ -28,6 +29,8 @@ def asynchronous_stages(stages: list[Stage], rule: AsyncRule, microbatches: int)
                 group["lr"] = group["lr"] / microbatches
         if rule.stashes:
             converted.append(VersionedStage(stage, rule, microbatches))
+        elif rule.versions is Versions.UNSTASHED:
+            converted.append(PipeMareStage(stage, rule, microbatches))
         else:
             raise ValueError(f"no stage class for {rule}")
     return converted

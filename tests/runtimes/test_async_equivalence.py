@@ -41,12 +41,13 @@ def test_asynchronous_mode_matches_its_textbook_loop(
 ) -> None:
     spec = runtime_spec_of(runtime, mode, stages, microbatches=4, steps=3)
     ranks = run_ranks(spec)
-    expected, used = reference_run(spec)
+    expected, forwards, backwards = reference_run(spec)
     assert [rank.rank for rank in ranks] == list(range(stages))
-    for rank, reference, versions in zip(ranks, expected, used, strict=True):
+    for rank, reference, forward, backward in zip(
+        ranks, expected, forwards, backwards, strict=True
+    ):
         assert rank.parameters.keys() == reference.keys()
         for name, value in reference.items():
             assert torch.equal(rank.parameters[name], value), f"{mode} stage {rank.rank} {name}"
-        table = [float(versions[mb]) for mb in sorted(versions)]
-        assert rank.log["forward_version"] == table
-        assert rank.log["backward_version"] == table
+        assert rank.log["forward_version"] == [float(forward[mb]) for mb in sorted(forward)]
+        assert rank.log["backward_version"] == [float(backward[mb]) for mb in sorted(backward)]
