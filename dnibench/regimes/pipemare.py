@@ -108,6 +108,7 @@ class PipeMareStage(Stage):
         self.backward_versions: dict[int, int] = {}
         self._base_lr = [group["lr"] for group in self.optimizer.param_groups]
         self._velocity: dict[Tensor, Tensor] = {}
+        self.parameter_bytes = sum(p.numel() * p.element_size() for p in stage.module.parameters())
         self._mb = -1
         for module in stage.module.modules():
             self._install(module)
@@ -223,6 +224,7 @@ class PipeMareStage(Stage):
             "backward_version": [float(backwards[mb]) for mb in sorted(backwards)],
             "stash_bytes_peak": [0.0],
             "versions_held_peak": [1.0],
+            "parameter_bytes": [float(self.parameter_bytes)],
         }
 
 
