@@ -41,7 +41,7 @@ class Family(Enum):
     #: The whole model in one process: the baseline the hardware-limit efficiency divides by.
     SINGLE = "single-process baseline"
     #: Asynchronous pipelines (PipeDream, PipeDream-2BW, PipeMare): no flush, gradients on
-    #: stale weight versions (docs/async.md).
+    #: stale weight versions; and synchronous DGL, local losses (docs/async.md).
     ASYNC = "asynchronous"
 
 
@@ -254,6 +254,10 @@ PIPEMARE_PLAIN = _async(
     "pipemare-plain", async_builders.pipemare, "PipeMare without its two remedies",
     AsyncRule(Versions.UNSTASHED, update_every_microbatch=True),
 )  # fmt: skip
+DGL = _async(
+    "dgl", async_builders.dgl, "synchronous DGL: local auxiliary losses, no backward lock",
+    AsyncRule(Versions.LOCAL, update_every_microbatch=False, local_loss=True),
+)  # fmt: skip
 # The baseline runs GPipe's schedule on its one stage.
 SINGLE = Mode("single", Family.SINGLE, "the whole model in one process", builder=builders.gpipe)
 
@@ -262,7 +266,7 @@ MODES: tuple[Mode, ...] = (
     SEQUENTIAL, GPIPE, ONE_F_ONE_B, ZB, DNI, CDNI, UNLOCK,
     TORCH_GPIPE, TORCH_1F1B, TORCH_ZB, TORCH_INTERLEAVED_1F1B, TORCH_LOOPED_BFS,
     TORCH_INTERLEAVED_ZB, TORCH_ZBV, TORCH_DUALPIPEV,
-    PIPEDREAM, PIPEDREAM_2BW, PIPEMARE, PIPEMARE_PLAIN,
+    PIPEDREAM, PIPEDREAM_2BW, PIPEMARE, PIPEMARE_PLAIN, DGL,
     SINGLE,
 )  # fmt: skip
 _BY_NAME = {mode.name: mode for mode in MODES}

@@ -46,7 +46,7 @@ MicrobatchData = Callable[[int], tuple[Tensor, Tensor]]
 StepHook = Callable[[int], None]
 """Called with the number of steps done as each training step ends (fault injection)."""
 
-BACKWARD_OPS = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT})
+BACKWARD_OPS = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT, Op.LOCAL_BACKWARD})
 """Ops that finish a microbatch's backward: a step ends at the ``U`` after m of them.
 A split backward finishes at its W (its D only sends the delta)."""
 
@@ -109,6 +109,7 @@ class StageDriver:
             Op.SYNTH_BACKWARD: self._synthetic_backward,
             Op.BACKWARD_INPUT: self._backward_input,
             Op.BACKWARD_WEIGHT: self._backward_weight,
+            Op.LOCAL_BACKWARD: self._local_backward,
             Op.SG_UPDATE: self._listed_sg_update,
             Op.SI_UPDATE: self._listed_si_update,
         }
@@ -191,6 +192,10 @@ class StageDriver:
 
     def _backward_weight(self, mb: int) -> None:
         self._compute(SpanKind.BACKWARD_WEIGHT, mb, lambda: self.stage.backward_weight(mb))
+
+    def _local_backward(self, mb: int) -> None:
+        """DGL: the stage's own loss only; nothing is received or sent."""
+        self._compute(SpanKind.BACKWARD, mb, lambda: self.stage.local_backward(mb))
 
     def _synthetic_backward(self, mb: int) -> None:
         grad_in = self._compute(SpanKind.BACKWARD, mb, lambda: self.stage.synthetic_backward(mb))

@@ -27,6 +27,7 @@ from dnibench.data import BatchStream, load_dataset
 from dnibench.instrument import SpanKind
 from dnibench.pipeline import Pipeline, build_pipeline
 from dnibench.regimes.async_stages import asynchronous_stages
+from dnibench.regimes.local_loss import LocalLossStage
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
 from dnibench.runtimes.spec import BenchSpec, parse_fault
@@ -142,7 +143,10 @@ def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
     stream = BatchStream(dataset.x_train, dataset.y_train, spec.batch_size, seed=spec.seed)
     rule = spec.mode_row.asynchronous
     if rule is not None:
-        pipeline.stages = asynchronous_stages(pipeline.stages, rule, spec.microbatches)
+        pipeline.stages = asynchronous_stages(
+            pipeline.stages, rule, spec.microbatches, shapes=pipeline.activation_shapes,
+            num_classes=dataset.num_classes, task=pipeline.model.task, seed=spec.seed,
+        )  # fmt: skip
     return pipeline, stream
 
 
@@ -185,7 +189,8 @@ def place_stage(stage: Stage, device: torch.device) -> None:
 
     The SG / SI go too: on a GPU, a DNI stage would otherwise mix devices.
     """
-    for module in (stage.module, stage.sg, stage.si):
+    head = stage.head if isinstance(stage, LocalLossStage) else None
+    for module in (stage.module, stage.sg, stage.si, head):
         if module is not None:
             module.to(device)
 

@@ -83,4 +83,30 @@ def pipemare(num_stages: int, microbatches: int, steps: int = 1) -> Schedule:
     return _one_f_one_b_no_flush("PipeMare", num_stages, microbatches, steps, 1)
 
 
-__all__ = ["pipedream", "pipedream_2bw", "pipemare"]
+def dgl(num_stages: int, microbatches: int, steps: int = 1) -> Schedule:
+    """Synchronous DGL: every stage runs ``F i L i`` and updates after each step's last.
+
+    ``L`` is the backward of the stage's own loss: it waits for nothing and
+    sends nothing, so only the forward lock is left. Stage k's forward of
+    step s still needs stage k-1's, which ran on stage k-1's version s: the
+    result does not depend on how far the stages drift apart in time.
+    """
+    check_sizes(num_stages, microbatches)
+    if steps < 1:
+        raise ValueError(f"an asynchronous schedule needs at least one step, got {steps}")
+    stage: list[Action] = []
+    for i in range(steps * microbatches):
+        stage += [Action(Op.FORWARD, i), Action(Op.LOCAL_BACKWARD, i)]
+        if (i + 1) % microbatches == 0:
+            stage.append(_U)
+    return Schedule(
+        name="DGL",
+        num_stages=num_stages,
+        microbatches=steps * microbatches,
+        actions=tuple(tuple(stage) for _ in range(num_stages)),
+        forward_locked=True,
+        staleness=None,
+    )
+
+
+__all__ = ["dgl", "pipedream", "pipedream_2bw", "pipemare"]

@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from dnibench.data import BatchStream, load_dataset
 from dnibench.pipeline import build_pipeline
 from dnibench.regimes.asynchronous import PIPEMARE_DECAY, PIPEMARE_WARMUP_UPDATES
+from dnibench.regimes.local_loss import HEAD_SEED_OFFSET, auxiliary_head
 from dnibench.runtimes.spec import BenchSpec
 
 Weights = dict[str, Tensor]
@@ -46,6 +47,8 @@ def reference_run(spec: BenchSpec) -> tuple[list[Weights], Tables, Tables]:
     (forward, backward)."""
     if spec.mode.startswith("pipemare"):
         return pipemare_reference_run(spec)
+    if spec.mode == "dgl":
+        return dgl_reference_run(spec)
     dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
     pipeline = build_pipeline(
         spec.pipeline_config,
@@ -237,3 +240,43 @@ def pipemare_reference_run(spec: BenchSpec) -> tuple[list[Weights], Tables, Tabl
                         )
                 versions[k][mb + 1] = new
     return [module.state_dict() for module in modules], forward_used, backward_used
+
+
+def dgl_reference_run(spec: BenchSpec) -> tuple[list[Weights], Tables, Tables]:
+    """Synchronous DGL as a textbook loop: per step, per microbatch, each stage in turn
+    trains (accumulates) on its head's loss over its detached input, the last stage on the
+    true loss; every stage and head then takes one optimiser step."""
+    dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
+    pipeline = build_pipeline(
+        spec.pipeline_config,
+        spec.regime,
+        dataset.input_shape,
+        dataset.num_classes,
+        dataset.x_train[: min(spec.batch_size, 64)],
+    )
+    modules = [stage.module for stage in pipeline.stages]
+    torch.manual_seed(spec.seed + HEAD_SEED_OFFSET)
+    heads = [
+        auxiliary_head(shape, dataset.num_classes, pipeline.model.task)
+        for shape in pipeline.activation_shapes[:-1]
+    ]
+    optimizers = [stage.optimizer for stage in pipeline.stages]
+    for optimizer, head in zip(optimizers, heads, strict=False):
+        optimizer.add_param_group({"params": list(head.parameters())})
+    m = spec.microbatches
+    used: Tables = [{} for _ in modules]
+    stream = BatchStream(dataset.x_train, dataset.y_train, spec.batch_size, seed=spec.seed)
+    for step in range(spec.steps):
+        xs, ys = (t.chunk(m) for t in stream.batch(step))
+        for offset in range(m):
+            h = xs[offset]
+            for k, module in enumerate(modules):
+                used[k][step * m + offset] = step
+                out = module(h.detach())
+                logits = heads[k](out) if k < len(heads) else out
+                (pipeline.model.loss(logits, ys[offset]) * (1.0 / m)).backward()
+                h = out
+        for optimizer in optimizers:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    return [module.state_dict() for module in modules], used, used

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dnibench.schedules import Op, validate
-from dnibench.schedules.async_builders import pipedream, pipedream_2bw, pipemare
+from dnibench.schedules import Action, Op, Schedule, ScheduleError, validate
+from dnibench.schedules.async_builders import dgl, pipedream, pipedream_2bw, pipemare
 
-BUILDERS = [pipedream, pipedream_2bw, pipemare]
+BUILDERS = [pipedream, pipedream_2bw, pipemare, dgl]
 
 
 @pytest.mark.parametrize("builder", BUILDERS, ids=lambda b: b.__name__)
@@ -41,3 +41,15 @@ def test_no_flush_the_next_steps_forward_comes_before_the_last_backward() -> Non
     assert stage0.index("F3") < stage0.index("B2")
     with pytest.raises(ValueError, match="at least one step"):
         pipedream(2, 2, 0)
+
+
+def test_dgl_runs_forward_and_local_backward_and_nothing_waits_on_a_backward() -> None:
+    schedule = dgl(3, 2, 2)
+    assert str(schedule).splitlines()[1] == "stage 1: F0 L0 F1 L1 U F2 L2 F3 L3 U"
+    assert schedule.dependencies(0, Action(Op.LOCAL_BACKWARD, 0)) == ()
+    # A true backward above a local one waits for a delta that never comes.
+    mixed = Schedule.from_lines(["F0 B0 U", "F0 L0 U"], microbatches=1)
+    with pytest.raises(ScheduleError, match="deadlock"):
+        validate(mixed)
+    with pytest.raises(ScheduleError, match="comes before F0"):
+        validate(Schedule.from_lines(["L0 F0 U"], microbatches=1))
