@@ -230,9 +230,10 @@ TORCH_DUALPIPEV = _peer(
 
 
 def _async(name: str, builder: Builder, summary: str, rule: AsyncRule, **kw: object) -> Mode:
+    lists = StageLists.SAME if rule.local_loss else StageLists.WARMUP
     return Mode(
         name, Family.ASYNC, summary, builder=builder, runtimes=(DIST, STREAMS),
-        asynchronous=rule, **kw,  # type: ignore[arg-type]
+        asynchronous=rule, simulated=True, stage_lists=lists, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
