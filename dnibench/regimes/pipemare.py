@@ -216,13 +216,19 @@ class PipeMareStage(Stage):
                 )
         self.live += 1
 
+    @property
+    def velocity_bytes(self) -> int:
+        """Bytes the discrepancy correction keeps (its velocity); 0 without the correction."""
+        return sum(v.numel() * v.element_size() for v in self._velocity.values())
+
     def report(self) -> dict[str, list[float]]:
         """Per microbatch (in id order) the live version at its forward and at its backward."""
         forwards, backwards = self.forward_versions, self.backward_versions
         return {
             "forward_version": [float(forwards[mb]) for mb in sorted(forwards)],
             "backward_version": [float(backwards[mb]) for mb in sorted(backwards)],
-            "stash_bytes_peak": [0.0],
+            # No weight version is kept; the correction's velocity is one parameter-sized copy.
+            "stash_bytes_peak": [float(self.velocity_bytes)],
             "versions_held_peak": [1.0],
             "parameter_bytes": [float(self.parameter_bytes)],
         }

@@ -79,3 +79,10 @@ def test_a_version_the_store_dropped_is_refused() -> None:
     stage.planned_version = lambda mb: 0  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="no longer holds"):
         stage.forward(6, x, y)
+
+
+def test_pipemare_counts_its_velocity_and_pipemare_plain_nothing() -> None:
+    for log in _run("pipemare"):
+        assert log["stash_bytes_peak"] == log["parameter_bytes"]
+    for log in _run("pipemare-plain"):
+        assert log["stash_bytes_peak"] == [0.0]
