@@ -108,7 +108,6 @@ class PipeMareStage(Stage):
         self.backward_versions: dict[int, int] = {}
         self._base_lr = [group["lr"] for group in self.optimizer.param_groups]
         self._velocity: dict[Tensor, Tensor] = {}
-        self.parameter_bytes = sum(p.numel() * p.element_size() for p in stage.module.parameters())
         self._mb = -1
         for module in stage.module.modules():
             self._install(module)
@@ -215,6 +214,11 @@ class PipeMareStage(Stage):
                     else decay * velocity + (1 - decay) * moved
                 )
         self.live += 1
+
+    @property
+    def parameter_bytes(self) -> int:
+        """Bytes of the live parameters (read when asked: the dtype may change after build)."""
+        return sum(p.numel() * p.element_size() for p in self.module.parameters())
 
     @property
     def velocity_bytes(self) -> int:

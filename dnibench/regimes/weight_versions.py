@@ -54,7 +54,6 @@ class VersionedStage(Stage):
         self._next_forward = 0
         self.forward_versions: dict[int, int] = {}
         self.backward_versions: dict[int, int] = {}
-        self.parameter_bytes = sum(p.numel() * p.element_size() for p in self._params.values())
         self.peak_stash_bytes = 0
         self.peak_versions = 1
 
@@ -75,6 +74,11 @@ class VersionedStage(Stage):
     def _release(self) -> None:
         for version in [v for v in self._stash if not self._needed(v)]:
             del self._stash[version]
+
+    @property
+    def parameter_bytes(self) -> int:
+        """Bytes of the live parameters (read when asked: the dtype may change after build)."""
+        return sum(p.numel() * p.element_size() for p in self._params.values())
 
     @property
     def stash_bytes(self) -> int:
