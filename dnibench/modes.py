@@ -350,7 +350,8 @@ def build_schedule(
 SCHEDULE_NAMES = schedule_names()
 #: PyTorch's schedules run as peers.
 PEER_MODES = mode_names(Family.PEER)
-#: What ``train --mode`` and a train item's ``mode`` take: the regimes of the table's modes.
-TRAIN_MODES = regime_names()
+#: What ``train --mode`` and a train item's ``mode`` take: the regimes of the table's modes,
+#: and the asynchronous modes (whose trajectory is their schedule's: the reference replays it).
+TRAIN_MODES = regime_names() + mode_names(Family.ASYNC)
 #: The modes the simulator runs (``simulate --modes``).
 SIMULATED_MODES = simulated_mode_names()

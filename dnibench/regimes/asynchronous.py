@@ -59,6 +59,10 @@ class AsyncRule:
     pipemare: bool = False
     local_loss: bool = False
 
+    def loss_scale(self, microbatches: int) -> float:
+        """What each microbatch's loss is multiplied by: 1 per-microbatch, else 1/m."""
+        return 1.0 if self.update_every_microbatch else 1.0 / microbatches
+
     @property
     def stashes(self) -> bool:
         """Whether a stage keeps old weight versions (a version store with stashed bytes)."""

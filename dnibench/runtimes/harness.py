@@ -178,8 +178,8 @@ def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
 def loss_scale(spec: BenchSpec) -> float:
     """1 / microbatches per optimiser step: the accumulated gradient is the batch mean."""
     rule = spec.mode_row.asynchronous
-    if rule is not None and rule.update_every_microbatch:
-        return 1.0
+    if rule is not None:
+        return rule.loss_scale(spec.microbatches)
     per_update = spec.update_every if spec.regime.synthetic_gradients else spec.microbatches
     return 1.0 / per_update
 
