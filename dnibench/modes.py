@@ -23,8 +23,9 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from dnibench.errors import unknown_name
+from dnibench.regimes.asynchronous import AsyncRule, Versions
 from dnibench.regimes.regime import REGIMES, Regime
-from dnibench.schedules import builders
+from dnibench.schedules import async_builders, builders
 from dnibench.schedules.actions import Schedule
 
 
@@ -39,8 +40,8 @@ class Family(Enum):
     DECOUPLED = "decoupled regime"
     #: The whole model in one process: the baseline the hardware-limit efficiency divides by.
     SINGLE = "single-process baseline"
-    #: Reserved for the asynchronous modes that come next (PipeDream, PipeDream-2BW,
-    #: PipeMare, DGL): exact gradients on stale weights. No row yet.
+    #: Asynchronous pipelines (PipeDream, PipeDream-2BW, PipeMare): no flush, gradients on
+    #: stale weight versions; and synchronous DGL, local losses (docs/async.md).
     ASYNC = "asynchronous"
 
 
@@ -105,6 +106,8 @@ class Mode:
     stage_lists: StageLists = StageLists.SAME
     #: A peer the simulator models with one of dnibench's schedules (same order of work).
     simulated_as: str | None = None
+    #: Asynchronous modes only: which weight versions microbatches use, and when updates run.
+    asynchronous: AsyncRule | None = None
 
     @property
     def unlocked(self) -> bool:
@@ -135,8 +138,9 @@ class Mode:
             return f"{self.name} needs at least {self.min_stages} stages"
         virtual = self.virtual_stages(stages)
         if self.microbatch_rule is MicrobatchRule.AT_LEAST_STAGES and microbatches < virtual:
+            named = f"{self.name} ({self.torch_class})" if self.torch_class else self.name
             return (
-                f"{self.name} ({self.torch_class or self.name}) needs at least as many "
+                f"{named} needs at least as many "
                 f"microbatches as stages: {microbatches} microbatches, {virtual} stages"
             )
         if self.multi:
@@ -149,17 +153,26 @@ class Mode:
         return None
 
     def build_schedule(
-        self, num_stages: int, microbatches: int, staleness: int = 0, update_every: int = 1
+        self,
+        num_stages: int,
+        microbatches: int,
+        staleness: int = 0,
+        update_every: int = 1,
+        *,
+        steps: int = 1,
     ) -> Schedule:
         """One training step of this mode's schedule, named after the mode.
 
         ``staleness`` and ``update_every`` apply to unlocked schedules; a bad
-        staleness is refused for every schedule alike.
+        staleness is refused for every schedule alike. ``steps`` applies to
+        asynchronous ones, which never flush: one schedule spans all the steps.
         """
         if self.builder is None:
             raise ValueError(f"{self.name} has no schedule of dnibench's: {self.summary}")
         builders.check_sizes(num_stages, microbatches, staleness)
-        if self.unlocked:
+        if self.family is Family.ASYNC:
+            schedule = self.builder(num_stages, microbatches, steps)
+        elif self.unlocked:
             schedule = self.builder(num_stages, microbatches, staleness, update_every)
         else:
             schedule = self.builder(num_stages, microbatches)
@@ -214,6 +227,38 @@ TORCH_ZBV = _peer("torch-zbv", "ScheduleZBVZeroBubble", **_V, **_SPLIT)
 TORCH_DUALPIPEV = _peer(
     "torch-dualpipev", "ScheduleDualPipeV", **_V, **_SPLIT, microbatch_rule=_AT_LEAST
 )
+
+
+def _async(name: str, builder: Builder, summary: str, rule: AsyncRule, **kw: object) -> Mode:
+    lists = StageLists.SAME if rule.local_loss else StageLists.WARMUP
+    return Mode(
+        name, Family.ASYNC, summary, builder=builder, runtimes=(DIST, STREAMS),
+        asynchronous=rule, simulated=True, stage_lists=lists, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+PIPEDREAM = _async(
+    "pipedream", async_builders.pipedream, "PipeDream: 1F1B, no flush, weight stashing",
+    AsyncRule(Versions.STASHED, update_every_microbatch=True),
+)  # fmt: skip
+PIPEDREAM_2BW = _async(
+    "pipedream-2bw", async_builders.pipedream_2bw,
+    "PipeDream-2BW: two weight buffers, updates one version late",
+    AsyncRule(Versions.PREVIOUS_STEP, update_every_microbatch=False), microbatch_rule=_AT_LEAST,
+)  # fmt: skip
+PIPEMARE = _async(
+    "pipemare", async_builders.pipemare,
+    "PipeMare: no stash, learning-rate rescheduling and discrepancy correction",
+    AsyncRule(Versions.UNSTASHED, update_every_microbatch=True, pipemare=True),
+)  # fmt: skip
+PIPEMARE_PLAIN = _async(
+    "pipemare-plain", async_builders.pipemare, "PipeMare without its two remedies",
+    AsyncRule(Versions.UNSTASHED, update_every_microbatch=True),
+)  # fmt: skip
+DGL = _async(
+    "dgl", async_builders.dgl, "synchronous DGL: local auxiliary losses, no backward lock",
+    AsyncRule(Versions.LOCAL, update_every_microbatch=False, local_loss=True),
+)  # fmt: skip
 # The baseline runs GPipe's schedule on its one stage.
 SINGLE = Mode("single", Family.SINGLE, "the whole model in one process", builder=builders.gpipe)
 
@@ -222,6 +267,7 @@ MODES: tuple[Mode, ...] = (
     SEQUENTIAL, GPIPE, ONE_F_ONE_B, ZB, DNI, CDNI, UNLOCK,
     TORCH_GPIPE, TORCH_1F1B, TORCH_ZB, TORCH_INTERLEAVED_1F1B, TORCH_LOOPED_BFS,
     TORCH_INTERLEAVED_ZB, TORCH_ZBV, TORCH_DUALPIPEV,
+    PIPEDREAM, PIPEDREAM_2BW, PIPEMARE, PIPEMARE_PLAIN, DGL,
     SINGLE,
 )  # fmt: skip
 _BY_NAME = {mode.name: mode for mode in MODES}
@@ -304,7 +350,8 @@ def build_schedule(
 SCHEDULE_NAMES = schedule_names()
 #: PyTorch's schedules run as peers.
 PEER_MODES = mode_names(Family.PEER)
-#: What ``train --mode`` and a train item's ``mode`` take: the regimes of the table's modes.
-TRAIN_MODES = regime_names()
+#: What ``train --mode`` and a train item's ``mode`` take: the regimes of the table's modes,
+#: and the asynchronous modes (whose trajectory is their schedule's: the reference replays it).
+TRAIN_MODES = regime_names() + mode_names(Family.ASYNC)
 #: The modes the simulator runs (``simulate --modes``).
 SIMULATED_MODES = simulated_mode_names()

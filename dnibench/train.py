@@ -27,12 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from dnibench.data import BatchStream, Dataset, load_dataset
-from dnibench.modes import DNI
+from dnibench.modes import DNI, Mode, find_mode
 from dnibench.pipeline import Pipeline, PipelineConfig, build_pipeline
-from dnibench.regimes.regime import get_regime
+from dnibench.regimes.async_stages import asynchronous_stages
+from dnibench.regimes.regime import Regime, get_regime
 from dnibench.runtimes.reference import ReferenceRuntime
+from dnibench.runtimes.replay import ScheduleReplay
 
 
 @dataclass(frozen=True)
@@ -95,15 +98,33 @@ def _nanmean(values: list[float]) -> float:
     return sum(finite) / len(finite) if finite else math.nan
 
 
+def _asynchronous(mode: str) -> Mode | None:
+    """The row of an asynchronous mode (trained by replaying its schedule), else None."""
+    row = find_mode(mode)
+    return row if row is not None and row.asynchronous is not None else None
+
+
+def _regime(mode: str) -> Regime:
+    row = _asynchronous(mode)
+    return row.regime if row is not None else get_regime(mode)
+
+
 def prepare(config: TrainConfig, dataset: Dataset | None = None) -> tuple[Dataset, Pipeline]:
     """Load the data (unless given) and build the pipeline for ``config``."""
-    regime = get_regime(config.mode)
+    regime = _regime(config.mode)
     if dataset is None:
         dataset = load_dataset(config.data, data_dir=config.data_dir, seed=config.pipeline.seed)
     sample = dataset.x_train[: max(2, min(config.batch_size, len(dataset.x_train)))]
     pipeline = build_pipeline(
         config.pipeline, regime, dataset.input_shape, dataset.num_classes, sample
     )
+    row = _asynchronous(config.mode)
+    if row is not None and row.asynchronous is not None:
+        pipeline.stages = asynchronous_stages(
+            pipeline.stages, row.asynchronous, config.microbatches,
+            shapes=pipeline.activation_shapes, num_classes=dataset.num_classes,
+            task=pipeline.model.task, seed=config.pipeline.seed,
+        )  # fmt: skip
     return dataset, pipeline
 
 
@@ -133,11 +154,10 @@ def _train(config: TrainConfig, dataset: Dataset | None, *, verbose: bool) -> Tr
     dataset, pipeline = prepare(config, dataset)
     freeze(pipeline, config.frozen_stages)
     cpu_clock = time.thread_time if config.threads == 1 else time.process_time
-    regime = get_regime(config.mode)
-    runtime = ReferenceRuntime(pipeline.stages, regime, config.microbatches)
     stream = BatchStream(
         dataset.x_train, dataset.y_train, config.batch_size, seed=config.pipeline.seed
     )
+    runtime = _runtime(config, pipeline, stream)
     torch.manual_seed(config.pipeline.seed + 2)
     curve: list[CurvePoint] = []
     window: list[tuple[float, float, float, float]] = []
@@ -176,6 +196,30 @@ def _train(config: TrainConfig, dataset: Dataset | None, *, verbose: bool) -> Tr
             if verbose:
                 print(format_point(point), flush=True)
     return TrainResult(config=config, balance=pipeline.balance, curve=curve)
+
+
+def _runtime(config: TrainConfig, pipeline: Pipeline, stream: BatchStream) -> ReferenceRuntime:
+    """The reference runtime of a regime, or the replay of an asynchronous mode's schedule."""
+    row = _asynchronous(config.mode)
+    m = config.microbatches
+    if row is None or row.asynchronous is None:
+        return ReferenceRuntime(pipeline.stages, get_regime(config.mode), m)
+    if config.frozen_stages:
+        raise ValueError(f"frozen_stages applies to regimes, not to {config.mode}")
+    cache: dict[int, tuple[tuple[Tensor, ...], tuple[Tensor, ...]]] = {}
+
+    def data(mb: int) -> tuple[Tensor, Tensor]:
+        step, index = divmod(mb, m)
+        if step not in cache:  # a no-flush schedule reads two steps at once
+            for old in [s for s in cache if s < step - 1]:
+                del cache[old]
+            x, y = stream.batch(step)
+            cache[step] = (x.chunk(m), y.chunk(m))
+        return cache[step][0][index], cache[step][1][index]
+
+    schedule = row.build_schedule(pipeline.stages[0].num_stages, m, steps=config.steps)
+    scale = row.asynchronous.loss_scale(m)
+    return ScheduleReplay(pipeline.stages, row.regime, m, schedule, data, scale)
 
 
 CURVE_HEADER = (

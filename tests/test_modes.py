@@ -53,7 +53,7 @@ def test_own_and_decoupled_rows_have_a_builder_and_peers_a_torch_class() -> None
     for mode in MODES:
         assert (mode.builder is not None) == (mode.family is not Family.PEER)
         assert (mode.torch_class is not None) == (mode.family is Family.PEER)
-        assert mode.family is not Family.ASYNC  # reserved: the asynchronous modes come next
+        assert (mode.asynchronous is not None) == (mode.family is Family.ASYNC)
     assert mode_names(Family.OWN, Family.DECOUPLED) == modes.SCHEDULE_NAMES
 
 
@@ -74,8 +74,10 @@ def test_families_and_regimes() -> None:
         assert mode.unlocked == (mode.family is Family.DECOUPLED)
         assert mode.regime.name in REGIME_NAMES
     # train --mode takes regimes: the table's regimes are all of them, in their order.
-    assert modes.TRAIN_MODES == modes.regime_names() == REGIME_NAMES
-    assert modes.SIMULATED_MODES == modes.SCHEDULE_NAMES
+    assert modes.regime_names() == REGIME_NAMES
+    # ... and the asynchronous modes, whose schedule the reference runtime replays.
+    assert REGIME_NAMES + mode_names(Family.ASYNC) == modes.TRAIN_MODES
+    assert modes.SCHEDULE_NAMES + mode_names(Family.ASYNC) == modes.SIMULATED_MODES
     assert set(modes.split_backward_mode_names()) == {
         "zb", "torch-zb", "torch-interleaved-zb", "torch-zbv", "torch-dualpipev"
     }  # fmt: skip
@@ -100,7 +102,10 @@ def test_the_one_pytorch_microbatch_rule() -> None:
     # PyTorch's Schedule1F1B and ScheduleDualPipeV constructors refuse m < (virtual) stages;
     # the others take any m.
     at_least = [m.name for m in MODES if m.microbatch_rule is MicrobatchRule.AT_LEAST_STAGES]
-    assert at_least == ["torch-1f1b", "torch-dualpipev"]
+    assert at_least == ["torch-1f1b", "torch-dualpipev", "pipedream-2bw"]
+    # PipeDream-2BW's two buffers need m >= K: not applicable at m = 1 with K = 2.
+    assert "pipedream-2bw needs at least" in (get_mode("pipedream-2bw").problem(2, 1) or "")
+    assert get_mode("pipedream-2bw").problem(2, 2) is None
     assert get_mode("torch-1f1b").problem(4, 3) is not None
     assert get_mode("torch-1f1b").problem(4, 4) is None
     assert get_mode("torch-dualpipev").problem(2, 3) is not None  # 4 virtual stages
@@ -140,7 +145,7 @@ def test_unknown_names_give_a_close_match() -> None:
 
 def test_streams_runs_what_the_table_says() -> None:
     for mode in MODES:
-        microbatches = 4 if mode.family is Family.PEER else 1
+        microbatches = 4 if mode.family in (Family.PEER, Family.ASYNC) else 1
         spec = dict(name="x", mode=mode.name, microbatches=microbatches, runtime="streams")
         if modes.STREAMS in mode.runtimes:
             BenchSpec(**spec)  # type: ignore[arg-type]

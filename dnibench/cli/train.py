@@ -17,7 +17,7 @@ from dnibench.cli.signals import stops_on_signals
 from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError, unknown_name
 from dnibench.models import MODEL_NAMES
-from dnibench.modes import TRAIN_MODES
+from dnibench.modes import TRAIN_MODES, regime_names
 from dnibench.optim import OPTIMIZER_NAMES, OptimConfig
 from dnibench.pipeline import PipelineConfig
 from dnibench.regimes.synthetic_gradient import SGConfig
@@ -110,8 +110,9 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--mode",
         type=_modes,
-        default=list(TRAIN_MODES),
-        help=f"comma-separated regimes from {', '.join(TRAIN_MODES)} (default: all)",
+        default=list(regime_names()),
+        help=f"comma-separated regimes or asynchronous modes from {', '.join(TRAIN_MODES)} "
+        "(default: every regime)",
     )
     parser.add_argument("--stages", type=_positive_int, default=3)
     parser.add_argument("--balance", type=_int_list, help="blocks per stage, e.g. 1,1,2")

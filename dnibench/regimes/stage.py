@@ -366,6 +366,14 @@ class Stage:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
 
+    def local_backward(self, mb: int) -> None:
+        """Backward from the stage's own local loss (DGL's stages override it)."""
+        raise RuntimeError(f"stage {self.index} has no local loss: L{mb} needs a DGL stage")
+
+    def report(self) -> dict[str, list[float]]:
+        """What the stage itself measured, for the run's log (the asynchronous stages' versions)."""
+        return {}
+
     def discard(self) -> None:
         """Drop every microbatch's state (end of a run or after a fault)."""
         self._flight.clear()

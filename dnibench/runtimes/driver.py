@@ -46,7 +46,7 @@ MicrobatchData = Callable[[int], tuple[Tensor, Tensor]]
 StepHook = Callable[[int], None]
 """Called with the number of steps done as each training step ends (fault injection)."""
 
-BACKWARD_OPS = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT})
+BACKWARD_OPS = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT, Op.LOCAL_BACKWARD})
 """Ops that finish a microbatch's backward: a step ends at the ``U`` after m of them.
 A split backward finishes at its W (its D only sends the delta)."""
 
@@ -63,6 +63,7 @@ class StageLog:
     sg_loss: list[Tensor] = field(default_factory=list)
     sg_cosine: list[Tensor] = field(default_factory=list)
     si_loss: list[Tensor] = field(default_factory=list)
+    stage: dict[str, list[float]] = field(default_factory=dict)  # Stage.report() at the end
 
     def floats(self, loss_scale: float) -> dict[str, list[float]]:
         """The log as plain floats, losses unscaled (what results and reports read)."""
@@ -71,6 +72,7 @@ class StageLog:
             "sg_loss": [float(v) for v in self.sg_loss],
             "sg_cosine": [float(v) for v in self.sg_cosine],
             "si_loss": [float(v) for v in self.si_loss],
+            **self.stage,
         }
 
 
@@ -107,6 +109,7 @@ class StageDriver:
             Op.SYNTH_BACKWARD: self._synthetic_backward,
             Op.BACKWARD_INPUT: self._backward_input,
             Op.BACKWARD_WEIGHT: self._backward_weight,
+            Op.LOCAL_BACKWARD: self._local_backward,
             Op.SG_UPDATE: self._listed_sg_update,
             Op.SI_UPDATE: self._listed_si_update,
         }
@@ -190,6 +193,10 @@ class StageDriver:
     def _backward_weight(self, mb: int) -> None:
         self._compute(SpanKind.BACKWARD_WEIGHT, mb, lambda: self.stage.backward_weight(mb))
 
+    def _local_backward(self, mb: int) -> None:
+        """DGL: the stage's own loss only; nothing is received or sent."""
+        self._compute(SpanKind.BACKWARD, mb, lambda: self.stage.local_backward(mb))
+
     def _synthetic_backward(self, mb: int) -> None:
         grad_in = self._compute(SpanKind.BACKWARD, mb, lambda: self.stage.synthetic_backward(mb))
         self._synthesised.add(mb)
@@ -271,6 +278,7 @@ class StageDriver:
             if op in BACKWARD_OPS:
                 backwards_done += 1
         self.transport.flush()
+        self.log.stage = self.stage.report()
         self.stage.discard()
         self._data = None
 

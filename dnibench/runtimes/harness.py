@@ -27,6 +27,8 @@ from dnibench.data import BatchStream, load_dataset
 from dnibench.instrument import SpanKind
 from dnibench.pipeline import Pipeline, build_pipeline
 from dnibench.precision import cast_input, torch_dtype
+from dnibench.regimes.async_stages import asynchronous_stages
+from dnibench.regimes.local_loss import LocalLossStage
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
 from dnibench.runtimes.spec import BenchSpec, parse_fault
@@ -152,6 +154,12 @@ def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
         spec.pipeline_config, spec.regime, dataset.input_shape, dataset.num_classes, sample
     )
     stream = BatchStream(dataset.x_train, dataset.y_train, spec.batch_size, seed=spec.seed)
+    rule = spec.mode_row.asynchronous
+    if rule is not None:
+        pipeline.stages = asynchronous_stages(
+            pipeline.stages, rule, spec.microbatches, shapes=pipeline.activation_shapes,
+            num_classes=dataset.num_classes, task=pipeline.model.task, seed=spec.seed,
+        )  # fmt: skip
     return pipeline, stream
 
 
@@ -164,6 +172,8 @@ def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
     """
     m = spec.microbatches
     mode = spec.mode_row
+    if mode.asynchronous is not None:  # no flush: one schedule over the whole run
+        return list(mode.build_schedule(spec.world_size, m, steps=spec.steps).stage_actions(rank))
     if mode.unlocked:
         schedule = mode.build_schedule(
             spec.world_size, spec.steps * m, spec.staleness, spec.update_every
@@ -180,6 +190,9 @@ def action_stream(spec: BenchSpec, rank: int) -> list[Action]:
 
 def loss_scale(spec: BenchSpec) -> float:
     """1 / microbatches per optimiser step: the accumulated gradient is the batch mean."""
+    rule = spec.mode_row.asynchronous
+    if rule is not None:
+        return rule.loss_scale(spec.microbatches)
     per_update = spec.update_every if spec.regime.synthetic_gradients else spec.microbatches
     return 1.0 / per_update
 
@@ -189,7 +202,8 @@ def place_stage(stage: Stage, device: torch.device) -> None:
 
     The SG / SI go too: on a GPU, a DNI stage would otherwise mix devices.
     """
-    for module in (stage.module, stage.sg, stage.si):
+    head = stage.head if isinstance(stage, LocalLossStage) else None
+    for module in (stage.module, stage.sg, stage.si, head):
         if module is not None:
             module.to(device)
 

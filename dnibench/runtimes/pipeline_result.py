@@ -22,6 +22,15 @@ from dnibench.runtimes.spec import BenchSpec
 
 T0, T1 = 2, 3  # span columns: kind, microbatch, t0, t1
 
+#: What an asynchronous stage reports of itself (docs/async.md): its stash, counted from the
+#: version store (peak RSS hides a few MiB), against its own parameter bytes; DGL's head FLOPs.
+STAGE_LOG_METRICS = {
+    "stash_bytes_peak": ("stash_bytes", "bytes"),
+    "versions_held_peak": ("weight_versions_held", "versions"),
+    "parameter_bytes": ("parameter_bytes", "bytes"),
+    "aux_head_flops": ("aux_head_flops", "FLOP/sample"),
+}
+
 
 @dataclass
 class BenchResult:
@@ -92,6 +101,9 @@ class BenchResult:
             cosines = rank.log.get("sg_cosine") or []
             if cosines:
                 add("sg_cosine", float(np.mean(cosines[len(cosines) // 2 :])), "ratio", rank.rank)
+            for key, (metric, unit) in STAGE_LOG_METRICS.items():  # asynchronous stages
+                if rank.log.get(key):
+                    add(metric, rank.log[key][0], unit, rank.rank)
         measured = [rank for rank in self.ranks if (rank.nvml or {}).get("available")]
         window = measured_window_ns(self.aligned_spans(), spec.warmup) if measured else (0, 0)
         for rank in measured:
@@ -142,4 +154,4 @@ def summarise(spec: BenchSpec, ranks: list[RankResult], wall_s: float) -> BenchR
     return BenchResult(spec=spec, ranks=ranks, metrics=metrics, wall_s=wall_s)
 
 
-__all__ = ["BenchResult", "align_spans", "summarise"]
+__all__ = ["STAGE_LOG_METRICS", "BenchResult", "align_spans", "summarise"]

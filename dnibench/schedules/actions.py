@@ -55,6 +55,10 @@ class Op(enum.StrEnum):
     stage's own D of i kept. Needs nothing from another stage, which is why a
     schedule may defer it into what would otherwise be a bubble."""
 
+    LOCAL_BACKWARD = "L"
+    """Backward of i from the stage's own loss (DGL: an auxiliary head's; the true loss on
+    the last stage). Needs nothing from another stage and sends nothing upstream."""
+
 
 _SENDS_DELTA = frozenset({Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_INPUT})
 _ACTION_RE = re.compile(r"([A-Z])(0|[1-9][0-9]*)?")

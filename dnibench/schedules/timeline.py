@@ -22,6 +22,7 @@ DEFAULT_COSTS: dict[Op, float] = {
     Op.UPDATE: 0.0,
     Op.BACKWARD_INPUT: 1.0,
     Op.BACKWARD_WEIGHT: 1.0,
+    Op.LOCAL_BACKWARD: 2.0,
 }
 """A backward costs about two forwards (gradients for inputs and weights); a
 synthetic backward skips the downstream wait but here costs one forward, and
@@ -98,7 +99,9 @@ def peak_in_flight(schedule: Schedule) -> list[int]:
             if action.op is Op.FORWARD:
                 live += 1
                 peak = max(peak, live)
-            elif action.op in (Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT):
+            elif action.op in (
+                Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_WEIGHT, Op.LOCAL_BACKWARD
+            ):  # fmt: skip
                 live -= 1
         peaks.append(peak)
     return peaks

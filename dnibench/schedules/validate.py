@@ -21,11 +21,14 @@ from dnibench.schedules.actions import Action, Dependency, Op, Schedule
 _BACKWARDS = (Op.BACKWARD, Op.SYNTH_BACKWARD, Op.BACKWARD_INPUT)
 """The ops that send a microbatch's delta upstream; exactly one per microbatch and stage."""
 _SELF_STEPPING = (Op.SG_UPDATE, Op.SI_UPDATE)
+_COMPLETES = (*_BACKWARDS, Op.LOCAL_BACKWARD)
+"""A microbatch's one backward on a stage: one that sends its delta, or a local one (DGL)."""
 # The stage's own earlier operation each op needs for the same microbatch.
 _NEEDS_FIRST = {
     Op.BACKWARD: Op.FORWARD,
     Op.SYNTH_BACKWARD: Op.FORWARD,
     Op.BACKWARD_INPUT: Op.FORWARD,
+    Op.LOCAL_BACKWARD: Op.FORWARD,
     Op.BACKWARD_WEIGHT: Op.BACKWARD_INPUT,
     Op.SG_UPDATE: Op.SYNTH_BACKWARD,
     Op.SI_UPDATE: Op.FORWARD,
@@ -112,7 +115,7 @@ def _check_complete(schedule: Schedule, k: int) -> None:
             continue
         if mb >= m:
             raise _fail(schedule, k, f"{action} names microbatch {mb}, out of range 0..{m - 1}")
-        if action.op in _BACKWARDS:
+        if action.op in _COMPLETES:
             if mb in backwards:
                 first = backwards[mb]
                 twice = f"{action} twice" if first == action else f"both {first} and {action}"

@@ -34,7 +34,7 @@ import numpy as np
 
 from dnibench.modes import is_unlocked, unlocked_mode_names
 from dnibench.simulate.costs import PipelineCosts
-from dnibench.simulate.programs import OP_B, OP_D, OP_F, OP_G, OP_I, OP_S, OP_W, run_programs
+from dnibench.simulate.programs import OP_B, OP_D, OP_F, OP_G, OP_I, OP_L, OP_S, OP_W, run_programs
 
 __all__ = ["SimConfig", "SimResult", "SimulationError", "simulate"]
 
@@ -315,6 +315,12 @@ def simulate(config: SimConfig, costs: PipelineCosts) -> SimResult:
                 done_b[k] += 1
                 c += c_w[k]
                 busy[acc[k]] += c_w[k]
+                computed = c
+            elif op == OP_L:  # DGL's local backward: no wait, nothing sent
+                live[k] -= 1
+                done_b[k] += 1
+                c += c_b[k]
+                busy[acc[k]] += c_b[k]
                 computed = c
             elif op == OP_G:
                 synth[k].discard(mb)

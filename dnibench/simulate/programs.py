@@ -23,10 +23,11 @@ from dnibench.modes import Mode, StageLists, find_mode, simulated_mode_names
 from dnibench.schedules import Op, Schedule
 
 __all__ = [
-    "OP_B", "OP_D", "OP_F", "OP_G", "OP_I", "OP_S", "OP_U", "OP_W", "RunPrograms", "run_programs",
+    "OP_B", "OP_D", "OP_F", "OP_G", "OP_I", "OP_L", "OP_S", "OP_U", "OP_W", "RunPrograms",
+    "run_programs",
 ]  # fmt: skip
 
-OP_F, OP_B, OP_S, OP_G, OP_I, OP_U, OP_D, OP_W = range(8)
+OP_F, OP_B, OP_S, OP_G, OP_I, OP_U, OP_D, OP_W, OP_L = range(9)
 _CODE = {
     Op.FORWARD: OP_F,
     Op.BACKWARD: OP_B,
@@ -36,6 +37,7 @@ _CODE = {
     Op.UPDATE: OP_U,
     Op.BACKWARD_INPUT: OP_D,
     Op.BACKWARD_WEIGHT: OP_W,
+    Op.LOCAL_BACKWARD: OP_L,
 }
 
 
@@ -84,6 +86,11 @@ def _representative(
 ) -> tuple[Schedule, list[int]]:
     """A small schedule holding every distinct stage list, and each stage's index into it."""
     K, m = num_stages, microbatches
+    if mode.asynchronous is not None:
+        # No flush: lists span the run; stage k warms up with min(steps * m, K-k-1) forwards.
+        small = 1 if mode.stage_lists is StageLists.SAME else min(K, steps * m + 1)
+        schedule = mode.build_schedule(small, m, steps=steps)
+        return schedule, [max(0, k - (K - small)) for k in range(K)]
     if mode.stage_lists is StageLists.ENDS:
         small = min(K, 3)
         schedule = mode.build_schedule(small, steps * m, staleness, update_every)
@@ -119,7 +126,7 @@ def run_programs(
         raise ValueError(f"a run needs at least one step, got {steps}")
     every = microbatches if update_every is None else update_every
     schedule, mapping = _representative(mode, num_stages, microbatches, steps, staleness, every)
-    if mode.unlocked:
+    if mode.unlocked or mode.asynchronous is not None:  # already the whole run's lists
         lists = tuple(_encode(schedule.stage_actions(j)) for j in range(schedule.num_stages))
     else:
         lists = tuple(

@@ -204,6 +204,9 @@ class FakeStage:
     def step(self):
         self._work(OP_U, -1, self.costs.optimizer)
 
+    def report(self):
+        return {}
+
     def discard(self):
         pass
 

@@ -53,10 +53,11 @@ def test_action_rejects_malformed_fields() -> None:
 
 def test_op_values_are_the_action_letters() -> None:
     # New ops are appended: letters already in schedule listings never change meaning.
-    assert [op.value for op in Op] == ["F", "B", "S", "G", "I", "U", "D", "W"]
+    assert [op.value for op in Op] == ["F", "B", "S", "G", "I", "U", "D", "W", "L"]
     assert Op("S") is Op.SYNTH_BACKWARD
     assert Op("D") is Op.BACKWARD_INPUT
     assert Op("W") is Op.BACKWARD_WEIGHT
+    assert Op("L") is Op.LOCAL_BACKWARD
 
 
 def test_schedule_str_and_stage_actions() -> None:

@@ -193,3 +193,19 @@ def test_bad_configs_are_rejected() -> None:
         StageCosts(forward=math.nan)
     with pytest.raises(ValueError, match="bandwidth"):
         LinkModel(bandwidth=0)
+
+
+@pytest.mark.parametrize("K, m", [(2, 1), (4, 1), (4, 8), (8, 2)])
+@pytest.mark.parametrize("name", ["pipedream", "pipemare", "dgl"])
+def test_asynchronous_modes_have_no_bubble_in_steady_state(name: str, K: int, m: int) -> None:
+    """No flush (or no backward lock, DGL): after the warm-up every stage is busy all the time."""
+    prediction = predict(run(name, K, m, steps=12, warmup=4))
+    assert prediction.efficiency == pytest.approx(1.0, abs=1e-9)
+    if name == "dgl":
+        assert run(name, K, m).wait_gradient.sum() == 0.0
+
+
+def test_pipedream_2bw_beats_1f1b_by_the_flush() -> None:
+    two_bw = predict(run("pipedream-2bw", 4, 4, steps=12, warmup=4))
+    assert two_bw.efficiency == pytest.approx(1.0, abs=1e-9)
+    assert predict(run("1f1b", 4, 4, steps=12, warmup=4)).efficiency < 0.7

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dnibench.errors import UserError
-from dnibench.modes import SCHEDULE_NAMES, build_schedule, is_unlocked
+from dnibench.modes import SCHEDULE_NAMES, Family, build_schedule, get_mode, is_unlocked, mode_names
 from dnibench.simulate.programs import run_programs
 
-_CODES = "FBSGIUDW"  # op codes 0..7 in programs.py order
+_CODES = "FBSGIUDWL"  # op codes 0..8 in programs.py order
 
 
 def runtime_stream(name: str, K: int, k: int, m: int, steps: int, staleness: int) -> list:
@@ -28,6 +28,19 @@ def test_shared_streams_match_every_stage_of_the_full_schedule(name: str, K: int
     for k in range(K):
         got = [(_CODES[op], mb) for op, mb in programs.stream(k)]
         assert got == runtime_stream(name, K, k, m, 2, 1), f"{name} K={K} m={m} stage {k}"
+
+
+@pytest.mark.parametrize("name", mode_names(Family.ASYNC))
+@pytest.mark.parametrize("K", [1, 2, 3, 7])
+@pytest.mark.parametrize("m", [1, 2, 5])
+def test_asynchronous_streams_are_the_whole_run_lists(name: str, K: int, m: int) -> None:
+    programs = run_programs(name, K, m, 2)
+    full = get_mode(name).build_schedule(K, m, steps=2)
+    for k in range(K):
+        got = [(_CODES[op], mb) for op, mb in programs.stream(k)]
+        want = [(a.op.value, -1 if a.mb is None else a.mb) for a in full.stage_actions(k)]
+        assert got == want, f"{name} K={K} m={m} stage {k}"
+    assert len(run_programs(name, 1024, 4, 3).lists) <= 13
 
 
 def test_large_pipelines_share_a_few_lists() -> None:

@@ -1,0 +1,241 @@
+"""PipeMare's stage: no weight stash, the backward on whatever weights are live.
+
+PipeMare (Yang et al., "PipeMare: Asynchronous Pipeline Parallel DNN
+Training", MLSys 2021) keeps no old weights. Between a microbatch's forward
+and its backward the stage updates in place, so plain autograd cannot be
+used: it saves the weight tensors and would raise on the in-place update.
+Each layer with parameters therefore runs through a custom autograd function
+that saves only its *input activation*:
+
+- the input gradient (what goes upstream) is computed with the weights live
+  at backward time, optionally corrected (below);
+- the weight gradient comes from the stored activation and the output
+  gradient alone (for a linear map, g^T x; for BatchNorm's affine part,
+  sum(g * x_hat) and sum(g)): no weights, no recompute.
+
+PipeMare's two remedies, on in ``pipemare`` and off in ``pipemare-plain``:
+
+- learning-rate rescheduling: stage k of weight delay tau = K - k - 1 steps
+  with lr * (tau + 1) ** -(1 - min(t / T, 1)) at its update t;
+- discrepancy correction: the backward weights are the live ones minus
+  d * delta, d the updates since the microbatch's forward and delta a moving
+  average (decay gamma = D ** (1 / (tau + 1))) of the stage's weight steps, to
+  approximate the weights the forward used.
+
+Supported layers: :class:`~torch.nn.Linear` and BatchNorm; a stage holding
+any other layer with parameters is refused when it is built.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from dnibench.regimes.asynchronous import (
+    PIPEMARE_DECAY,
+    PIPEMARE_WARMUP_UPDATES,
+    AsyncRule,
+    stage_delay,
+)
+from dnibench.regimes.stage import Stage
+
+WeightNow = Callable[[], Tensor]
+"""Returns the weights to use for an input gradient, when the backward runs."""
+
+
+class _StaleLinear(torch.autograd.Function):
+    """y = x W^T + b, saving x only: the backward's weights come from ``weight_now()``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, now: WeightNow) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.now = now
+        ctx.has_bias = bias is not None
+        return F.linear(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = ctx.saved_tensors
+        grad_x = grad.matmul(ctx.now()) if ctx.needs_input_grad[0] else None
+        flat_grad = grad.reshape(-1, grad.shape[-1])
+        grad_w = flat_grad.t().mm(x.reshape(-1, x.shape[-1]))
+        grad_b = flat_grad.sum(0) if ctx.has_bias else None
+        return grad_x, grad_w, grad_b, None
+
+
+def _channel_view(t: Tensor, like: Tensor) -> Tensor:
+    return t.view(1, -1, *([1] * (like.dim() - 2)))
+
+
+class _StaleAffine(torch.autograd.Function):
+    """BatchNorm's affine part y = x_hat * w + b per channel, saving x_hat only."""
+
+    @staticmethod
+    def forward(ctx: Any, x_hat: Tensor, weight: Tensor, bias: Tensor, now: WeightNow) -> Tensor:
+        ctx.save_for_backward(x_hat)
+        ctx.now = now
+        return x_hat * _channel_view(weight, x_hat) + _channel_view(bias, x_hat)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (x_hat,) = ctx.saved_tensors
+        dims = [0, *range(2, grad.dim())]
+        grad_x = grad * _channel_view(ctx.now(), grad) if ctx.needs_input_grad[0] else None
+        return grad_x, (grad * x_hat).sum(dims), grad.sum(dims), None
+
+
+class PipeMareStage(Stage):
+    """``stage`` under PipeMare's rule (``rule.pipemare``: with its two remedies)."""
+
+    def __init__(self, stage: Stage, rule: AsyncRule, microbatches: int) -> None:
+        super().__init__(
+            stage.index,
+            stage.num_stages,
+            stage.module,
+            loss_fn=stage.loss_fn,
+            optimizer=stage.optimizer,
+            num_classes=stage.num_classes,
+        )
+        self.rule = rule
+        self.delay = stage_delay(stage.index, stage.num_stages)
+        self.live = 0
+        self.forward_versions: dict[int, int] = {}
+        self.backward_versions: dict[int, int] = {}
+        self._base_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._velocity: dict[Tensor, Tensor] = {}
+        self._mb = -1
+        for module in stage.module.modules():
+            self._install(module)
+
+    def _install(self, module: nn.Module) -> None:
+        """Route ``module``'s forward through the stale-weight functions (or refuse it)."""
+        if not any(True for _ in module.parameters(recurse=False)):
+            return
+        if isinstance(module, nn.Linear):
+            module.forward = types.MethodType(self._linear_forward(), module)  # type: ignore[method-assign]
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine:
+            module.forward = types.MethodType(self._batch_norm_forward(), module)  # type: ignore[method-assign]
+        else:
+            raise ValueError(
+                f"pipemare runs Linear and BatchNorm layers only; stage {self.index} holds a "
+                f"{type(module).__name__} with parameters"
+            )
+
+    def _now(self, param: Tensor) -> WeightNow:
+        """The weights an input gradient of the current microbatch will use at its backward."""
+        mb = self._mb
+
+        def now() -> Tensor:
+            weights = param.detach()
+            behind = self.live - self.forward_versions[mb]
+            velocity = self._velocity.get(param)
+            if self.rule.pipemare and behind and velocity is not None:
+                weights = weights - behind * velocity
+            return weights
+
+        return now
+
+    def _linear_forward(self) -> Callable[[nn.Linear, Tensor], Tensor]:
+        def forward(module: nn.Linear, x: Tensor) -> Tensor:
+            return _StaleLinear.apply(x, module.weight, module.bias, self._now(module.weight))
+
+        return forward
+
+    def _batch_norm_forward(self) -> Callable[[nn.modules.batchnorm._BatchNorm, Tensor], Tensor]:
+        def forward(module: nn.modules.batchnorm._BatchNorm, x: Tensor) -> Tensor:
+            momentum = 0.0 if module.momentum is None else module.momentum
+            if module.training and module.num_batches_tracked is not None:
+                module.num_batches_tracked.add_(1)
+                if module.momentum is None:
+                    momentum = 1.0 / float(module.num_batches_tracked)
+            stats = not module.training or module.track_running_stats
+            x_hat = F.batch_norm(
+                x,
+                module.running_mean if stats else None,
+                module.running_var if stats else None,
+                None,
+                None,
+                module.training or module.running_mean is None,
+                momentum,
+                module.eps,
+            )
+            return _StaleAffine.apply(x_hat, module.weight, module.bias, self._now(module.weight))
+
+        return forward
+
+    def forward(
+        self,
+        mb: int,
+        inp: Tensor,
+        labels: Tensor,
+        *,
+        loss_scale: float = 1.0,
+        split_backward: bool = False,
+    ) -> Tensor:
+        """f_k on the live weights; the layers keep their inputs, not the weights."""
+        if split_backward:
+            raise ValueError("a PipeMare stage does not split its backward")
+        self.forward_versions[mb] = self.live
+        self._mb = mb
+        return super().forward(mb, inp, labels, loss_scale=loss_scale)
+
+    def backward(self, mb: int, grad: Tensor | None = None) -> Tensor | None:
+        """Input gradients on the live (corrected) weights, weight gradients from activations."""
+        grad_in = super().backward(mb, grad)
+        self.backward_versions[mb] = self.live
+        return grad_in
+
+    def step(self) -> None:
+        """Rescheduled learning rate, the step, and the correction's velocity (``pipemare``)."""
+        if not self.rule.pipemare:
+            super().step()
+            self.live += 1
+            return
+        ramp = min(self.live / PIPEMARE_WARMUP_UPDATES, 1.0)
+        factor = (self.delay + 1) ** -(1.0 - ramp)
+        for group, base in zip(self.optimizer.param_groups, self._base_lr, strict=True):
+            group["lr"] = base * factor
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        before = [p.detach().clone() for p in params]
+        super().step()
+        decay = PIPEMARE_DECAY ** (1.0 / (self.delay + 1))
+        with torch.no_grad():
+            for param, old in zip(params, before, strict=True):
+                moved = param.detach() - old
+                velocity = self._velocity.get(param)
+                self._velocity[param] = (
+                    (1 - decay) * moved
+                    if velocity is None
+                    else decay * velocity + (1 - decay) * moved
+                )
+        self.live += 1
+
+    @property
+    def parameter_bytes(self) -> int:
+        """Bytes of the live parameters (read when asked: the dtype may change after build)."""
+        return sum(p.numel() * p.element_size() for p in self.module.parameters())
+
+    @property
+    def velocity_bytes(self) -> int:
+        """Bytes the discrepancy correction keeps (its velocity); 0 without the correction."""
+        return sum(v.numel() * v.element_size() for v in self._velocity.values())
+
+    def report(self) -> dict[str, list[float]]:
+        """Per microbatch (in id order) the live version at its forward and at its backward."""
+        forwards, backwards = self.forward_versions, self.backward_versions
+        return {
+            "forward_version": [float(forwards[mb]) for mb in sorted(forwards)],
+            "backward_version": [float(backwards[mb]) for mb in sorted(backwards)],
+            # No weight version is kept; the correction's velocity is one parameter-sized copy.
+            "stash_bytes_peak": [float(self.velocity_bytes)],
+            "versions_held_peak": [1.0],
+            "parameter_bytes": [float(self.parameter_bytes)],
+        }
+
+
+__all__ = ["PipeMareStage"]
