@@ -19,7 +19,7 @@
 # and repeats are cut before regimes (what was cut is written to gpu-check.md):
 #   1  120 s  gpu-quick: the streams rows, 1 repeat (the suite says 3)   its dtype (fp32 today)
 #   2   60 s  gpu-gpt: transformer tokens/s, MFU, HFU at 2 and 4 stages   bf16
-#             (runs when suites/gpu-gpt.toml exists: see suites/gpu-gpt.toml.draft)
+#             (skipped, and said so, if suites/gpu-gpt.toml is ever removed)
 #   3   60 s  gpu-rnn: rnn characters per second, alone, then side by side  fp32 (cuDNN LSTM)
 #             (side by side, --jobs 3, only when the time the alone pass took is left; the clock
 #             may cut it, which is named, not a failure)
@@ -251,7 +251,7 @@ if ! wanted 2; then
     skip_group 2 "transformer tokens/s, MFU, HFU" "bf16" "$P2_S" "not among GPU_CHECK_GROUPS"
 elif [ "$GPT_ENABLED" != 1 ]; then
     skip_group 2 "transformer tokens/s, MFU, HFU" "bf16" "$P2_S" \
-        "not enabled: suites/gpu-gpt.toml is absent (see suites/gpu-gpt.toml.draft)"
+        "not enabled: suites/gpu-gpt.toml is absent"
 else
     GPT_ARGS=(gpu-gpt --out "$REPORTS/$GPT" --repeats 1)
     [ "$REHEARSE" = 1 ] && GPT_ARGS+=(--profile cpu)

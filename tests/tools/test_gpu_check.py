@@ -25,8 +25,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 import out_limits  # noqa: E402  (a script in tools/, not a package)
 
 ONLY = "streams-dni-m8,streams-sequential-m1,streams-single-m8"
-# Priority 2 runs once the coordinator enables suites/gpu-gpt.toml (see its .draft).
+# Priority 2 runs whenever suites/gpu-gpt.toml exists (it is committed).
 GPT_ENABLED = (ROOT / "suites" / "gpu-gpt.toml").exists()
+assert GPT_ENABLED, "suites/gpu-gpt.toml is missing: priority 2 of gpu_check.sh would be skipped"
 GPT_SKIPPED = "not enabled: suites/gpu-gpt.toml is absent"
 
 

@@ -33,11 +33,16 @@ def test_its_cpu_profile_keeps_the_names_and_moves_everything_to_the_cpu() -> No
         assert item.recurrent.width < 64 and item.recurrent.chars <= 10_000
 
 
-def test_priority_2_is_a_loadable_suite_or_a_draft_that_says_how_to_enable_it() -> None:
-    if (SUITES / "gpu-gpt.toml").exists():  # enabled: it must load, and rehearse on the CPU
-        assert load_suite("gpu-gpt").items and load_suite_profile("gpu-gpt", "cpu").items
-        return
-    draft = (SUITES / "gpu-gpt.toml.draft").read_text()
-    assert "git mv suites/gpu-gpt.toml.draft suites/gpu-gpt.toml" in draft
-    assert 'model = "gpt"' in draft and 'dtype = "bf16"' in draft
-    assert "stages = 2" in draft and "stages = 4" in draft and "[profile.cpu]" in draft
+def test_priority_2_is_the_transformer_in_bf16_with_a_cpu_rehearsal() -> None:
+    gpu = load_suite("gpu-gpt")
+    cpu = load_suite_profile("gpu-gpt", "cpu")
+    assert gpu.names == cpu.names
+    stages = set()
+    for item in gpu.items:
+        spec = item.spec
+        assert spec is not None and spec.model == "gpt" and spec.dtype == "bf16"
+        assert spec.device == "cuda" and spec.runtime == "streams"
+        stages.add(spec.stages)
+    assert {2, 4} <= stages
+    for item in cpu.items:
+        assert item.spec is not None and item.spec.device == "cpu" and item.spec.dtype == "fp32"
