@@ -28,6 +28,7 @@ from dnibench.instrument import SpanKind
 from dnibench.pipeline import Pipeline, build_pipeline
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
+from dnibench.runtimes.snapshots import StageSnapshot
 from dnibench.runtimes.spec import BenchSpec, parse_fault
 from dnibench.schedules import Action
 
@@ -47,6 +48,7 @@ class RankResult:
     log: dict[str, list[float]] = field(default_factory=dict)
     parameters: dict[str, Tensor] = field(default_factory=dict)
     nvml: dict[str, Any] = field(default_factory=dict)
+    snapshots: list[StageSnapshot] = field(default_factory=list)
 
 
 class RankFailure(RuntimeError):
@@ -133,7 +135,8 @@ PROBE_ROWS = 64
 
 def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
     """The whole pipeline (same seed on every rank) and the shared batch stream."""
-    dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
+    seed = spec.seed if spec.data_seed is None else spec.data_seed
+    dataset = load_dataset(spec.data, seed=seed, synthetic_shape=spec.input_shape)
     sample = dataset.x_train[: min(spec.batch_size, PROBE_ROWS)]
     pipeline = build_pipeline(
         spec.pipeline_config, spec.regime, dataset.input_shape, dataset.num_classes, sample

@@ -54,6 +54,10 @@ class BenchSpec:
     stream per stage in one process); ``device`` picks the streams runtime's
     device: ``cuda`` (required), ``cpu`` (the CPU stand-in) or ``auto``.
     ``nvml`` off skips GPU telemetry, to measure what sampling costs.
+    ``eval_every`` > 0 makes every stage snapshot its parameters after the update that
+    completes each ``eval_every``-th step (and the last), for an evaluation composed off
+    the clock (:mod:`~dnibench.runtimes.snapshots`). ``data_seed`` fixes the data set (the
+    generated data, the held-out split) apart from ``seed``; None uses ``seed``.
     """
 
     name: str
@@ -86,6 +90,8 @@ class BenchSpec:
     runtime: str = "dist"
     device: str = "auto"
     nvml: bool = True
+    eval_every: int = 0
+    data_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in BENCH_MODES:
@@ -108,6 +114,8 @@ class BenchSpec:
             raise UserError(f"{self.name}: {problem}")
         if self.fault is not None:
             parse_fault(self.fault)
+        if self.eval_every < 0:
+            raise UserError(f"{self.name}: eval_every must be >= 0, got {self.eval_every}")
         if self.slow_stage is not None and not 0 <= self.slow_stage < self.world_size:
             raise UserError(f"{self.name}: slow_stage {self.slow_stage} is not a stage")
 

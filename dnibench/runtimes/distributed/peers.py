@@ -107,8 +107,12 @@ def run_peer(
     recorder: SpanRecorder,
     data: Callable[[int], tuple[Tensor, Tensor]],
     device: torch.device,
+    after_update: Callable[[int], None] | None = None,
 ) -> dict[str, list[float]]:
-    """Train ``spec.steps`` steps of this rank's virtual stages under a torch schedule."""
+    """Train ``spec.steps`` steps of this rank's virtual stages under a torch schedule.
+
+    ``after_update`` is called after each step's optimiser with the microbatches consumed.
+    """
     from torch.distributed import pipelining
 
     peer = PEERS[spec.mode]
@@ -154,5 +158,7 @@ def run_peer(
             with recorder.span(SpanKind.OPTIMIZER):
                 for stage in stages:
                     stage.step()
+            if after_update is not None:
+                after_update((step + 1) * m)
             recorder.record(SpanKind.STEP, step, t0, time.perf_counter_ns())
     return {"losses": losses}
