@@ -99,6 +99,52 @@ def _instrument(stage: Any, recorder: SpanRecorder | None, slow: float, later: b
             setattr(stage, name, _timed(recorder, kind, method, slow, mb_of))
 
 
+def _keep_buffers_through_inference(stage: Any) -> None:
+    """Undo what PyTorch's metadata inference does to the module's buffers.
+
+    Its extra forward per stage (on uninitialised memory past the first
+    stage) moves BatchNorm's running statistics, even to NaN, which the
+    evaluation of a peer's snapshots reads. The buffers are saved when the
+    inference starts and put back once it is cleaned up (torch >= 2.13: its
+    backward inference still needs the forward's graph), or right after it
+    (older torch's ``_shape_inference``).
+    """
+    submod = stage.submod
+    saved: dict[str, Tensor] = {}
+
+    def save() -> None:
+        saved.update({key: value.detach().clone() for key, value in submod.named_buffers()})
+
+    def restore() -> None:
+        with torch.no_grad():
+            for key, value in submod.named_buffers():
+                if key in saved:
+                    value.copy_(saved[key])
+        saved.clear()
+
+    def wrap(name: str, before: Callable[[], None] | None, after: Callable[[], None]) -> None:
+        method = getattr(stage, name)
+
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if before is not None:
+                before()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                after()
+
+        setattr(stage, name, wrapper)
+
+    if hasattr(stage, "_forward_metadata_inference") and hasattr(
+        stage, "_post_metadata_inference_cleanup"
+    ):
+        wrap("_forward_metadata_inference", save, lambda: None)
+        wrap("_post_metadata_inference_cleanup", None, restore)
+    elif hasattr(stage, "_shape_inference"):
+        wrap("_shape_inference", save, restore)
+
+
 def run_peer(
     spec: BenchSpec,
     pipeline: Pipeline,
@@ -130,6 +176,7 @@ def run_peer(
             device=device,
         )
         tag_messages(peer_stage)
+        _keep_buffers_through_inference(peer_stage)
         if spec.spans or slow_factor > 1.0:
             _instrument(peer_stage, recorder if spec.spans else None, slow_factor, position > 0)
         peer_stages.append(peer_stage)

@@ -54,7 +54,7 @@ def test_final_parameters_are_the_same_with_evaluation_on(mode: str) -> None:
             assert torch.equal(value, b.parameters[name]), (mode, a.rank, name)
 
 
-@pytest.mark.parametrize("mode", ["1f1b", "zb"])
+@pytest.mark.parametrize("mode", ["1f1b", "zb", "torch-zb"])
 def test_the_curve_of_an_exact_schedule_is_the_reference_curve(mode: str) -> None:
     spec = _spec(mode, eval_every=2, keep_parameters=False)
     ranks = launch_local(spec, deadline_s=240)
