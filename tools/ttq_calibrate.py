@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dnibench.modes import ONE_F_ONE_B
 from dnibench.stats import CALIBRATION_SEEDS
 from dnibench.studies.ttq.calibrate import calibrate
 from dnibench.studies.ttq.keys import TTQ, TTQConfig
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         config = item.config
         if item.kind != TTQ or not isinstance(config, TTQConfig) or config.workload in done:
             continue
-        if config.spec.mode != "1f1b" or item.spec is None:
+        if config.spec.mode != ONE_F_ONE_B.name or item.spec is None:
             continue
         done.add(config.workload)
         spec = item.spec.with_(name=f"calibrate-{item.name}")

@@ -27,6 +27,7 @@ PIPELINE_KEYS = (
     ),
     *MODEL_KEYS,
     Key("input_shape", "ints", minimum=1),
+    Key("data_seed", "int", minimum=0, note="fixes the data set apart from seed"),
     Key("warmup", "int", minimum=0),
     Key("threads", "threads", minimum=1),
     Key("staleness", "int", minimum=0),

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dnibench.data import load_dataset
+from dnibench.modes import ONE_F_ONE_B
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.stats import CALIBRATION_SEEDS
 from dnibench.studies.ttq.keys import TARGET_SHARE
@@ -74,7 +75,7 @@ def floor_best(spec: BenchSpec, seed: int) -> float:
     pipeline = spec.with_(seed=seed).pipeline_config
     config = TrainConfig(
         data=spec.data,
-        mode="backprop",
+        mode=ONE_F_ONE_B.regime.name,
         pipeline=pipeline,
         batch_size=spec.batch_size,
         microbatches=spec.microbatches,

@@ -34,7 +34,6 @@ TTQ_KEYS = (
     *(key for key in PIPELINE_KEYS if key.name != "data"),
     Key("data", "str", choices=("digits", "mnist1d"), note="a data set with a held-out split"),
     Key("eval_every", "int", minimum=1, note="steps between evaluations (and the last step)"),
-    Key("data_seed", "int", minimum=0, note="fixes the data set and its held-out split"),
     Key("workload", "str", note="the group the regimes are compared in"),
     Key("calibration_best", "float", above=0, maximum=1),
     Key("floor_best", "float", minimum=0, maximum=1),

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from dnibench.errors import UserError
-from dnibench.modes import Family, get_mode
+from dnibench.modes import ONE_F_ONE_B, Family, get_mode
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 from dnibench.rundir.reader import Spec, raw_results, read_config, read_curves
@@ -180,7 +180,7 @@ def _workload_lines(
             f"{_cell(list(clock_table(per_seed, 'cpu_seconds').values()))} | {energy_text} | "
             f"{_value(ratio, '.0f')}{flag} |"
         )
-    one_f_one_b = [b for b in benches if b.mode == "1f1b"]
+    one_f_one_b = [b for b in benches if b.mode == ONE_F_ONE_B.name]
     premises = []
     if math.isfinite(floor):
         premises.append(

@@ -46,7 +46,7 @@ def _figures(result: TTQResult) -> dict[str, float]:
     return {"throughput": result.bench.metrics.throughput, "best_test_accuracy": result.best}
 
 
-def _section(run_dir: Path) -> Section | None:
+def _time_to_quality(run_dir: Path) -> Section | None:
     """Each regime timed to one target quality on the pipeline, with verdicts and residuals."""
     from dnibench.studies.ttq.section import ttq_section
 
@@ -65,4 +65,4 @@ KIND: BenchmarkKind[TTQResult] = BenchmarkKind(
     figures=_figures,
 )
 
-STUDY = Study("ttq", rank=25, kinds=(KIND,), sections=(_section,))
+STUDY = Study("ttq", rank=35, kinds=(KIND,), sections=(_time_to_quality,))
