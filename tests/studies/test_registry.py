@@ -20,8 +20,8 @@ def test_every_study_folder_is_found_in_rank_order() -> None:
 def test_sections_keep_the_report_order() -> None:
     names = [section.__name__ for section in registry.registered_sections()]
     assert names == [
-        "_pipeline_targets", "_pipeline_verdicts", "_recurrent", "_feed_forward", "_time_to_quality",
-        "_gpu", "_simulated",
+        "_pipeline_targets", "_pipeline_verdicts", "_recurrent", "_feed_forward",
+        "_time_to_quality", "_gpu", "_simulated",
     ]  # fmt: skip
 
 

@@ -61,8 +61,17 @@ def test_the_section_reads_targets_aggregates_verdicts_and_residuals(tmp_path: P
     for mode in modes:
         for seed in range(5):
             writer.append_curves(tmp_path, _curve(mode, seed))
-    row = {"benchmark": "tput-1f1b", "mode": "1f1b", "stages": 2, "microbatches": 4,
-           "metric": "throughput", "stage": -1, "repeat": 0, "value": 640.0, "unit": "samples/s"}
+    row = {
+        "benchmark": "tput-1f1b",
+        "mode": "1f1b",
+        "stages": 2,
+        "microbatches": 4,
+        "metric": "throughput",
+        "stage": -1,
+        "repeat": 0,
+        "value": 640.0,
+        "unit": "samples/s",
+    }
     writer.append_results(tmp_path, [row])  # fmt: skip
     text = ttq_section_markdown(tmp_path)
     assert text is not None
