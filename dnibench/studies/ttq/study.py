@@ -55,7 +55,7 @@ def _time_to_quality(run_dir: Path) -> Section | None:
 
 KIND: BenchmarkKind[TTQResult] = BenchmarkKind(
     TTQ,
-    runtimes=("dist",),
+    runtimes=("dist", "streams"),
     keys=TTQ_KEYS,
     build=_build,
     body=ttq_body,
