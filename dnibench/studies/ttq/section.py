@@ -144,12 +144,16 @@ def _workload_lines(
     first = benches[0]
     target = first.target
     spec = first.spec
+    optim = spec.get("optim")
+    optim_text = ""
+    if isinstance(optim, dict):
+        optim_text = f", {optim.get('name')} at lr {optim.get('lr')}"
     lines = [
         f"### {first.workload}",
         "",
         f"K = {spec.integer('stages')}, m = {spec.integer('microbatches')}, batch "
-        f"{spec.integer('batch_size')}, {spec.integer('steps')} steps, evaluation every "
-        f"{spec.integer('eval_every')} steps; DNI's staleness bound "
+        f"{spec.integer('batch_size')}{optim_text}, {spec.integer('steps')} steps, "
+        f"evaluation every {spec.integer('eval_every')} steps; DNI's staleness bound "
         f"{spec.integer('staleness')}. Target: {first.fields.number('target_share'):g} x "
         f"{first.fields.number('calibration_best'):.4f} (1f1b's median best held-out accuracy "
         f"on the calibration seeds) = {target:.4f}.",
