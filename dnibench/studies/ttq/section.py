@@ -22,7 +22,7 @@ data) the section shows:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +32,7 @@ from dnibench.modes import ONE_F_ONE_B, Family, get_mode
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
 from dnibench.rundir.reader import Spec, raw_results, read_config, read_curves
+from dnibench.stats import Verdict
 from dnibench.studies.ttq.compare import Decomposition, best_exact, paired_verdict
 from dnibench.studies.ttq.keys import CURVE_SHARES, TTQ
 from dnibench.studies.ttq.reach import (
@@ -186,11 +187,14 @@ def _workload_lines(
         )
     one_f_one_b = [b for b in benches if b.mode == ONE_F_ONE_B.name]
     premises = []
+    unfit: list[str] = []
     if math.isfinite(floor):
         premises.append(
             f"- the last-stage-only floor (median best {floor:.4f} on the calibration seeds) "
             f"does not reach the target: {'yes' if floor < target else 'NO'}"
         )
+        if floor >= target:
+            unfit.append("the last-stage-only floor reaches the target")
     if one_f_one_b:
         bench = one_f_one_b[0]
         got = median_interval(list(samples[bench.name].values())).estimate
@@ -200,9 +204,11 @@ def _workload_lines(
             f"- 1f1b reaches the target after {_value(share, '.0%')} of the budget "
             f"(median over seeds; at least {EARLIEST_SHARE:.0%}): {'yes' if fair else 'NO'}"
         )
+        if not fair:
+            unfit.append(f"1f1b does not reach the target after {EARLIEST_SHARE:.0%} of the budget")
     lines += ["Premises:", "", *premises, "", *rows, ""]
     lines += _curve_lines(benches, curves)
-    lines += _verdict_lines(benches, times)
+    lines += _verdict_lines(benches, times, "; ".join(unfit) or None)
     lines += _decomposition_lines(run_dir, benches, times, samples, results)
     return lines
 
@@ -227,7 +233,10 @@ def _curve_lines(benches: list[TTQBench], curves: pd.DataFrame) -> list[str]:
     return [*lines, ""]
 
 
-def _verdict_lines(benches: list[TTQBench], times: dict[str, dict[int, float]]) -> list[str]:
+def _verdict_lines(
+    benches: list[TTQBench], times: dict[str, dict[int, float]], unfit: str | None
+) -> list[str]:
+    """The paired verdicts; all "not testable" when the target itself is unfit (``unfit``)."""
     exact = {b.name: times[b.name] for b in benches if b.family in EXACT}
     baseline = best_exact(exact)
     lines = [
@@ -244,6 +253,8 @@ def _verdict_lines(benches: list[TTQBench], times: dict[str, dict[int, float]]) 
         got = paired_verdict(
             times[bench.name], exact.get(baseline) if baseline else None, baseline or "-"
         )
+        if unfit is not None:
+            got = replace(got, verdict=Verdict.NOT_TESTABLE, premise=f"unfit target: {unfit}")
         ratios = (
             ", ".join(_value(v, ".2f") for _, v in sorted(got.result.per_key.items()))
             if got.result

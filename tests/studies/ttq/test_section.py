@@ -19,7 +19,7 @@ SPEC = {
 PER_EVAL = {"1f1b": 1.0, "gpipe": 1.2, "dni": 0.9}
 
 
-def _entry(mode: str) -> dict[str, object]:
+def _entry(mode: str, floor: float = 0.5) -> dict[str, object]:
     return {
         "name": f"w-{mode}",
         "kind": "ttq",
@@ -28,7 +28,7 @@ def _entry(mode: str) -> dict[str, object]:
             "spec": {**SPEC, "mode": mode},
             "workload": "w",
             "calibration_best": 1.0,
-            "floor_best": 0.5,
+            "floor_best": floor,
             "target_share": 0.95,
         },
     }
@@ -52,9 +52,9 @@ def _curve(mode: str, seed: int) -> list[dict[str, object]]:
     return rows
 
 
-def test_the_section_reads_targets_aggregates_verdicts_and_residuals(tmp_path: Path) -> None:
+def _run_dir(tmp_path: Path, floor: float = 0.5) -> str | None:
     modes = ["gpipe", "1f1b", "dni", "unlock"]
-    entries = [_entry(mode) for mode in modes]
+    entries = [_entry(mode, floor) for mode in modes]
     entries.append({"name": "tput-1f1b", "kind": "pipeline", "repeats": 1,
                     "spec": {**SPEC, "mode": "1f1b"}})  # fmt: skip
     (tmp_path / CONFIG).write_text(json.dumps({"format_version": 1, "benchmarks": entries}))
@@ -73,7 +73,11 @@ def test_the_section_reads_targets_aggregates_verdicts_and_residuals(tmp_path: P
         "unit": "samples/s",
     }
     writer.append_results(tmp_path, [row])  # fmt: skip
-    text = ttq_section_markdown(tmp_path)
+    return ttq_section_markdown(tmp_path)
+
+
+def test_the_section_reads_targets_aggregates_verdicts_and_residuals(tmp_path: Path) -> None:
+    text = _run_dir(tmp_path)
     assert text is not None
     assert "= 0.9500" in text and "does not reach the target: yes" in text
     # 1f1b reaches 0.95 at the 10th evaluation on seed 0 (100% of the budget), earlier after.
@@ -88,3 +92,12 @@ def test_the_section_reads_targets_aggregates_verdicts_and_residuals(tmp_path: P
     assert "3/5 reached" in unlock_row[0] and "not reached" in unlock_row[0]
     # The decomposition of 1f1b: throughput 640 samples/s from tput-1f1b.
     assert any("tput-1f1b" in line and line.startswith("| 1f1b |") for line in lines.values())
+
+
+def test_a_target_the_floor_reaches_makes_every_verdict_not_testable(tmp_path: Path) -> None:
+    text = _run_dir(tmp_path, floor=0.96)
+    assert text is not None and "does not reach the target: NO" in text
+    starts = ("| dni | w-1f1b", "| unlock | w-1f1b")
+    verdicts = [line for line in text.splitlines() if line.startswith(starts)]
+    assert len(verdicts) == 2
+    assert all("not testable" in line and "unfit target" in line for line in verdicts)
