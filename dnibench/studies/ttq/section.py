@@ -200,9 +200,10 @@ def _workload_lines(
         got = median_interval(list(samples[bench.name].values())).estimate
         share = got / bench.budget if bench.budget else math.nan
         fair = math.isfinite(share) and share >= EARLIEST_SHARE
+        when = f"after {share:.0%} of the budget" if math.isfinite(share) else "never"
         premises.append(
-            f"- 1f1b reaches the target after {_value(share, '.0%')} of the budget "
-            f"(median over seeds; at least {EARLIEST_SHARE:.0%}): {'yes' if fair else 'NO'}"
+            f"- 1f1b reaches the target {when} (median over seeds; at least "
+            f"{EARLIEST_SHARE:.0%} of the budget): {'yes' if fair else 'NO'}"
         )
         if not fair:
             unfit.append(f"1f1b does not reach the target after {EARLIEST_SHARE:.0%} of the budget")
