@@ -57,7 +57,13 @@ CURVE_COLUMNS = (
     "benchmark", "repeat", "step", "samples", "seconds", "train_loss", "test_loss",
     "test_accuracy",
 )  # fmt: skip
-"""Learning curves of training benchmarks (``curves.csv``)."""
+"""Learning curves of training benchmarks (``curves.csv``): the columns every version wrote."""
+
+CURVE_CLOCK_COLUMNS = ("wall_seconds", "wall_seconds_with_eval", "cpu_seconds")
+"""Clocks of a curve point written since ttq: training wall seconds, the MLPerf reading (every
+evaluation so far added, as if on the clock) and CPU seconds of every process; ``seconds`` stays
+what the kind counts (train: CPU seconds of the training steps). Empty where a kind has none;
+files without them read as NaN."""
 
 RNN_CURVE_COLUMNS = (
     "benchmark", "kind", "repeat", "chars", "seconds", "train_bpc", "test_bpc", "valid_bpc",
@@ -82,7 +88,7 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     (CONFIG, "the expanded benchmarks in run order, the suites, ratios, command, format_version"),
     (FINGERPRINT, "the machine: CPU, GPU, driver, torch, backend, git commit"),
     (RESULTS, "tidy rows (" + ", ".join(RESULT_COLUMNS) + "), appended as each benchmark ends"),
-    (CURVES, "learning curves of training benchmarks"),
+    (CURVES, "learning curves of training and time-to-quality benchmarks"),
     (RNN_CURVES, "curves of recurrent benchmarks (rnn and copy kinds)"),
     (STATUS, "one row per benchmark run: ok / failed / not_applicable / interrupted"),
     (ERRORS, "the full traceback of each failed benchmark (status.csv says it in one line)"),
@@ -124,6 +130,7 @@ __all__ = [
     "CORPUS",
     "CROSSCHECK",
     "CURVES",
+    "CURVE_CLOCK_COLUMNS",
     "CURVE_COLUMNS",
     "DERIVED",
     "DERIVED_KINDS",

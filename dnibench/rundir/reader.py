@@ -52,6 +52,7 @@ from dnibench.rundir.layout import (
     CONFIG,
     CORPUS,
     CROSSCHECK,
+    CURVE_CLOCK_COLUMNS,
     CURVE_COLUMNS,
     CURVES,
     FINGERPRINT,
@@ -359,8 +360,12 @@ def read_curves(run_dir: Path) -> pd.DataFrame:
     """``curves.csv`` of training benchmarks, numeric (empty with its columns when absent)."""
     path = run_dir / CURVES
     if not path.is_file():
-        return pd.DataFrame(columns=list(CURVE_COLUMNS))
-    curves = _numeric(_read_csv(path, CURVE_COLUMNS, run_dir), CURVE_COLUMNS[1:], path)
+        return pd.DataFrame(columns=[*CURVE_COLUMNS, *CURVE_CLOCK_COLUMNS])
+    curves = _read_csv(path, CURVE_COLUMNS, run_dir)
+    for column in CURVE_CLOCK_COLUMNS:  # written since ttq; older files read as NaN
+        if column not in curves.columns:
+            curves[column] = float("nan")
+    curves = _numeric(curves, (*CURVE_COLUMNS[1:], *CURVE_CLOCK_COLUMNS), path)
     curves["benchmark"] = curves["benchmark"].astype(str)
     return curves
 

@@ -30,6 +30,7 @@ from dnibench.rundir import layout
 from dnibench.rundir.layout import (
     CONFIG,
     CORPUS,
+    CURVE_CLOCK_COLUMNS,
     CURVE_COLUMNS,
     CURVES,
     DERIVED,
@@ -193,7 +194,7 @@ def append_results(out: Path, rows: Iterable[Row]) -> None:
 
 def append_curves(out: Path, rows: Iterable[Row]) -> None:
     """Learning-curve rows of a training benchmark."""
-    append_rows(out / CURVES, CURVE_COLUMNS, rows)
+    append_rows(out / CURVES, (*CURVE_COLUMNS, *CURVE_CLOCK_COLUMNS), rows)
 
 
 def append_rnn_curves(out: Path, rows: Iterable[Row]) -> None:

@@ -94,6 +94,7 @@ class StageDriver:
         forward_locked: bool,
         microbatches_per_step: int,
         slow_factor: float = 1.0,
+        after_update: Callable[[int], None] | None = None,
     ) -> None:
         self.stage = stage
         self.transport = transport
@@ -102,6 +103,8 @@ class StageDriver:
         self.forward_locked = forward_locked
         self.per_step = microbatches_per_step
         self.slow_factor = slow_factor
+        # Called after each optimiser step with the microbatches consumed (evaluation snapshots).
+        self.after_update = after_update
         self.log = StageLog()
         self.handlers: dict[Op, Callable[[int], None]] = {
             Op.FORWARD: self._forward,
@@ -266,6 +269,8 @@ class StageDriver:
             if op is Op.UPDATE:  # the optimiser, and the end of a step once m backwards are done
                 with self.spans.span(SpanKind.OPTIMIZER):
                     self.stage.step()
+                if self.after_update is not None:
+                    self.after_update(backwards_done)
                 if backwards_done >= (step + 1) * self.per_step:
                     self.spans.add(SpanKind.STEP, step, step_start, self.spans.mark())
                     step += 1

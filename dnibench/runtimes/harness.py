@@ -31,6 +31,7 @@ from dnibench.regimes.async_stages import asynchronous_stages
 from dnibench.regimes.local_loss import LocalLossStage
 from dnibench.regimes.stage import Stage
 from dnibench.runtimes.driver import MicrobatchData, StepHook
+from dnibench.runtimes.snapshots import StageSnapshot
 from dnibench.runtimes.spec import BenchSpec, parse_fault
 from dnibench.schedules import Action
 
@@ -50,6 +51,7 @@ class RankResult:
     log: dict[str, list[float]] = field(default_factory=dict)
     parameters: dict[str, Tensor] = field(default_factory=dict)
     nvml: dict[str, Any] = field(default_factory=dict)
+    snapshots: list[StageSnapshot] = field(default_factory=list)
 
 
 class RankFailure(RuntimeError):
@@ -146,8 +148,9 @@ PROBE_ROWS = 64
 
 def build_for_rank(spec: BenchSpec) -> tuple[Pipeline, BatchStream]:
     """The whole pipeline (same seed on every rank) and the shared batch stream."""
+    seed = spec.seed if spec.data_seed is None else spec.data_seed
     dataset = load_dataset(
-        spec.data, seed=spec.seed, synthetic_shape=spec.input_shape, text_path=spec.text_path
+        spec.data, seed=seed, synthetic_shape=spec.input_shape, text_path=spec.text_path
     )
     sample = dataset.x_train[: min(spec.batch_size, PROBE_ROWS)]
     pipeline = build_pipeline(

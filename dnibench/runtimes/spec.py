@@ -61,6 +61,10 @@ class BenchSpec:
     computes and sends: model, messages, SG / SI modules, optimiser state.
     ``text_path`` is the UTF-8 file of ``data = "text"`` (a language model's
     windows of ``input_shape == (L,)`` characters; ``pystdlib`` needs none).
+    ``eval_every`` > 0 makes every stage snapshot its parameters after the update that
+    completes each ``eval_every``-th step (and the last), for an evaluation composed off
+    the clock (:mod:`~dnibench.runtimes.snapshots`). ``data_seed`` fixes the data set (the
+    generated data, the held-out split) apart from ``seed``; None uses ``seed``.
     """
 
     name: str
@@ -95,6 +99,8 @@ class BenchSpec:
     nvml: bool = True
     dtype: str = DEFAULT_DTYPE
     text_path: str | None = None
+    eval_every: int = 0
+    data_seed: int | None = None
 
     def __post_init__(self) -> None:
         check_dtype(self.dtype, self.name)
@@ -118,6 +124,8 @@ class BenchSpec:
             raise UserError(f"{self.name}: {problem}")
         if self.fault is not None:
             parse_fault(self.fault)
+        if self.eval_every < 0:
+            raise UserError(f"{self.name}: eval_every must be >= 0, got {self.eval_every}")
         if self.slow_stage is not None and not 0 <= self.slow_stage < self.world_size:
             raise UserError(f"{self.name}: slow_stage {self.slow_stage} is not a stage")
         _check_tokens(self)

@@ -12,16 +12,16 @@ from dnibench.suites.schema import KEYS, KINDS
 
 def test_every_study_folder_is_found_in_rank_order() -> None:
     assert [study.name for study in registry.studies()] == [
-        "pipeline", "train", "recurrent", "gpu", "simulator",
+        "pipeline", "train", "recurrent", "ttq", "gpu", "simulator",
     ]  # fmt: skip
-    assert list(registry.kinds()) == ["pipeline", "train", "rnn", "copy"]
+    assert list(registry.kinds()) == ["pipeline", "train", "rnn", "copy", "ttq"]
 
 
 def test_sections_keep_the_report_order() -> None:
     names = [section.__name__ for section in registry.registered_sections()]
     assert names == [
-        "_pipeline_targets", "_pipeline_verdicts", "_mfu", "_recurrent", "_feed_forward", "_gpu",
-        "_simulated",
+        "_pipeline_targets", "_pipeline_verdicts", "_mfu", "_straggler", "_recurrent",
+        "_feed_forward", "_time_to_quality", "_gpu", "_simulated",
     ]  # fmt: skip
 
 

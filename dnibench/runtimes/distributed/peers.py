@@ -114,6 +114,52 @@ def _instrument(
             setattr(stage, name, _timed(recorder, kind, method, slow, mb_of, progress))
 
 
+def _keep_buffers_through_inference(stage: Any) -> None:
+    """Undo what PyTorch's metadata inference does to the module's buffers.
+
+    Its extra forward per stage (on uninitialised memory past the first
+    stage) moves BatchNorm's running statistics, even to NaN, which the
+    evaluation of a peer's snapshots reads. The buffers are saved when the
+    inference starts and put back once it is cleaned up (torch >= 2.13: its
+    backward inference still needs the forward's graph), or right after it
+    (older torch's ``_shape_inference``).
+    """
+    submod = stage.submod
+    saved: dict[str, Tensor] = {}
+
+    def save() -> None:
+        saved.update({key: value.detach().clone() for key, value in submod.named_buffers()})
+
+    def restore() -> None:
+        with torch.no_grad():
+            for key, value in submod.named_buffers():
+                if key in saved:
+                    value.copy_(saved[key])
+        saved.clear()
+
+    def wrap(name: str, before: Callable[[], None] | None, after: Callable[[], None]) -> None:
+        method = getattr(stage, name)
+
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if before is not None:
+                before()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                after()
+
+        setattr(stage, name, wrapper)
+
+    if hasattr(stage, "_forward_metadata_inference") and hasattr(
+        stage, "_post_metadata_inference_cleanup"
+    ):
+        wrap("_forward_metadata_inference", save, lambda: None)
+        wrap("_post_metadata_inference_cleanup", None, restore)
+    elif hasattr(stage, "_shape_inference"):
+        wrap("_shape_inference", save, restore)
+
+
 def run_peer(
     spec: BenchSpec,
     pipeline: Pipeline,
@@ -123,11 +169,13 @@ def run_peer(
     data: Callable[[int], tuple[Tensor, Tensor]],
     device: torch.device,
     hung: Callable[[float], None],
+    after_update: Callable[[int], None] | None = None,
 ) -> dict[str, list[float]]:
     """Train ``spec.steps`` steps of this rank's virtual stages under a torch schedule.
 
     ``hung(seconds)`` is called from the watchdog thread when the rank makes no
     progress for ``spec.timeout_s`` while not waiting on a neighbour.
+    ``after_update`` is called after each step's optimiser with the microbatches consumed.
     """
     from torch.distributed import pipelining
 
@@ -148,6 +196,7 @@ def run_peer(
             device=device,
         )
         tag_messages(peer_stage)
+        _keep_buffers_through_inference(peer_stage)
         later = position > 0
         _instrument(peer_stage, recorder if spec.spans else None, slow_factor, later, progress)
         peer_stages.append(peer_stage)
@@ -179,6 +228,8 @@ def run_peer(
             with recorder.span(SpanKind.OPTIMIZER):
                 for stage in stages:
                     stage.step()
+            if after_update is not None:
+                after_update((step + 1) * m)
             recorder.record(SpanKind.STEP, step, t0, time.perf_counter_ns())
             progress.actions += 1
             if on_step is not None:

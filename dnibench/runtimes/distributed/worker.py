@@ -45,6 +45,7 @@ from dnibench.runtimes.harness import (
     place_stage,
     wait_timeout_s,
 )
+from dnibench.runtimes.snapshots import snapshot_taker
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.straggler import slow_factor_of
 
@@ -144,6 +145,7 @@ def run_rank(
     data = microbatch_source(spec, stream, device)
     offset, rtt = _clock_offset(rank, world, device)
     sampler = _nvml_sampler(device) if spec.nvml else _NoGpu("NVML sampling switched off")
+    taker = snapshot_taker(spec, pipeline.stages, rank, world)
     dist.barrier()
     sampler.start()
     cpu0, wall0 = cpu_times(), time.perf_counter()
@@ -155,10 +157,13 @@ def run_rank(
             f"{spec.timeout_s:g}), stopped {last}"
         )
 
+    if taker is not None:
+        taker.start()
+    after_update = taker.after_update if taker is not None else None
     if spec.mode_row.family is Family.PEER:
         from dnibench.runtimes.distributed.peers import run_peer
 
-        log = run_peer(spec, pipeline, rank, world, recorder, data, device, hung)
+        log = run_peer(spec, pipeline, rank, world, recorder, data, device, hung, after_update)
     else:
         shapes = pipeline.activation_shapes
         mb_size = spec.microbatch_size
@@ -181,6 +186,7 @@ def run_rank(
             forward_locked=not spec.regime.synthetic_inputs,
             microbatches_per_step=spec.microbatches,
             slow_factor=slow_factor_of(spec.slow_stage, spec.slow_factor, rank),
+            after_update=after_update,
         )
 
         def waiting() -> bool:
@@ -205,6 +211,8 @@ def run_rank(
     )
     if spec.keep_parameters:
         result.parameters = parameter_snapshot(stage)
+    if taker is not None:
+        result.snapshots = taker.snapshots
     gathered: list[Any] | None = [None] * world if rank == 0 else None
     dist.gather_object(result, gathered, dst=0)
     return gathered if rank == 0 else None

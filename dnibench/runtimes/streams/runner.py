@@ -43,6 +43,7 @@ from dnibench.runtimes.harness import (
     place_stage,
 )
 from dnibench.runtimes.pipeline_result import BenchResult, summarise
+from dnibench.runtimes.snapshots import snapshot_taker
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.runtimes.streams.devices import (
     Placement,
@@ -178,9 +179,17 @@ def _run(
     actions = [action_stream(spec, k) for k in range(spec.world_size)]
     samplers = _samplers(spec, placement)
     engine = StreamEngine(pipeline.stages, streams, make_timebase(placement), config)
+    takers = [
+        snapshot_taker(spec, pipeline.stages, k, spec.world_size) for k in range(spec.world_size)
+    ]
+    for driver, taker in zip(engine.drivers, takers, strict=True):
+        driver.after_update = taker.after_update if taker is not None else None
     for sampler in samplers.values():
         sampler.start()
     cpu0, wall0 = cpu_times(), time.perf_counter()
+    for taker in takers:
+        if taker is not None:
+            taker.start()
     try:
         outcomes = engine.run(
             actions,
@@ -199,6 +208,8 @@ def _run(
         _rank_result(spec, outcome, stage, report, cpu, wall)
         for outcome, stage, report in zip(outcomes, pipeline.stages, nvml, strict=True)
     ]
+    for rank, taker in zip(ranks, takers, strict=True):
+        rank.snapshots = taker.snapshots if taker is not None else []
     base = summarise(spec, ranks, wall)
     return StreamsBenchResult(
         spec=base.spec,

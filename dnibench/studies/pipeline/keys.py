@@ -36,6 +36,7 @@ PIPELINE_KEYS = (
     *MODEL_KEYS,
     Key("input_shape", "ints", minimum=1),
     Key("text_path", "str", note="the UTF-8 file of data = 'text' (token windows for gpt)"),
+    Key("data_seed", "int", minimum=0, note="fixes the data set apart from seed"),
     Key("warmup", "int", minimum=0),
     Key("threads", "threads", minimum=1),
     Key("staleness", "int", minimum=0),

@@ -70,6 +70,8 @@ def train_rows(
             "train_loss": p.train_loss,
             "test_loss": p.test_loss,
             "test_accuracy": p.test_accuracy,
+            "wall_seconds": p.wall_seconds,  # the clock columns of curves.csv (ttq's too)
+            "cpu_seconds": p.seconds,
         }
         for p in result.curve
     ]
