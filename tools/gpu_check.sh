@@ -17,7 +17,7 @@
 # Priorities (issue 25), each a `dnibench run` into its own run directory;
 # a group's budget is held back while earlier steps run, unused seconds pass on,
 # and repeats are cut before regimes (what was cut is written to gpu-check.md):
-#   1  120 s  gpu-quick: the streams rows, 1 repeat (the suite says 3)   its dtype (fp32 today)
+#   1  120 s  gpu-quick: the streams rows, 1 repeat (the suite says 3)   its dtype (bf16; the cpu profile fp32)
 #   2   60 s  gpu-gpt: transformer tokens/s, MFU, HFU at 2 and 4 stages   bf16
 #             (skipped, and said so, if suites/gpu-gpt.toml is ever removed)
 #   3   60 s  gpu-rnn: rnn characters per second, alone, then side by side  fp32 (cuDNN LSTM)
@@ -227,7 +227,7 @@ if wanted 1; then
     [ "$FORCE_FAIL" = 1 ] && say "forced failure: streams-dni-m8 raises at step 2 of stage 1"
     CUTS="repeats 3 -> $P1_REPEATS"
     [ -n "${GPU_CHECK_ONLY:-}" ] && CUTS="$CUTS; only $GPU_CHECK_ONLY"
-    run_group 1 "streams rows (gpu-quick)" "fp32, TF32 off" "$P1_S" "$CUTS" "$NAME" \
+    run_group 1 "streams rows (gpu-quick)" "the suite's (bf16 on a GPU)" "$P1_S" "$CUTS" "$NAME" \
         "$PY" -m dnibench run "${SUITE_ARGS[@]}"
     report_partial "$RUN"
     count_bad "$RUN"
@@ -242,7 +242,7 @@ if wanted 1; then
         fail "no report.md"
     fi
 else
-    skip_group 1 "streams rows (gpu-quick)" "fp32, TF32 off" "$P1_S" "not among GPU_CHECK_GROUPS"
+    skip_group 1 "streams rows (gpu-quick)" "the suite's (bf16 on a GPU)" "$P1_S" "not among GPU_CHECK_GROUPS"
 fi
 
 # --- Priority 2: the transformer at 2 and 4 stages, bf16 (enabled by suites/gpu-gpt.toml).

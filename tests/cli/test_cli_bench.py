@@ -18,8 +18,9 @@ def test_the_base_is_the_suite_files_defaults() -> None:
     base = pipeline_base()
     suite = load_suite("pipeline")
     assert base == suite.item(BASE_BENCHMARK).spec
-    # Every pipeline benchmark of the suite is the base with only its grid keys changed.
-    for item in suite.items:
+    # Every pipeline benchmark of the suite (the gpt-* section has its own model) is the base
+    # with only its grid keys changed.
+    for item in (item for item in suite.items if not item.name.startswith("gpt-")):
         assert item.spec is not None
         keys = {"name", "mode", "microbatches", "threads", "spans", "slow_stage", "slow_factor"}
         assert item.spec.with_(**{k: getattr(base, k) for k in keys}) == base, item.name

@@ -78,7 +78,7 @@ def test_the_rehearsal_passes_and_packs_a_run_within_the_device_limits(tmp_path:
     side = [row["status"] for row in _status(files, rnn + "-side")]  # and side by side
     assert side == ["ok"] * 3 or (set(side) == {"interrupted"} and "cut by the clock" in page)
     assert page == files[f"{run}/gpu-check.md"].decode()
-    assert "| 1 | streams rows (gpu-quick) | fp32, TF32 off | 120 |" in page
+    assert "| 1 | streams rows (gpu-quick) | fp32 (as run) | 120 |" in page  # cpu profile
     assert "repeats 3 -> 1" in page and "27 ok" in page
     assert (GPT_SKIPPED not in page) if GPT_ENABLED else (GPT_SKIPPED in page)  # priority 2
     assert "rehearsal: the GPU profile needs CUDA" in page  # priority 4
