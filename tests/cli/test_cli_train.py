@@ -29,7 +29,7 @@ def test_train_prints_curves_and_summary(tmp_path: Path, capsys: pytest.CaptureF
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--model", "resnet"], "unknown model 'resnet'; valid models: conv, conv1d, gpt, lstm, mlp"),
+        (["--model", "resnet"], "unknown model 'resnet'; valid models: conv, conv1d, gpt, lstm,"),
         (["--data", "mnist2"], "unknown data 'mnist2'; valid datas: cifar10, digits,"),
         (["--mode", "dnii"], "unknown mode 'dnii'; valid modes: backprop, cdni, dgl, dni,"),
         (["--stages", "9"], "has 4 blocks (layers); it cannot be split into 9 stages"),
