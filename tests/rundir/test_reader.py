@@ -43,11 +43,13 @@ def test_every_committed_run_reads(run_dir: Path) -> None:
             load_run(run_dir)
         return
     run = load_run(run_dir)
-    assert run.benchmarks() and run.config.format_version == layout.LEGACY_VERSION
+    # Runs committed before the run-directory format carry no version; later ones the current one.
+    assert run.benchmarks()
+    assert run.config.format_version in (layout.LEGACY_VERSION, layout.FORMAT_VERSION)
     assert run.config.benchmarks, "the config's benchmarks read as typed entries"
     for entry in run.config.benchmarks:
         assert isinstance(entry, BenchmarkEntry) and isinstance(entry.spec, Spec)
-        assert entry.kind in ("pipeline", "train", "rnn", "copy")
+        assert entry.kind in ("pipeline", "train", "rnn", "copy", "ttq")
     for name in run.pipeline_benchmarks()[:3]:
         for path in trace_paths(run_dir, name):
             assert isinstance(load_trace(path), dict)
