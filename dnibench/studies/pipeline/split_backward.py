@@ -179,12 +179,20 @@ def split_backward_markdown(
 
 
 def split_backward_section(run_dir: Path | str) -> str | None:
-    """One table per zb benchmark with a 1f1b twin in the run; ``None`` if there is none."""
+    """One table per zb benchmark with a 1f1b twin in the run; ``None`` if there is none.
+
+    A pair the run holds no traces for (interrupted or failed before it ran) gets a
+    "not measured" line instead of stopping the whole report.
+    """
     pairs = split_backward_pairs(run_dir)
     if not pairs:
         return None
-    tables = [
-        split_backward_markdown(split_backward_costs(run_dir, split, fused), split, fused)
-        for split, fused in pairs
-    ]
+    tables = []
+    for split, fused in pairs:
+        try:
+            costs = split_backward_costs(run_dir, split, fused)
+        except UserError as error:  # not run (interrupted, failed) or run without spans
+            tables.append(f"Split backward of `{split}` against `{fused}`: not measured ({error}).")
+            continue
+        tables.append(split_backward_markdown(costs, split, fused))
     return "\n\n".join(tables)

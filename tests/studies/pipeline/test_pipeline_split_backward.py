@@ -86,6 +86,19 @@ def test_the_section_is_a_table_and_none_without_a_pair(tmp_path: Path) -> None:
     assert split_backward_section(_run(tmp_path / "b", [1.0], twin_changes={"seed": 3})) is None
 
 
+def test_a_pair_that_never_ran_reads_not_measured_and_the_rest_still_renders(
+    tmp_path: Path,
+) -> None:
+    """An interrupted run: the zb benchmark and its twin are in the config, not in traces/."""
+    run = _run(tmp_path, [1.0])
+    for trace in (run / "traces").glob("zb-m1*"):
+        trace.unlink()
+    section = split_backward_section(run)
+    assert section is not None
+    assert "`zb-m1` against `1f1b-m1`: not measured" in section
+    assert "no trace for zb-m1" in section
+
+
 def test_a_zb_trace_without_split_spans_is_refused(tmp_path: Path) -> None:
     run = _run(tmp_path, [1.0])
     with pytest.raises(UserError, match="no trace for gpipe-m1"):
