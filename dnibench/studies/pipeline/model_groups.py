@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from dnibench.modes import SINGLE, Family, mode_names
+from dnibench.rundir.config import Spec
 from dnibench.rundir.reader import RunData
 
 __all__ = [
@@ -109,12 +110,12 @@ def exact_at(run: RunData, m: int, prefix: str = "") -> list[str]:
     dnibench's schedules and the PyTorch peers whose name is
     ``{prefix}{mode}-m{m}`` exactly and whose throughput was measured.
     """
-    specs = {name: spec.as_dict() for name, spec in run.config.specs().items()}
+    specs = run.config.specs()
     found = []
     for bench in run.pipeline_benchmarks():
-        spec = specs.get(bench, {})
-        mode = str(spec.get("mode", ""))
-        if int(spec.get("microbatches", -1)) != m or spec.get("spans") is False:
+        spec = specs.get(bench, Spec())
+        mode = spec.text("mode")
+        if spec.integer("microbatches", -1) != m or spec.get("spans") is False:
             continue
         if mode not in EXACT_MODES or bench != f"{prefix}{mode}-m{m}":
             continue

@@ -308,7 +308,9 @@ def _hardware_lines(run: RunData) -> list[str]:
                 and group_of(b, groups) == prefix
             ]
             best = max(pipes, key=lambda b: _throughput(run, b), default=None)
-            singles = f"{_fmt(_throughput(run, one), '.0f')} | {_fmt(_throughput(run, every), '.0f')}"
+            singles = (
+                f"{_fmt(_throughput(run, one), '.0f')} | {_fmt(_throughput(run, every), '.0f')}"
+            )
             label = str(m) if not prefix else f"{m} ({prefix}*)"
             lines.append(
                 f"| {label} | {singles} "
@@ -350,7 +352,13 @@ def verdicts_section(run_dir: Path) -> Section | None:
         "interleaved the two benchmarks' launches, else a 95% bootstrap of the ratio of "
         "medians. 'Faster' is met only when the whole interval lies above 1, missed when it "
         "lies at or below 1, inconclusive when it straddles 1. Choosing the fastest exact "
-        "schedule on the same launches favours the baseline, so a 'met' here is conservative.",
+        "schedule on the same launches favours the baseline, so a 'met' here is conservative."
+        + (
+            " A prefixed regime (gpt-dni) is set only against its own model group's "
+            "single-all and exact schedules (gpt-single-all-m{m}, gpt-*)."
+            if any(prefixes(run))
+            else ""
+        ),
         "",
         *decoupled_lines,
         "",
@@ -415,8 +423,12 @@ def verdicts_section(run_dir: Path) -> Section | None:
             "HW-limit efficiency: throughput / (cores used x single-1t-m{m} throughput), "
             "cores used = processes x threads; the all-cores single process is the bar a "
             "2-process pipeline on this machine has to clear."
-            + (" A prefixed row (gpt-*) reads its own group's single processes "
-               "(gpt-single-1t-m{m}) and best pipeline." if any(prefixes(run)) else ""),
+            + (
+                " A prefixed row (gpt-*) reads its own group's single processes "
+                "(gpt-single-1t-m{m}) and best pipeline."
+                if any(prefixes(run))
+                else ""
+            ),
             "",
             *hardware,
             "",
