@@ -31,7 +31,7 @@ from dnibench.report.section import Section
 from dnibench.report.verdict import Verdict
 from dnibench.rundir.reader import RunData, load_run
 from dnibench.studies.pipeline.launch_pairs import compare_launches
-from dnibench.studies.pipeline.model_groups import best_exact, group_label, prefixes
+from dnibench.studies.pipeline.model_groups import best_exact, group_label, prefixes, rate
 
 __all__ = ["ASYNC_MODES", "async_section", "stash_ratios"]
 
@@ -141,9 +141,9 @@ def _row(run: RunData, prefix: str, mode: str, m: int) -> tuple[str, list[Verdic
         f"no exact schedule at m={m} in {group_label(prefix)}",
         "the best exact schedule ",
     )
-    best_name = "—" if best is None else f"{best} ({_fmt(run.value(best, 'throughput'), '.0f')})"
+    best_name = "—" if best is None else f"{best} ({rate(run.value(best, 'throughput'))})"
     cells = [
-        _fmt(run.value(bench, "throughput"), ".0f"),
+        rate(run.value(bench, "throughput")),
         *dni_cells,
         best_name,
         *best_cells,

@@ -30,6 +30,7 @@ __all__ = [
     "mode_and_m",
     "prefix_of",
     "prefixes",
+    "rate",
 ]
 
 #: Exact gradients: dnibench's own backprop schedules and PyTorch's peers.
@@ -98,6 +99,16 @@ def group_of(bench: str, groups: list[str]) -> str:
 def group_label(prefix: str) -> str:
     """How a report names a group: 'the plain grid' or its prefix."""
     return "the plain grid" if not prefix else f"{prefix}*"
+
+
+def rate(value: float) -> str:
+    """A throughput for a table cell: whole numbers from 100 up, 3 significant digits below.
+
+    The transformer's few samples/s would all read 6 as whole numbers.
+    """
+    if math.isnan(value):
+        return "—"
+    return format(value, ".0f") if abs(value) >= 100 else format(value, ".3g")
 
 
 def _throughput(run: RunData, bench: str) -> float:

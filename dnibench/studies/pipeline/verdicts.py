@@ -43,7 +43,7 @@ from dnibench.studies.pipeline.hardware_limit import (
     hardware_limit_efficiency,
 )
 from dnibench.studies.pipeline.launch_pairs import LaunchRatio, compare_launches
-from dnibench.studies.pipeline.model_groups import best_exact, group_of, prefixes
+from dnibench.studies.pipeline.model_groups import best_exact, group_of, prefixes, rate
 
 __all__ = ["lock_idle", "verdicts_section"]
 
@@ -196,7 +196,7 @@ def _decoupled_cells(
         record = _ratio_record(f"{bench} faster than the best exact schedule ({best})",
                                ratio, 1.0)  # fmt: skip
         records.append(record)
-        cells += [f"{best} ({_fmt(_throughput(run, best), '.0f')})", ratio.cell(),
+        cells += [f"{best} ({rate(_throughput(run, best))})", ratio.cell(),
                   _verdict_cell(record)]  # fmt: skip
     else:
         where = f"m={m}" if not prefix else f"m={m} among {prefix}*"
@@ -308,13 +308,11 @@ def _hardware_lines(run: RunData) -> list[str]:
                 and group_of(b, groups) == prefix
             ]
             best = max(pipes, key=lambda b: _throughput(run, b), default=None)
-            singles = (
-                f"{_fmt(_throughput(run, one), '.0f')} | {_fmt(_throughput(run, every), '.0f')}"
-            )
+            singles = f"{rate(_throughput(run, one))} | {rate(_throughput(run, every))}"
             label = str(m) if not prefix else f"{m} ({prefix}*)"
             lines.append(
                 f"| {label} | {singles} "
-                f"| {best or '—'} ({_fmt(_throughput(run, best), '.0f') if best else '—'}) | "
+                f"| {best or '—'} ({rate(_throughput(run, best)) if best else '—'}) | "
                 f"{_fmt(hardware_limit_efficiency(run, best)) if best else '—'} | "
                 f"{_fmt(hardware_limit_efficiency(run, every))} |"
             )

@@ -18,6 +18,7 @@ from dnibench.studies.pipeline.model_groups import (
     group_of,
     prefix_of,
     prefixes,
+    rate,
 )
 from dnibench.studies.pipeline.verdicts import verdicts_section
 
@@ -118,3 +119,9 @@ def test_gpt_dni_is_set_against_gpt_baselines_only(run_dir: Path) -> None:
     assert len(rows) == 1 and "gpt-zb-m8 (42)" in rows[0]
     hw = [line for line in section.markdown.splitlines() if line.startswith("| 8 (gpt-*)")]
     assert len(hw) == 1 and "gpt-dni-m8 (50)" in hw[0] and "1.250" in hw[0]
+
+
+def test_rate_keeps_small_throughputs_readable() -> None:
+    assert rate(1234.4) == "1234"
+    assert rate(6.1234) == "6.12"
+    assert rate(float("nan")) == "—"
