@@ -9,9 +9,11 @@ hardware-limit efficiency of a benchmark is
 
 with cores used = processes x threads per process (K for a pipeline of K
 single-threaded ranks; the core count for the all-cores single-process
-baseline). The baseline is the run's own ``single-1t-m{m}`` benchmark, and
-only when the run's config says it trained the same model on the same batch;
-otherwise the figure is missing (shown as a dash), never guessed.
+baseline). The baseline is the run's own ``single-1t-m{m}`` benchmark of the
+benchmark's model group (``gpt-single-1t-m{m}`` for ``gpt-dni-m8``, see
+:mod:`model_groups`), and only when the run's config says it trained the
+same model on the same batch; otherwise the figure is missing (shown as a
+dash), never guessed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import math
 from typing import Any
 
 from dnibench.rundir.reader import RunData
+from dnibench.studies.pipeline.model_groups import group_of, prefixes
 
 #: Spec fields that must agree for single-1t-m{m} to be the same model's baseline.
 SAME_MODEL = ("model", "width", "depth", "input_shape", "batch_size", "data")
@@ -34,8 +37,9 @@ def _spec(run: RunData, bench: str) -> dict[str, Any]:
     return benchmark_specs(run).get(bench, {})
 
 
-def baseline_name(microbatches: int) -> str:
-    return f"single-1t-m{microbatches}"
+def baseline_name(microbatches: int, prefix: str = "") -> str:
+    """The one-thread single process of the model group ``prefix`` at ``microbatches``."""
+    return f"{prefix}single-1t-m{microbatches}"
 
 
 def cores_used(run: RunData, bench: str) -> float:
@@ -58,7 +62,8 @@ def hardware_limit_efficiency(run: RunData, bench: str) -> float:
     if rows.empty:
         return math.nan
     m = int(rows["microbatches"].max())
-    base = baseline_name(m)
+    prefix = group_of(bench, prefixes(run))
+    base = baseline_name(m, prefix)
     base_spec, spec = _spec(run, base), _spec(run, bench)
     if base_spec and spec and any(base_spec.get(k) != spec.get(k) for k in SAME_MODEL):
         return math.nan

@@ -1,7 +1,8 @@
 """The pipeline study: its kind (one stage-split pipeline on dist or streams) and sections.
 
 Sections: the runtime targets (:mod:`targets`) when the run holds the
-pipeline grid they read, and the zero-bubble verdicts (:mod:`verdicts`).
+pipeline grid they read, the zero-bubble verdicts (:mod:`verdicts`) and the
+asynchronous modes against dni and the exact schedules (:mod:`async_modes`).
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ def _pipeline_verdicts(run_dir: Path) -> Section | None:
     return verdicts_section(run_dir)
 
 
+def _async_modes(run_dir: Path) -> Section | None:
+    """The asynchronous modes against dni and the best exact schedule, with their stash."""
+    from dnibench.studies.pipeline.async_modes import async_section
+
+    return async_section(run_dir)
+
+
 def _mfu(run_dir: Path) -> Section | None:
     """Tokens/s, MFU and HFU against the measured peak, and the MFU gap split."""
     from dnibench.studies.pipeline.mfu import mfu_section
@@ -132,6 +140,6 @@ STUDY = Study(
     "pipeline",
     rank=10,
     kinds=(KIND,),
-    sections=(_pipeline_targets, _pipeline_verdicts, _mfu, _straggler),
+    sections=(_pipeline_targets, _pipeline_verdicts, _async_modes, _mfu, _straggler),
     hooks=ReportHooks(hardware_limit=_hardware_limit, plots={"timeline": _timeline}),
 )

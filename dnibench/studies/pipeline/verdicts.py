@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from dnibench.errors import UserError
-from dnibench.modes import SINGLE, Family, mode_names, unlocked_mode_names
+from dnibench.modes import SINGLE, unlocked_mode_names
 from dnibench.report.findings import VerdictRecord, record_of_interval
 from dnibench.report.section import Section
 from dnibench.report.verdict import Verdict
@@ -43,14 +43,13 @@ from dnibench.studies.pipeline.hardware_limit import (
     hardware_limit_efficiency,
 )
 from dnibench.studies.pipeline.launch_pairs import LaunchRatio, compare_launches
+from dnibench.studies.pipeline.model_groups import best_exact, group_of, prefixes, rate
 
 __all__ = ["lock_idle", "verdicts_section"]
 
 MICROBATCHES = (1, 4, 8)
 TORCH_ZB_TARGET = 0.95
 MIN_LAUNCHES = 5
-#: Exact gradients: dnibench's own backprop schedules and PyTorch's peers.
-EXACT_MODES = mode_names(Family.OWN, Family.PEER)
 UNLOCKED = unlocked_mode_names()
 #: The all-cores single process: the bar a pipeline on this machine has to clear.
 SINGLE_ALL = "single-all"
@@ -83,26 +82,6 @@ def _fmt(value: float, spec: str = ".3f") -> str:
 
 def _throughput(run: RunData, bench: str) -> float:
     return run.value(bench, "throughput")
-
-
-def _exact_at(run: RunData, m: int) -> list[str]:
-    """Exact-gradient benchmarks at ``m`` with spans on (dnibench's schedules and torch peers)."""
-    specs = benchmark_specs(run)
-    found = []
-    for bench in run.pipeline_benchmarks():
-        spec = specs.get(bench, {})
-        mode = str(spec.get("mode", ""))
-        if int(spec.get("microbatches", -1)) != m or spec.get("spans") is False:
-            continue
-        exact = mode in EXACT_MODES
-        if exact and not math.isnan(_throughput(run, bench)):
-            found.append(bench)
-    return found
-
-
-def _best_exact(run: RunData, m: int) -> str | None:
-    found = _exact_at(run, m)
-    return max(found, key=lambda b: _throughput(run, b)) if found else None
 
 
 @dataclass
@@ -172,7 +151,11 @@ def _same_model(run: RunData, a: str, b: str) -> str:
 
 
 def _decoupled_table(run: RunData) -> tuple[list[str], list[VerdictRecord]]:
-    """Each decoupled regime against the all-cores single process and the best exact schedule."""
+    """Each decoupled regime against the all-cores single process and the best exact schedule.
+
+    Per model group (the plain grid, then each prefix such as ``gpt-``): a
+    regime is set only against its own group's baselines.
+    """
     lines = [
         "| regime | m | vs single-all: ratio [interval] | verdict: faster than single-all "
         "| best exact schedule | vs best exact: ratio [interval] "
@@ -181,33 +164,44 @@ def _decoupled_table(run: RunData) -> tuple[list[str], list[VerdictRecord]]:
     ]
     records: list[VerdictRecord] = []
     names = set(run.benchmarks())
-    for mode in UNLOCKED:
-        for m in MICROBATCHES:
-            bench = f"{mode}-m{m}"
-            if bench not in names:
-                continue
-            single = f"{SINGLE_ALL}-m{m}"
-            cells = []
-            if single in names:
-                why = _same_model(run, bench, single)
-                ratio = compare_launches(run.results, bench, single)
-                record = _ratio_record(f"{bench} faster than {single}", ratio, 1.0, why)
-                records.append(record)
-                cells += [ratio.cell(), _verdict_cell(record)]
-            else:
-                cells += ["—", f"{Verdict.NOT_MEASURED}: no {single} in this run"]
-            best = _best_exact(run, m)
-            if best is not None:
-                ratio = compare_launches(run.results, bench, best)
-                record = _ratio_record(f"{bench} faster than the best exact schedule ({best})",
-                                       ratio, 1.0)  # fmt: skip
-                records.append(record)
-                cells += [f"{best} ({_fmt(_throughput(run, best), '.0f')})", ratio.cell(),
-                          _verdict_cell(record)]  # fmt: skip
-            else:
-                cells += ["—", "—", f"{Verdict.NOT_MEASURED}: no exact schedule at m={m}"]
-            lines.append(f"| {mode} | {m} | " + " | ".join(cells) + " |")
+    for prefix in prefixes(run):
+        for mode in UNLOCKED:
+            for m in MICROBATCHES:
+                bench = f"{prefix}{mode}-m{m}"
+                if bench not in names:
+                    continue
+                cells, found = _decoupled_cells(run, bench, prefix, m)
+                records += found
+                lines.append(f"| {prefix}{mode} | {m} | " + " | ".join(cells) + " |")
     return lines, records
+
+
+def _decoupled_cells(
+    run: RunData, bench: str, prefix: str, m: int
+) -> tuple[list[str], list[VerdictRecord]]:
+    names = set(run.benchmarks())
+    single = f"{prefix}{SINGLE_ALL}-m{m}"
+    cells, records = [], []
+    if single in names:
+        why = _same_model(run, bench, single)
+        ratio = compare_launches(run.results, bench, single)
+        record = _ratio_record(f"{bench} faster than {single}", ratio, 1.0, why)
+        records.append(record)
+        cells += [ratio.cell(), _verdict_cell(record)]
+    else:
+        cells += ["—", f"{Verdict.NOT_MEASURED}: no {single} in this run"]
+    best = best_exact(run, m, prefix)
+    if best is not None:
+        ratio = compare_launches(run.results, bench, best)
+        record = _ratio_record(f"{bench} faster than the best exact schedule ({best})",
+                               ratio, 1.0)  # fmt: skip
+        records.append(record)
+        cells += [f"{best} ({rate(_throughput(run, best))})", ratio.cell(),
+                  _verdict_cell(record)]  # fmt: skip
+    else:
+        where = f"m={m}" if not prefix else f"m={m} among {prefix}*"
+        cells += ["—", "—", f"{Verdict.NOT_MEASURED}: no exact schedule at {where}"]
+    return cells, records
 
 
 def _same_split(run: RunData, a: str, b: str) -> str:
@@ -299,25 +293,29 @@ def _hardware_lines(run: RunData) -> list[str]:
         "|---:|---:|---:|---|---:|---:|",
     ]
     specs = benchmark_specs(run)
-    for m in MICROBATCHES:
-        one, every = f"single-1t-m{m}", f"single-all-m{m}"
-        if one not in run.benchmarks():
-            continue
-        pipes = [
-            b
-            for b in run.pipeline_benchmarks()
-            if int(specs.get(b, {}).get("microbatches", -1)) == m
-            and specs.get(b, {}).get("mode") != SINGLE.name
-            and specs.get(b, {}).get("spans") is not False
-        ]
-        best = max(pipes, key=lambda b: _throughput(run, b), default=None)
-        singles = f"{_fmt(_throughput(run, one), '.0f')} | {_fmt(_throughput(run, every), '.0f')}"
-        lines.append(
-            f"| {m} | {singles} "
-            f"| {best or '—'} ({_fmt(_throughput(run, best), '.0f') if best else '—'}) | "
-            f"{_fmt(hardware_limit_efficiency(run, best)) if best else '—'} | "
-            f"{_fmt(hardware_limit_efficiency(run, every))} |"
-        )
+    groups = prefixes(run)
+    for prefix in groups:
+        for m in MICROBATCHES:
+            one, every = f"{prefix}single-1t-m{m}", f"{prefix}single-all-m{m}"
+            if one not in run.benchmarks():
+                continue
+            pipes = [
+                b
+                for b in run.pipeline_benchmarks()
+                if int(specs.get(b, {}).get("microbatches", -1)) == m
+                and specs.get(b, {}).get("mode") != SINGLE.name
+                and specs.get(b, {}).get("spans") is not False
+                and group_of(b, groups) == prefix
+            ]
+            best = max(pipes, key=lambda b: _throughput(run, b), default=None)
+            singles = f"{rate(_throughput(run, one))} | {rate(_throughput(run, every))}"
+            label = str(m) if not prefix else f"{m} ({prefix}*)"
+            lines.append(
+                f"| {label} | {singles} "
+                f"| {best or '—'} ({rate(_throughput(run, best)) if best else '—'}) | "
+                f"{_fmt(hardware_limit_efficiency(run, best)) if best else '—'} | "
+                f"{_fmt(hardware_limit_efficiency(run, every))} |"
+            )
     return lines
 
 
@@ -329,7 +327,12 @@ def verdicts_section(run_dir: Path) -> Section | None:
     run = load_run(run_dir)
     names = set(run.benchmarks())
     has_zb = any(f"zb-m{m}" in names for m in MICROBATCHES)
-    has_decoupled = any(f"{mode}-m{m}" in names for mode in UNLOCKED for m in MICROBATCHES)
+    has_decoupled = any(
+        f"{prefix}{mode}-m{m}" in names
+        for prefix in prefixes(run)
+        for mode in UNLOCKED
+        for m in MICROBATCHES
+    )
     if not (has_zb or has_decoupled):
         return None
     records: list[VerdictRecord] = []
@@ -347,7 +350,13 @@ def verdicts_section(run_dir: Path) -> Section | None:
         "interleaved the two benchmarks' launches, else a 95% bootstrap of the ratio of "
         "medians. 'Faster' is met only when the whole interval lies above 1, missed when it "
         "lies at or below 1, inconclusive when it straddles 1. Choosing the fastest exact "
-        "schedule on the same launches favours the baseline, so a 'met' here is conservative.",
+        "schedule on the same launches favours the baseline, so a 'met' here is conservative."
+        + (
+            " A prefixed regime (gpt-dni) is set only against its own model group's "
+            "single-all and exact schedules (gpt-single-all-m{m}, gpt-*)."
+            if any(prefixes(run))
+            else ""
+        ),
         "",
         *decoupled_lines,
         "",
@@ -411,7 +420,13 @@ def verdicts_section(run_dir: Path) -> Section | None:
             "",
             "HW-limit efficiency: throughput / (cores used x single-1t-m{m} throughput), "
             "cores used = processes x threads; the all-cores single process is the bar a "
-            "2-process pipeline on this machine has to clear.",
+            "2-process pipeline on this machine has to clear."
+            + (
+                " A prefixed row (gpt-*) reads its own group's single processes "
+                "(gpt-single-1t-m{m}) and best pipeline."
+                if any(prefixes(run))
+                else ""
+            ),
             "",
             *hardware,
             "",
