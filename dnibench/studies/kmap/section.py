@@ -22,7 +22,6 @@ Per workload with kmap benchmarks (:mod:`dnibench.studies.kmap.study`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +36,13 @@ from dnibench.rundir import layout
 from dnibench.rundir.reader import raw_results, read_config, read_curves
 from dnibench.simulate.ttq_predict import (
     MapCell,
+    Throughput,
     beat_map,
     predict_times,
     prediction_error,
 )
 from dnibench.stats import Verdict
-from dnibench.studies.kmap.study import KMAP
+from dnibench.studies.kmap import KMAP
 from dnibench.studies.ttq.keys import TTQ
 from dnibench.studies.ttq.reach import clock_table, median_interval, reaches
 from dnibench.studies.ttq.section import TTQBench
@@ -81,7 +81,7 @@ def _by_mode(benches: list[TTQBench], values: dict[str, float]) -> dict[str, dic
     return table
 
 
-def _throughput_fn(run_dir: Path, workload: str, staleness: int) -> tuple[Callable, str]:
+def _throughput_fn(run_dir: Path, workload: str, staleness: int) -> tuple[Throughput, str]:
     from dnibench.simulate.scaling import SweepSettings, model_costs_from_run, simulate_point
 
     model = model_costs_from_run(run_dir, only=f"tput-{workload}-")
@@ -110,7 +110,7 @@ def _check_lines(
     run_dir: Path,
     workload: str,
     samples: dict[str, dict[int, float]],
-    throughput: Callable,
+    throughput: Throughput,
     curves: pd.DataFrame,
     target: float,
 ) -> tuple[list[str], list[VerdictRecord]]:
@@ -240,8 +240,8 @@ def _workload(
     for bench_mode in dict.fromkeys(b.mode for b in benches):
         by_k = samples[bench_mode]
         seeds = "/".join(str(b.repeats) for b in benches if b.mode == bench_mode)
-        cells = " | ".join(_v(by_k.get(k, math.nan), ".0f") for k in sorted(measured_ks))
-        lines.append(f"| {bench_mode} | {cells} | {seeds} |")
+        row = " | ".join(_v(by_k.get(k, math.nan), ".0f") for k in sorted(measured_ks))
+        lines.append(f"| {bench_mode} | {row} | {seeds} |")
     lines.append("")
     try:
         throughput, source = _throughput_fn(run_dir, workload, staleness)

@@ -17,15 +17,12 @@ from typing import TYPE_CHECKING, Any
 from dnibench.report.section import Section
 from dnibench.studies.item import Item
 from dnibench.studies.kind import BenchmarkKind
+from dnibench.studies.kmap import KMAP, REPLAY_RUNTIME
 from dnibench.studies.study import Study
 from dnibench.studies.ttq.keys import TTQ_KEYS, build_ttq, ttq_body
 
 if TYPE_CHECKING:
     from dnibench.studies.kmap.run import KmapResult
-
-KMAP = "kmap"
-REPLAY_RUNTIME = "reference"
-"""The kind's one runtime: every stage in this process, in the pipeline's order."""
 
 
 def _build(item: Item, values: Mapping[str, Any]) -> Item:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dnibench.stats import REPORT_SEEDS
-from dnibench.studies.kmap.study import KMAP, REPLAY_RUNTIME
+from dnibench.studies.kmap import KMAP, REPLAY_RUNTIME
 from dnibench.studies.ttq.keys import TTQConfig, seeds_of
 from dnibench.studies.ttq.section import MATCH_FIELDS
 from dnibench.suites.rewrites import load_suite_profile
