@@ -291,7 +291,8 @@ def _workload(
                 )
             )
     plot = _plot(maps, Path(run_dir) / layout.PLOTS, workload)
-    return lines, ({f"kmap-{workload}": plot} if plot else {}), records
+    heading = f"K map, {workload}: predicted time to quality over the best exact schedule's"
+    return lines, ({heading: plot} if plot else {}), records
 
 
 def kmap_section(run_dir: Path) -> Section | None:
