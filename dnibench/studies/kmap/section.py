@@ -185,35 +185,47 @@ def _map_table(cells: list[MapCell], measured_ks: set[int]) -> list[str]:
     return lines
 
 
-def _plot(maps: dict[str, list[MapCell]], out_dir: Path, workload: str) -> Path | None:
+def _plot(
+    maps: dict[str, list[MapCell]], out_dir: Path, workload: str, largest: int
+) -> Path | None:
+    """One heat map a (quality, mode): log2 of predicted time over the best exact schedule's."""
     from dnibench.report.style import figure, save, styled
 
-    panels = [(label, mode) for label, cells in maps.items() for mode in dict.fromkeys(
-        c.mode for c in cells)]  # fmt: skip
-    if not panels:
+    labels = list(maps)
+    modes = list(dict.fromkeys(c.mode for cells in maps.values() for c in cells))
+    if not labels or not modes:
         return None
     with styled():
-        fig = figure(3.2 * len(panels), 3.2)
-        axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        for ax, (label, mode) in zip(axes, panels, strict=True):
-            grid = np.full((len(MICROBATCHES), len(STAGES)), np.nan)
-            for cell in maps[label]:
-                if cell.mode == mode and cell.microbatches in MICROBATCHES:
-                    ratio = cell.ratio
-                    if math.isnan(ratio):
+        fig = figure(3.0 * len(modes) + 1.0, 2.8 * len(labels))
+        axes = fig.subplots(len(labels), len(modes), squeeze=False)
+        image = None
+        for row, label in enumerate(labels):
+            for column, mode in enumerate(modes):
+                ax = axes[row][column]
+                grid = np.full((len(MICROBATCHES), len(STAGES)), np.nan)
+                for cell in maps[label]:
+                    if cell.mode != mode or math.isnan(cell.ratio):
                         continue
+                    ratio = cell.ratio
                     value = 4.0 if math.isinf(ratio) else -4.0 if ratio == 0 else math.log2(ratio)
-                    grid[MICROBATCHES.index(cell.microbatches), STAGES.index(cell.stages)] = value
-            image = ax.imshow(grid, cmap="RdBu_r", vmin=-4, vmax=4, origin="lower", aspect="auto")
-            ax.set_xticks(range(len(STAGES)), [str(k) for k in STAGES])
-            ax.set_yticks(range(len(MICROBATCHES)), [str(m) for m in MICROBATCHES])
-            ax.set_xlabel("K (beyond 4: extrapolated)")
-            ax.set_ylabel("m")
-            ax.set_title(f"{mode}, {label}", fontsize="small")
+                    if cell.microbatches in MICROBATCHES and cell.stages in STAGES:
+                        at = (MICROBATCHES.index(cell.microbatches), STAGES.index(cell.stages))
+                        grid[at] = max(-4.0, min(4.0, value))
+                image = ax.imshow(
+                    grid, cmap="RdBu_r", vmin=-4, vmax=4, origin="lower", aspect="auto"
+                )
+                ax.grid(False)
+                ax.set_xticks(range(len(STAGES)), [str(k) for k in STAGES])
+                ax.set_yticks(range(len(MICROBATCHES)), [str(m) for m in MICROBATCHES])
+                if largest in STAGES:
+                    ax.axvline(STAGES.index(largest) + 0.5, color="black", linestyle=":")
+                ax.set_title(f"{mode}, to {label}", fontsize="small")
+                if column == 0:
+                    ax.set_ylabel("m")
+        assert image is not None
+        fig.supxlabel(f"K (right of the dotted line: extrapolated from K = {largest})")
         fig.colorbar(
-            image,
-            ax=list(axes),
-            label="log2 predicted time / best exact (4: never, -4: only it arrives)",
+            image, ax=axes.ravel().tolist(), label="log2 time / best exact (4: never; -4: only it)"
         )
         return save(fig, out_dir / f"kmap_{workload}.png")
 
@@ -290,7 +302,7 @@ def _workload(
                     better="<",
                 )
             )
-    plot = _plot(maps, Path(run_dir) / layout.PLOTS, workload)
+    plot = _plot(maps, Path(run_dir) / layout.PLOTS, workload, max(measured_ks))
     heading = f"K map, {workload}: predicted time to quality over the best exact schedule's"
     return lines, ({heading: plot} if plot else {}), records
 
