@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.errors import UserError
-from dnibench.modes import GPIPE, ONE_F_ONE_B, ZB
+from dnibench.modes import GPIPE, ONE_F_ONE_B, ZB, Family
 from dnibench.report.findings import VerdictRecord
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
@@ -79,6 +79,23 @@ def _by_mode(benches: list[TTQBench], values: dict[str, float]) -> dict[str, dic
         if ONE_F_ONE_B.name in table:
             table.setdefault(exact, dict(table[ONE_F_ONE_B.name]))
     return table
+
+
+def _asynchronous_from_ttq(
+    run_dir: Path, workload: str, curves: pd.DataFrame, quality: float, known: set[str]
+) -> dict[str, dict[int, float]]:
+    """Asynchronous modes the ttq run timed but no kmap benchmark replayed: their dist samples
+    at the ttq run's K (every other K then extrapolated from it)."""
+    found: dict[str, dict[int, float]] = {}
+    for entry in read_config(run_dir).of_kind(TTQ):
+        bench = TTQBench(entry.name, entry.repeats, entry.spec)
+        if bench.workload != workload or bench.family is not Family.ASYNC or bench.mode in known:
+            continue
+        per_seed = clock_table(reaches(curves, bench.name, quality), "samples")
+        found.setdefault(bench.mode, {})[bench.spec.integer("stages")] = _median(
+            list(per_seed.values())
+        )
+    return found
 
 
 def _throughput_fn(run_dir: Path, workload: str, staleness: int) -> tuple[Throughput, str]:
@@ -270,6 +287,8 @@ def _workload(
         by_mode = (
             samples if quality == target else _by_mode(benches, _samples(benches, curves, quality))
         )
+        extra = _asynchronous_from_ttq(run_dir, workload, curves, quality, set(by_mode))
+        by_mode = {**by_mode, **extra}
         cells = beat_map(predict_times(by_mode, throughput, STAGES, MICROBATCHES, RULE), exact)
         maps[label] = cells
         lines += [
@@ -282,6 +301,13 @@ def _workload(
             *_map_table(cells, measured_ks),
             "",
         ]
+        if extra:
+            lines += [
+                f"Asynchronous modes without kmap benchmarks ({', '.join(extra)}): samples to "
+                "target from the ttq run's own dist launches at its K only; every other K is "
+                "an extrapolation for them (held at that K's).",
+                "",
+            ]
         for mode in dict.fromkeys(c.mode for c in cells):
             own = [c for c in cells if c.mode == mode and not c.extrapolated]
             ratios = [c.ratio for c in own if not math.isnan(c.ratio)]

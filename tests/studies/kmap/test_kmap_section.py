@@ -53,6 +53,12 @@ def run_dir(tmp_path: Path) -> Path:
                                          balance=[2] * k)  # fmt: skip
             config["benchmarks"].append(entry)
             rows += _curve(name, reached[k])
+    # An asynchronous mode the ttq run timed (dist, K = 2) but no kmap benchmark replayed.
+    entry = copy.deepcopy(template)
+    entry.update(name="mnist1d-conv1d-pipedream")
+    entry["spec"]["spec"].update(name="mnist1d-conv1d-pipedream", mode="pipedream")
+    config["benchmarks"].append(entry)
+    rows += _curve("mnist1d-conv1d-pipedream", 26880)
     (out / "config.json").write_text(json.dumps(config))
     curves = pd.read_csv(out / "curves.csv")
     pd.concat([curves, pd.DataFrame(rows)]).to_csv(out / "curves.csv", index=False)
@@ -79,6 +85,15 @@ def test_the_section_tables_the_samples_the_check_and_the_labelled_map(run_dir: 
     # dni never arrives at the measured K = 3, 4 and is twice as slow in samples at K = 2.
     dni = next(r for r in section.verdicts if r.claim.startswith("mnist1d-conv1d dni predicted"))
     assert dni.estimate > 1 and dni.word == "missed"
+
+
+def test_an_asynchronous_mode_of_the_ttq_run_enters_the_map_extrapolated(run_dir: Path) -> None:
+    section = kmap_section(run_dir)
+    assert section is not None
+    assert "Asynchronous modes without kmap benchmarks (pipedream)" in section.markdown
+    assert any(line.startswith("| pipedream | 4 |") for line in section.markdown.splitlines())
+    claim = next(r for r in section.verdicts if r.claim.startswith("mnist1d-conv1d pipedream"))
+    assert claim.n == len((1, 4, 8, 16, 32, 64))  # K = 2 only is measured for it
 
 
 def test_no_kmap_benchmark_no_section() -> None:
