@@ -268,7 +268,11 @@ def _workload(
     ]
     for bench_mode in dict.fromkeys(b.mode for b in benches):
         by_k = samples[bench_mode]
-        seeds = "/".join(str(b.repeats) for b in benches if b.mode == bench_mode)
+        seeds = "/".join(  # the seeds with a curve (a run may stop short of its repeats)
+            str(curves.loc[curves["benchmark"] == b.name, "repeat"].nunique())
+            for b in benches
+            if b.mode == bench_mode
+        )
         row = " | ".join(_v(by_k.get(k, math.nan), ".0f") for k in sorted(measured_ks))
         lines.append(f"| {bench_mode} | {row} | {seeds} |")
     lines.append("")
