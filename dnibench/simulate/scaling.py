@@ -147,17 +147,22 @@ def _largest_m(specs: dict[str, dict[str, Any]], mode: str) -> str | None:
     return next(str(s["name"]) for s in found if int(s.get("microbatches", 1)) == best)
 
 
-def model_costs_from_run(run_dir: Path | str, statistic: str = "mean") -> ModelCosts:
+def model_costs_from_run(
+    run_dir: Path | str, statistic: str = "mean", only: str | None = None
+) -> ModelCosts:
     """A model's costs from a run: compute from its backprop benchmarks, SG and SI from unlocked.
 
     Forward, backward, optimiser, send, overhead and link come from the
     gpipe and 1F1B benchmarks with the most microbatches (mean over their
     launches), the SG regression from the DNI one (first stage), the SI costs
     from the unlock one (last stage), the split backward's two halves from the
-    zb one (so a simulated zb pays what the measured split cost).
+    zb one (so a simulated zb pays what the measured split cost). ``only``: the benchmarks
+    whose names start with it (one workload of a run that has several).
     """
     run_dir = Path(run_dir)
     specs = load_specs(run_dir)
+    if only is not None:
+        specs = {name: spec for name, spec in specs.items() if name.startswith(only)}
     cal = RunCalibrations(run_dir, specs, statistic)
     backprop = [
         n for n in (_largest_m(specs, GPIPE.name), _largest_m(specs, ONE_F_ONE_B.name)) if n

@@ -12,16 +12,16 @@ from dnibench.suites.schema import KEYS, KINDS
 
 def test_every_study_folder_is_found_in_rank_order() -> None:
     assert [study.name for study in registry.studies()] == [
-        "pipeline", "train", "recurrent", "ttq", "gpu", "simulator",
+        "pipeline", "train", "recurrent", "ttq", "kmap", "gpu", "simulator",
     ]  # fmt: skip
-    assert list(registry.kinds()) == ["pipeline", "train", "rnn", "copy", "ttq"]
+    assert list(registry.kinds()) == ["pipeline", "train", "rnn", "copy", "ttq", "kmap"]
 
 
 def test_sections_keep_the_report_order() -> None:
     names = [section.__name__ for section in registry.registered_sections()]
     assert names == [
         "_pipeline_targets", "_pipeline_verdicts", "_mfu", "_straggler", "_recurrent",
-        "_feed_forward", "_time_to_quality", "_gpu", "_simulated",
+        "_feed_forward", "_time_to_quality", "_k_map", "_gpu", "_simulated",
     ]  # fmt: skip
 
 
@@ -34,7 +34,7 @@ def test_the_schema_checks_exactly_the_keys_the_kinds_declare() -> None:
 
 def test_only_recurrent_kinds_run_side_by_side() -> None:
     parallel = [name for name, kind in registry.kinds().items() if kind.parallel]
-    assert parallel == ["rnn", "copy"]
+    assert parallel == ["rnn", "copy", "kmap"]  # kmap: one-thread, one-process replays
     assert [name for name, kind in registry.kinds().items() if kind.pipeline] == ["pipeline"]
 
 

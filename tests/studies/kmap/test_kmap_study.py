@@ -1,0 +1,30 @@
+"""The kmap blocks of suites/ttq.toml: report seeds, K = 2 is the ttq pipeline, weak scaling."""
+
+from __future__ import annotations
+
+from dnibench.stats import REPORT_SEEDS
+from dnibench.studies.kmap import KMAP, REPLAY_RUNTIME
+from dnibench.studies.ttq.keys import TTQConfig, seeds_of
+from dnibench.studies.ttq.section import MATCH_FIELDS
+from dnibench.suites.rewrites import load_suite_profile
+
+
+def test_kmap_runs_k2_to_4_on_report_seeds_and_k2_is_the_ttq_pipeline() -> None:
+    suite = load_suite_profile("ttq")
+    kmap = [item for item in suite.items if item.kind == KMAP]
+    ttq = {item.spec.mode: item.spec for item in suite.items if item.kind == "ttq" and item.spec
+           and item.name.startswith("mnist1d-conv1d")}  # fmt: skip
+    assert {item.spec.stages for item in kmap if item.spec} == {2, 3, 4}
+    for item in kmap:
+        spec, config = item.spec, item.config
+        assert spec is not None and isinstance(config, TTQConfig)
+        assert item.runtime == REPLAY_RUNTIME
+        assert set(seeds_of(spec, item.repeats)) <= set(REPORT_SEEDS)
+        if spec.stages > 2:  # two blocks a stage; K = 2 leaves them to the model, as ttq does
+            assert spec.depth == 2 * spec.stages - 1 and spec.balance == (2,) * spec.stages
+        assert config.target is not None and config.workload == "mnist1d-conv1d"
+        if spec.stages == 2:
+            assert item.repeats == 5
+            same = ttq[spec.mode]
+            assert all(getattr(spec, f) == getattr(same, f) for f in MATCH_FIELDS), item.name
+            assert (spec.steps, spec.eval_every) == (same.steps, same.eval_every)
