@@ -108,16 +108,17 @@ def test_quick_pipelines_and_trainings_build(digits: Dataset) -> None:
 def test_pipeline_suite_is_the_grid_it_promises() -> None:
     suite = load_suite("pipeline")
     assert suite.repeats == 3
-    grid = {
-        (1, 4, 8): ("1f1b", "dni", "cdni", "unlock", "torch-interleaved-zb", "torch-zbv",
-                    "zb", "torch-zb"),
-        (4, 8): ("torch-1f1b", "torch-dualpipev"),
-        (8,): ("gpipe", "torch-gpipe", "torch-interleaved-1f1b", "torch-looped-bfs"),
-        (1,): ("sequential",),
-    }  # fmt: skip
-    expected = {
-        f"{mode}-m{m}": (mode, m) for ms, modes in grid.items() for m in ms for mode in modes
-    }
+    grid = [
+        ((1, 4, 8), ("1f1b", "dni", "cdni", "unlock", "torch-interleaved-zb", "torch-zbv",
+                     "zb", "torch-zb")),
+        ((4, 8), ("torch-1f1b", "torch-dualpipev")),
+        ((8,), ("gpipe", "torch-gpipe", "torch-interleaved-1f1b", "torch-looped-bfs")),
+        ((1,), ("sequential",)),
+        # The asynchronous modes (issue 24); PipeDream-2BW needs m >= K = 2.
+        ((1, 4, 8), ("pipedream", "pipemare", "pipemare-plain", "dgl")),
+        ((4, 8), ("pipedream-2bw",)),
+    ]  # fmt: skip
+    expected = {f"{mode}-m{m}": (mode, m) for ms, modes in grid for m in ms for mode in modes}
     singles = {f"single-{t}-m{m}": m for t in ("1t", "all") for m in (1, 4, 8)}
     twins = {"gpipe-m8-nospans": "gpipe", "dni-m8-nospans": "dni"}
     slowed = {"gpipe-m8-slow1": "gpipe", "torch-gpipe-m8-slow1": "torch-gpipe"}  # straggler
