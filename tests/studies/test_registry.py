@@ -21,7 +21,7 @@ def test_sections_keep_the_report_order() -> None:
     names = [section.__name__ for section in registry.registered_sections()]
     assert names == [
         "_pipeline_targets", "_pipeline_verdicts", "_mfu", "_straggler", "_recurrent",
-        "_feed_forward", "_time_to_quality", "_gpu", "_simulated",
+        "_feed_forward", "_language_model", "_time_to_quality", "_gpu", "_simulated",
     ]  # fmt: skip
 
 
@@ -32,9 +32,9 @@ def test_the_schema_checks_exactly_the_keys_the_kinds_declare() -> None:
         assert set(KEYS[name]) == declared | {"kind", "name", "repeats", "runtime"}
 
 
-def test_only_recurrent_kinds_run_side_by_side() -> None:
+def test_only_one_thread_kinds_run_side_by_side() -> None:
     parallel = [name for name, kind in registry.kinds().items() if kind.parallel]
-    assert parallel == ["rnn", "copy"]
+    assert parallel == ["train", "rnn", "copy"]
     assert [name for name, kind in registry.kinds().items() if kind.pipeline] == ["pipeline"]
 
 

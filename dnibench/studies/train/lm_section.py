@@ -198,10 +198,10 @@ def _group_lines(
         for regime in DECOUPLED:
             if regime in loss:
                 closed = gap_closed(loss[regime], bp, floor)
-                seeds = ", ".join(f"{fmt(v, '.2f')}" for v in closed.per_key.values())
+                per_seed = ", ".join(f"{fmt(v, '.2f')}" for v in closed.per_key.values())
                 i = closed.interval
                 lines.append(
-                    f"| {regime} | {seeds or MISSING} | {fmt(i.estimate, '.2f')} "
+                    f"| {regime} | {per_seed or MISSING} | {fmt(i.estimate, '.2f')} "
                     f"[{fmt(i.low, '.2f')}, {fmt(i.high, '.2f')}] |"
                 )
     targets = lm_targets(loss, f"{data} {model} K={stages}")

@@ -63,6 +63,8 @@ KIND: BenchmarkKind[TrainResult] = BenchmarkKind(
         f"test accuracy {result.final.test_accuracy:.4f}, test loss {result.final.test_loss:.4f}"
     ),
     figures=lambda result: {"test_accuracy": result.final.test_accuracy},
+    parallel=True,  # on one thread its seconds are the training thread's own CPU (train.py)
+    one_thread=lambda item: item.train is not None and item.train.threads == 1,
 )
 
 STUDY = Study("train", rank=20, kinds=(KIND,), sections=(_feed_forward, _language_model))
