@@ -53,6 +53,9 @@ class TrainConfig:
     frozen_stages: int = 0
     threads: int = 1
     timeout_s: float = 300.0  # a suite's run: hung after this long without an optimiser step
+    input_shape: tuple[int, ...] | None = None  # a token corpus's (L,): the window length
+    text_path: Path | None = None  # data = "text": the UTF-8 file
+    test_examples: int | None = None  # evaluate on this many test examples, evenly spaced
 
     def __post_init__(self) -> None:
         if not 0 <= self.frozen_stages < self.pipeline.stages:
@@ -62,6 +65,8 @@ class TrainConfig:
             )
         if self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
+        if self.test_examples is not None and self.test_examples < 1:
+            raise ValueError(f"test_examples must be at least 1, got {self.test_examples}")
 
 
 @dataclass
@@ -113,7 +118,13 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None) -> tuple[Datase
     """Load the data (unless given) and build the pipeline for ``config``."""
     regime = _regime(config.mode)
     if dataset is None:
-        dataset = load_dataset(config.data, data_dir=config.data_dir, seed=config.pipeline.seed)
+        dataset = load_dataset(
+            config.data,
+            data_dir=config.data_dir,
+            seed=config.pipeline.seed,
+            text_path=config.text_path,
+            **({} if config.input_shape is None else {"synthetic_shape": config.input_shape}),
+        )
     sample = dataset.x_train[: max(2, min(config.batch_size, len(dataset.x_train)))]
     pipeline = build_pipeline(
         config.pipeline, regime, dataset.input_shape, dataset.num_classes, sample
@@ -126,6 +137,21 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None) -> tuple[Datase
             task=pipeline.model.task, seed=config.pipeline.seed,
         )  # fmt: skip
     return dataset, pipeline
+
+
+def held_out(config: TrainConfig, dataset: Dataset) -> tuple[Tensor, Tensor]:
+    """The held-out examples evaluated: all, or ``test_examples`` evenly spaced over the split.
+
+    A language model's test split holds thousands of windows, and evaluating
+    all of them at every point would cost more than the training between;
+    evenly spaced windows sample every part of the corpus (its files), the
+    same windows at every point and in every regime.
+    """
+    x, y = dataset.x_test, dataset.y_test
+    if config.test_examples is None or config.test_examples >= len(x):
+        return x, y
+    index = torch.linspace(0, len(x) - 1, config.test_examples).round().long()
+    return x[index], y[index]
 
 
 def freeze(pipeline: Pipeline, count: int) -> None:
@@ -158,6 +184,7 @@ def _train(config: TrainConfig, dataset: Dataset | None, *, verbose: bool) -> Tr
         dataset.x_train, dataset.y_train, config.batch_size, seed=config.pipeline.seed
     )
     runtime = _runtime(config, pipeline, stream)
+    x_test, y_test = held_out(config, dataset)
     torch.manual_seed(config.pipeline.seed + 2)
     curve: list[CurvePoint] = []
     window: list[tuple[float, float, float, float]] = []
@@ -177,7 +204,7 @@ def _train(config: TrainConfig, dataset: Dataset | None, *, verbose: bool) -> Tr
             )
         )
         if step % config.eval_every == 0 or step == config.steps:
-            test_loss, accuracy = runtime.evaluate(dataset.x_test, dataset.y_test)
+            test_loss, accuracy = runtime.evaluate(x_test, y_test)
             columns = list(zip(*window, strict=True))
             point = CurvePoint(
                 step=step,

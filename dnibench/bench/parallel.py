@@ -5,8 +5,9 @@ cores can run N of them at once and finish a seeded suite N times sooner.
 Their figures stay honest when they share the machine: data efficiency is
 counted in characters, and a character-LM run's seconds are its training
 thread's own CPU seconds (see :mod:`dnibench.studies.recurrent.lm_bench`), which
-another process on another core does not inflate. Pipeline and training
-benchmarks time wall-clock over every core and never run in parallel.
+another process on another core does not inflate. A training (``train``) run
+on one thread times its thread's CPU too (:mod:`dnibench.train`) and goes side by
+side; one on more threads, and pipeline benchmarks, time every core and run alone.
 
 Workers compute; only the parent writes the run directory, in the order runs
 finish, so rows never interleave. Ctrl-C (or SIGTERM, SIGHUP: see

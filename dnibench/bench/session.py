@@ -190,8 +190,8 @@ def run_session(
     ]
     results: list[object] = []
     if jobs > 1:
-        side_by_side = [pair for pair in pending if benchmark_kind(pair[0].kind).parallel]
-        pending = [pair for pair in pending if not benchmark_kind(pair[0].kind).parallel]
+        side_by_side = [p for p in pending if benchmark_kind(p[0].kind).side_by_side(p[0])]
+        pending = [p for p in pending if not benchmark_kind(p[0].kind).side_by_side(p[0])]
 
         def status(item: Item, state: str, seconds: float, message: str) -> None:
             _write_status(out, item.name, state, f"{seconds:.1f}", message)

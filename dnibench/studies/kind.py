@@ -55,6 +55,12 @@ class BenchmarkKind(Generic[Result]):
     """Runs a stage-split pipeline from a BenchSpec: stragglers and GPU telemetry apply."""
     parallel: bool = False
     """Trains on one thread and times its own CPU: ``run --jobs`` may run it side by side."""
+    one_thread: Callable[[Item], bool] = lambda item: True
+    """Whether ``item`` runs on one thread: a parallel kind's run goes side by side only then."""
+
+    def side_by_side(self, item: Item) -> bool:
+        """Whether ``run --jobs`` may run ``item`` beside others (a parallel kind, one thread)."""
+        return self.parallel and self.one_thread(item)
 
     def run(
         self, item: Item, repeat: int, repeats: int, out: Path, deadline_s: float | None

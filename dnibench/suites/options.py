@@ -71,10 +71,10 @@ def check_applies(
     """
     from dnibench.studies.registry import benchmark_kind
 
-    if jobs > 1 and not any(benchmark_kind(item.kind).parallel for item in items):
+    if jobs > 1 and not any(benchmark_kind(item.kind).side_by_side(item) for item in items):
         raise UserError(
-            f"--jobs {jobs} runs one-thread rnn and copy benchmarks side by side, and this run "
-            "holds none (everything else runs alone): drop --jobs"
+            f"--jobs {jobs} runs one-thread rnn, copy and train benchmarks side by side, and "
+            "this run holds none (everything else runs alone): drop --jobs"
         )
     traced = [item for item in items if benchmark_kind(item.kind).pipeline]
     if all_traces and not any((repeats or item.repeats) > 1 for item in traced):

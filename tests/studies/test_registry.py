@@ -20,8 +20,9 @@ def test_every_study_folder_is_found_in_rank_order() -> None:
 def test_sections_keep_the_report_order() -> None:
     names = [section.__name__ for section in registry.registered_sections()]
     assert names == [
-        "_pipeline_targets", "_pipeline_verdicts", "_mfu", "_straggler", "_recurrent",
-        "_feed_forward", "_time_to_quality", "_k_map", "_gpu", "_simulated",
+        "_pipeline_targets", "_pipeline_verdicts", "_async_modes", "_mfu", "_straggler",
+        "_recurrent", "_feed_forward", "_language_model", "_time_to_quality", "_k_map", "_gpu",
+        "_simulated",
     ]  # fmt: skip
 
 
@@ -32,9 +33,10 @@ def test_the_schema_checks_exactly_the_keys_the_kinds_declare() -> None:
         assert set(KEYS[name]) == declared | {"kind", "name", "repeats", "runtime"}
 
 
-def test_only_recurrent_kinds_run_side_by_side() -> None:
+def test_only_one_thread_kinds_run_side_by_side() -> None:
     parallel = [name for name, kind in registry.kinds().items() if kind.parallel]
-    assert parallel == ["rnn", "copy", "kmap"]  # kmap: one-thread, one-process replays
+    # kmap: one-thread, one-process replays
+    assert parallel == ["train", "rnn", "copy", "kmap"]
     assert [name for name, kind in registry.kinds().items() if kind.pipeline] == ["pipeline"]
 
 

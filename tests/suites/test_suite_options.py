@@ -86,11 +86,19 @@ def test_repeats_are_checked_against_names_and_range() -> None:
 # Issue 20, point 5: an option that applies to no benchmark of the run is an error, as
 # --text-path on a run without an rnn benchmark is.
 def test_jobs_on_a_run_without_recurrent_benchmarks_is_refused() -> None:
-    pipelines = load_suite("quick").items
+    pipelines = [item for item in load_suite("quick").items if item.kind == "pipeline"]
     check_applies(pipelines, 1, False, None)
-    with pytest.raises(UserError, match="--jobs 2 runs one-thread rnn and copy benchmarks"):
+    with pytest.raises(UserError, match="--jobs 2 runs one-thread rnn, copy and train bench"):
         check_applies(pipelines, 2, False, None)
     check_applies(load_suite("rnn").items, 2, False, None)
+    check_applies(load_suite("lm").items, 2, False, None)  # one-thread training runs
+
+
+def test_jobs_on_training_runs_of_more_than_one_thread_is_refused() -> None:
+    items = load_suite("lm").items
+    many = [replace(i, train=replace(i.train, threads=2)) for i in items if i.train is not None]
+    with pytest.raises(UserError, match="--jobs 2"):
+        check_applies(many, 2, False, None)
 
 
 def test_all_traces_on_a_run_with_one_launch_per_pipeline_is_refused() -> None:

@@ -10,6 +10,7 @@ from dnibench.data import DATA_NAMES
 from dnibench.errors import UserError
 from dnibench.modes import TRAIN_MODES
 from dnibench.pipeline import PipelineConfig
+from dnibench.precision import DEFAULT_DTYPE, DTYPES
 from dnibench.studies.keys import (
     KNOB_KEYS,
     MODEL_KEYS,
@@ -31,6 +32,10 @@ TRAIN_KEYS = (
     Key("target_accuracy", "float", above=0, maximum=1),
     Key("frozen_stages", "int", minimum=0, note="the first n stages keep their initial weights"),
     Key("threads", "threads", minimum=1, note="1 (the default) times the training thread's CPU"),
+    Key("input_shape", "ints", minimum=1, note="a token corpus's [L]: the window length"),
+    Key("text_path", "str", note="the UTF-8 file of data = 'text'"),
+    Key("test_examples", "int", minimum=1, note="evaluate on this many, evenly spaced"),
+    Key("dtype", "str", choices=tuple(DTYPES), note="the precision of model, SG/SI and optimiser"),
     ONE_PROCESS_TIMEOUT_KEY,
     *KNOB_KEYS,
 )
@@ -47,6 +52,7 @@ def build_train(values: Mapping[str, Any]) -> TrainConfig:
         stages=values.get("stages", base.pipeline.stages),
         balance=values.get("balance"),
         seed=values.get("seed", base.pipeline.seed),
+        dtype=values.get("dtype", DEFAULT_DTYPE),
         **configs,
     )
     check_split(values, pipeline.model, pipeline.stages)
@@ -62,6 +68,9 @@ def build_train(values: Mapping[str, Any]) -> TrainConfig:
         frozen_stages=values.get("frozen_stages", base.frozen_stages),
         threads=values.get("threads", base.threads),
         timeout_s=values.get("timeout_s", base.timeout_s),
+        input_shape=tuple(values["input_shape"]) if "input_shape" in values else None,
+        text_path=Path(values["text_path"]).expanduser() if "text_path" in values else None,
+        test_examples=values.get("test_examples"),
     )
     if config.batch_size % config.microbatches:
         raise UserError(

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench import target_reach
+from dnibench.data import TOKEN_DATA
 from dnibench.modes import CDNI, DNI, UNLOCK, regime_names
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
@@ -103,6 +104,12 @@ class FFBench:
         return None
 
 
+def is_language_model(bench: FFBench) -> bool:
+    """Whether ``bench`` trains on a token corpus: the language-model section reports it
+    (:mod:`dnibench.studies.train.lm_section`), by held-out loss, not here."""
+    return str(bench.spec.get("data")) in TOKEN_DATA
+
+
 def train_benches(run_dir: Path) -> list[FFBench]:
     """The training benchmarks in the run's config, in run order."""
     entries = read_config(run_dir).of_kind("train")
@@ -142,17 +149,17 @@ def _reach_cell(values: np.ndarray, spec: str) -> str:
     return text if reached.size == values.size else f"{text}, {reached.size}/{values.size}"
 
 
-def _by_seed(values: np.ndarray) -> dict[Hashable, float]:
+def by_seed(values: np.ndarray) -> dict[Hashable, float]:
     """Seed (repeat index) -> value, NaN (not measured) left out, for pairing by seed."""
     return {seed: float(v) for seed, v in enumerate(values) if not math.isnan(v)}
 
 
 def _gain(a: np.ndarray, b: np.ndarray) -> Paired:
     """a - b paired by seed (same initialisation and data order in both)."""
-    return paired(_by_seed(a), _by_seed(b), relation="difference")
+    return paired(by_seed(a), by_seed(b), relation="difference")
 
 
-def _premise(bp: np.ndarray, base: np.ndarray) -> str | None:
+def premise(bp: np.ndarray, base: np.ndarray) -> str | None:
     """None when backprop beats the baseline on every seed's interval, else why not."""
     seeds = int(min(np.isfinite(bp).sum(), np.isfinite(base).sum()))
     if seeds < MIN_SEEDS:
@@ -178,10 +185,10 @@ def group_targets(acc: dict[str, np.ndarray]) -> list[Target]:
     bp, base = acc.get("backprop"), acc.get(BASELINE)
     if bp is None or base is None:
         return []
-    why = _premise(bp, base)
+    why = premise(bp, base)
     targets = []
     if _DNI in acc:
-        share = paired(_by_seed(acc[_DNI] - base), _by_seed(bp - base), relation="ratio")
+        share = paired(by_seed(acc[_DNI] - base), by_seed(bp - base), relation="ratio")
         targets.append(
             Target(
                 "DNI close to backprop: share of backprop's gain over the baseline "
@@ -290,7 +297,7 @@ def ff_section_markdown(run_dir: Path) -> str | None:
 def _ff_parts(run_dir: Path) -> tuple[str, list[Target]] | None:
     """The section's Markdown and its verdicts (None: no group with backprop and baseline)."""
     run_dir = Path(run_dir)
-    benches = [b for b in train_benches(run_dir) if b.role is not None]
+    benches = [b for b in train_benches(run_dir) if b.role is not None and not is_language_model(b)]
     groups: dict[tuple[str, str, int], list[FFBench]] = {}
     for bench in benches:
         groups.setdefault(bench.group, []).append(bench)
@@ -338,7 +345,7 @@ def ff_section(run_dir: Path) -> Section | None:
 
 
 __all__ = [
-    "BASELINE", "CLOSE_SHARE", "TARGET_SHARE", "FFBench", "ff_section", "ff_section_markdown",
-    "first_reach",
-    "group_targets", "reach", "train_benches",
+    "BASELINE", "CLOSE_SHARE", "TARGET_SHARE", "FFBench", "by_seed", "ff_section",
+    "ff_section_markdown", "first_reach", "group_targets", "is_language_model", "premise",
+    "reach", "train_benches",
 ]  # fmt: skip

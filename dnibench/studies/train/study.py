@@ -44,6 +44,13 @@ def _feed_forward(run_dir: Path) -> Section | None:
     return ff_section(run_dir)
 
 
+def _language_model(run_dir: Path) -> Section | None:
+    """The decoupled regimes of a transformer pipeline between the floor and backprop."""
+    from dnibench.studies.train.lm_section import lm_section
+
+    return lm_section(run_dir)
+
+
 KIND: BenchmarkKind[TrainResult] = BenchmarkKind(
     "train",
     runtimes=("reference",),
@@ -52,8 +59,12 @@ KIND: BenchmarkKind[TrainResult] = BenchmarkKind(
     body=lambda item: item.train,
     compute=_compute,
     record=_record,
-    progress=lambda result: f"test accuracy {result.final.test_accuracy:.4f}",
+    progress=lambda result: (
+        f"test accuracy {result.final.test_accuracy:.4f}, test loss {result.final.test_loss:.4f}"
+    ),
     figures=lambda result: {"test_accuracy": result.final.test_accuracy},
+    parallel=True,  # on one thread its seconds are the training thread's own CPU (train.py)
+    one_thread=lambda item: item.train is not None and item.train.threads == 1,
 )
 
-STUDY = Study("train", rank=20, kinds=(KIND,), sections=(_feed_forward,))
+STUDY = Study("train", rank=20, kinds=(KIND,), sections=(_feed_forward, _language_model))

@@ -11,7 +11,7 @@ from dnibench.regimes.regime import get_regime
 from dnibench.runtimes.reference import ReferenceRuntime
 from dnibench.studies.item import Item
 from dnibench.studies.train.run import run_training, to_target, train_rows
-from dnibench.train import TrainConfig, freeze, prepare, train
+from dnibench.train import TrainConfig, TrainResult, freeze, prepare, train
 
 CONFIG = TrainConfig(
     data="digits", mode="dni", pipeline=PipelineConfig(stages=2), steps=60, eval_every=20
@@ -42,6 +42,17 @@ def test_session_runs_training_items_into_curves_csv(tmp_path: Path) -> None:
         curve = list(csv.DictReader(handle))
     assert {row["repeat"] for row in curve} == {"0", "1"}
     with (tmp_path / "status.csv").open() as handle:
+        assert [row["status"] for row in csv.DictReader(handle)] == ["ok", "ok"]
+
+
+def test_one_thread_training_runs_side_by_side_with_the_same_results(tmp_path: Path) -> None:
+    item = Item(name="dni-digits", kind="train", repeats=2, train=CONFIG, target_accuracy=0.9)
+    alone = run_session([item], tmp_path / "alone")
+    beside = run_session([item], tmp_path / "beside", jobs=2)
+    losses = sorted(r.final.test_loss for r in alone if isinstance(r, TrainResult))
+    assert len(losses) == 2
+    assert sorted(r.final.test_loss for r in beside if isinstance(r, TrainResult)) == losses
+    with (tmp_path / "beside" / "status.csv").open() as handle:
         assert [row["status"] for row in csv.DictReader(handle)] == ["ok", "ok"]
 
 
