@@ -69,6 +69,7 @@ class LocalLossStage(Stage):
             loss_fn=stage.loss_fn,
             optimizer=stage.optimizer,
             num_classes=stage.num_classes,
+            dtype=stage.dtype,
         )
         if (head is None) != stage.is_last:
             raise ValueError("every stage but the last has an auxiliary head")
@@ -78,6 +79,8 @@ class LocalLossStage(Stage):
         self.forward_versions: dict[int, int] = {}
         self.backward_versions: dict[int, int] = {}
         if head is not None:
+            if stage.dtype is not None:
+                head.to(stage.dtype)  # the run's precision, like the stage (parameters kept)
             # One optimiser, the stage's own settings (its defaults) for the head's group.
             self.optimizer.add_param_group({"params": list(head.parameters())})
 
@@ -96,7 +99,7 @@ class LocalLossStage(Stage):
         if mb in self._flight:
             raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
         state = self._flight[mb] = _InFlight(inp=None)
-        out = self.module(inp.detach())
+        out = self.module(self.cast(inp).detach())
         logits = out if self.head is None else self.head(out)
         state.loss = self.loss_fn(logits, labels) * loss_scale
         self.forward_versions[mb] = self.live

@@ -206,6 +206,7 @@ class PipeMareStage(Stage):
             loss_fn=stage.loss_fn,
             optimizer=stage.optimizer,
             num_classes=stage.num_classes,
+            dtype=stage.dtype,
         )
         self.rule = rule
         self.delay = stage_delay(stage.index, stage.num_stages)

@@ -42,6 +42,7 @@ class VersionedStage(Stage):
             loss_fn=stage.loss_fn,
             optimizer=stage.optimizer,
             num_classes=stage.num_classes,
+            dtype=stage.dtype,
         )
         self.rule = rule
         self.per_step = microbatches
@@ -113,6 +114,7 @@ class VersionedStage(Stage):
                 f"which the store no longer holds (live version {self.live})"
             )
         leaves = {n: t.detach().requires_grad_(True) for n, t in source.items()}
+        inp = self.cast(inp)
         if not self.is_first:
             inp = inp.detach().requires_grad_(True)
         state = self._flight[mb] = _InFlight(inp=inp)
