@@ -61,6 +61,8 @@ def head_flops(shape: tuple[int, ...], num_classes: int, task: str) -> int:
 class LocalLossStage(Stage):
     """``stage`` trained on ``head``'s loss (or, with no head, the last stage's true loss)."""
 
+    splits_backward = False
+
     def __init__(self, stage: Stage, head: nn.Module | None, flops: int = 0) -> None:
         super().__init__(
             stage.index,
@@ -94,10 +96,7 @@ class LocalLossStage(Stage):
         split_backward: bool = False,
     ) -> Tensor:
         """f_k on the detached input, then the head's loss (the true loss on the last stage)."""
-        if split_backward:
-            raise ValueError("a DGL stage does not split its backward")
-        if mb in self._flight:
-            raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
+        self._admit(mb, split_backward)
         state = self._flight[mb] = _InFlight(inp=None)
         out = self.module(self.cast(inp).detach())
         logits = out if self.head is None else self.head(out)

@@ -198,6 +198,8 @@ def _plain_conv(module: nn.Conv1d | nn.Conv2d) -> bool:
 class PipeMareStage(Stage):
     """``stage`` under PipeMare's rule (``rule.pipemare``: with its two remedies)."""
 
+    splits_backward = False
+
     def __init__(self, stage: Stage, rule: AsyncRule, microbatches: int) -> None:
         super().__init__(
             stage.index,
@@ -319,8 +321,7 @@ class PipeMareStage(Stage):
         split_backward: bool = False,
     ) -> Tensor:
         """f_k on the live weights; the layers keep their inputs, not the weights."""
-        if split_backward:
-            raise ValueError("a PipeMare stage does not split its backward")
+        self._admit(mb, split_backward)  # before anything is recorded
         self.forward_versions[mb] = self.live
         self._mb = mb
         return super().forward(mb, inp, labels, loss_scale=loss_scale)

@@ -74,3 +74,17 @@ def test_a_bf16_asynchronous_pipeline_trains_in_bf16(mode: str) -> None:
             if value.is_floating_point():
                 assert value.dtype == torch.bfloat16, name
                 assert torch.isfinite(value.float()).all(), name
+
+
+@pytest.mark.parametrize("mode", ASYNC_MODES)
+def test_asynchronous_stages_refuse_a_split_backward_and_a_microbatch_twice(mode: str) -> None:
+    pipeline, stream = build_for_rank(small_spec(mode, 2, 2))
+    stage = pipeline.stages[0]
+    assert not stage.splits_backward
+    x, y = stream.batch(0)
+    with pytest.raises(ValueError, match="does not split its backward"):
+        stage.forward(0, x, y, split_backward=True)
+    assert stage.in_flight == 0
+    stage.forward(0, x, y)
+    with pytest.raises(RuntimeError, match="microbatch 0 already in flight"):
+        stage.forward(0, x, y)
