@@ -61,6 +61,8 @@ def head_flops(shape: tuple[int, ...], num_classes: int, task: str) -> int:
 class LocalLossStage(Stage):
     """``stage`` trained on ``head``'s loss (or, with no head, the last stage's true loss)."""
 
+    splits_backward = False
+
     def __init__(self, stage: Stage, head: nn.Module | None, flops: int = 0) -> None:
         super().__init__(
             stage.index,
@@ -69,6 +71,7 @@ class LocalLossStage(Stage):
             loss_fn=stage.loss_fn,
             optimizer=stage.optimizer,
             num_classes=stage.num_classes,
+            dtype=stage.dtype,
         )
         if (head is None) != stage.is_last:
             raise ValueError("every stage but the last has an auxiliary head")
@@ -78,6 +81,8 @@ class LocalLossStage(Stage):
         self.forward_versions: dict[int, int] = {}
         self.backward_versions: dict[int, int] = {}
         if head is not None:
+            if stage.dtype is not None:
+                head.to(stage.dtype)  # the run's precision, like the stage (parameters kept)
             # One optimiser, the stage's own settings (its defaults) for the head's group.
             self.optimizer.add_param_group({"params": list(head.parameters())})
 
@@ -91,12 +96,9 @@ class LocalLossStage(Stage):
         split_backward: bool = False,
     ) -> Tensor:
         """f_k on the detached input, then the head's loss (the true loss on the last stage)."""
-        if split_backward:
-            raise ValueError("a DGL stage does not split its backward")
-        if mb in self._flight:
-            raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
+        self._admit(mb, split_backward)
         state = self._flight[mb] = _InFlight(inp=None)
-        out = self.module(inp.detach())
+        out = self.module(self.cast(inp).detach())
         logits = out if self.head is None else self.head(out)
         state.loss = self.loss_fn(logits, labels) * loss_scale
         self.forward_versions[mb] = self.live

@@ -13,6 +13,13 @@ that saves only its *input activation*:
   gradient alone (for a linear map, g^T x; for BatchNorm's affine part,
   sum(g * x_hat) and sum(g)): no weights, no recompute.
 
+Per layer (docs/async.md): Linear, Conv1d and Conv2d (the convolution's
+input and weight gradients as separate transposed convolutions, with the
+layer's stride, padding, dilation and groups), BatchNorm and LayerNorm (the
+affine part on the saved normalised input; the normalisation itself has no
+weights and keeps plain autograd), and Embedding (a weight gradient only:
+its integer input has no gradient).
+
 PipeMare's two remedies, on in ``pipemare`` and off in ``pipemare-plain``:
 
 - learning-rate rescheduling: stage k of weight delay tau = K - k - 1 steps
@@ -22,8 +29,9 @@ PipeMare's two remedies, on in ``pipemare`` and off in ``pipemare-plain``:
   average (decay gamma = D ** (1 / (tau + 1))) of the stage's weight steps, to
   approximate the weights the forward used.
 
-Supported layers: :class:`~torch.nn.Linear` and BatchNorm; a stage holding
-any other layer with parameters is refused when it is built.
+A stage holding any other layer with parameters (or one of these in a form
+the functions do not cover: a non-zero padding mode, a max-norm or sparse
+embedding) is refused when it is built.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+from torch.nn import grad as conv_grad
 
 from dnibench.regimes.asynchronous import (
     PIPEMARE_DECAY,
@@ -89,8 +98,107 @@ class _StaleAffine(torch.autograd.Function):
         return grad_x, (grad * x_hat).sum(dims), grad.sum(dims), None
 
 
+class _StaleConv(torch.autograd.Function):
+    """y = conv(x, W) + b (1-d or 2-d), saving x only; ``options`` = (stride, padding,
+    dilation, groups) as the layer holds them."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        weight: Tensor,
+        bias: Tensor | None,
+        now: WeightNow,
+        options: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int],
+    ) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.now, ctx.options = now, options
+        ctx.has_bias = bias is not None
+        ctx.weight_shape = weight.shape
+        conv = F.conv1d if x.dim() == 3 else F.conv2d
+        return conv(x, weight, bias, *options)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.options
+        if x.dim() == 3:
+            grad_input, grad_weight = conv_grad.conv1d_input, conv_grad.conv1d_weight
+        else:
+            grad_input, grad_weight = conv_grad.conv2d_input, conv_grad.conv2d_weight
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad_input(x.shape, ctx.now(), grad, stride, padding, dilation, groups)
+        grad_w = grad_weight(x, ctx.weight_shape, grad, stride, padding, dilation, groups)
+        grad_b = grad.sum([0, *range(2, grad.dim())]) if ctx.has_bias else None
+        return grad_x, grad_w, grad_b, None, None
+
+
+class _StaleLayerNormAffine(torch.autograd.Function):
+    """LayerNorm's affine part over the trailing dims: the value is the layer's own
+    ``layer_norm(x, w, b)``; the backward reads the saved x_hat (the normalised input,
+    whose graph leads back to x) and the live weights."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x_hat: Tensor,
+        x: Tensor,
+        weight: Tensor | None,
+        bias: Tensor | None,
+        now: WeightNow,
+        shape_eps: tuple[tuple[int, ...], float],
+    ) -> Tensor:
+        ctx.save_for_backward(x_hat)
+        ctx.now = now
+        ctx.has_weight, ctx.has_bias = weight is not None, bias is not None
+        ctx.lead = list(range(x.dim() - len(shape_eps[0])))
+        return F.layer_norm(x, shape_eps[0], weight, bias, shape_eps[1])
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (x_hat,) = ctx.saved_tensors
+        lead = ctx.lead
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad * ctx.now() if ctx.has_weight else grad
+        grad_w = (grad * x_hat).sum(lead) if ctx.has_weight else None
+        grad_b = grad.sum(lead) if ctx.has_bias else None
+        return grad_x, None, grad_w, grad_b, None, None
+
+
+class _StaleEmbedding(torch.autograd.Function):
+    """Rows of W at integer ids, saving the ids: only a weight gradient (the scatter-add
+    of the output gradient into the ids' rows), never the weights."""
+
+    @staticmethod
+    def forward(ctx: Any, ids: Tensor, weight: Tensor, padding_idx: int) -> Tensor:
+        ctx.save_for_backward(ids)
+        ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
+        return F.embedding(ids, weight, padding_idx if padding_idx >= 0 else None)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (ids,) = ctx.saved_tensors
+        grad_w = torch.ops.aten.embedding_dense_backward(
+            grad, ids, ctx.rows, ctx.padding_idx, False
+        )
+        return None, grad_w, None
+
+
+SUPPORTED = "Linear, Conv1d, Conv2d, BatchNorm, LayerNorm and Embedding"
+"""The layers with parameters a PipeMare stage runs (what its refusal names)."""
+
+
+def _plain_conv(module: nn.Conv1d | nn.Conv2d) -> bool:
+    """Zero padding given as numbers: what the transposed convolutions of the backward take."""
+    return module.padding_mode == "zeros" and not isinstance(module.padding, str)
+
+
 class PipeMareStage(Stage):
     """``stage`` under PipeMare's rule (``rule.pipemare``: with its two remedies)."""
+
+    splits_backward = False
 
     def __init__(self, stage: Stage, rule: AsyncRule, microbatches: int) -> None:
         super().__init__(
@@ -100,6 +208,7 @@ class PipeMareStage(Stage):
             loss_fn=stage.loss_fn,
             optimizer=stage.optimizer,
             num_classes=stage.num_classes,
+            dtype=stage.dtype,
         )
         self.rule = rule
         self.delay = stage_delay(stage.index, stage.num_stages)
@@ -120,10 +229,16 @@ class PipeMareStage(Stage):
             module.forward = types.MethodType(self._linear_forward(), module)  # type: ignore[method-assign]
         elif isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine:
             module.forward = types.MethodType(self._batch_norm_forward(), module)  # type: ignore[method-assign]
+        elif isinstance(module, nn.Conv1d | nn.Conv2d) and _plain_conv(module):
+            module.forward = types.MethodType(self._conv_forward(), module)  # type: ignore[method-assign]
+        elif isinstance(module, nn.LayerNorm):
+            module.forward = types.MethodType(self._layer_norm_forward(), module)  # type: ignore[method-assign]
+        elif isinstance(module, nn.Embedding) and module.max_norm is None and not module.sparse:
+            module.forward = types.MethodType(self._embedding_forward(), module)  # type: ignore[method-assign]
         else:
             raise ValueError(
-                f"pipemare runs Linear and BatchNorm layers only; stage {self.index} holds a "
-                f"{type(module).__name__} with parameters"
+                f"pipemare runs {SUPPORTED} layers only; stage {self.index} holds a "
+                f"{type(module).__name__} with parameters (or in a form not covered)"
             )
 
     def _now(self, param: Tensor) -> WeightNow:
@@ -143,6 +258,34 @@ class PipeMareStage(Stage):
     def _linear_forward(self) -> Callable[[nn.Linear, Tensor], Tensor]:
         def forward(module: nn.Linear, x: Tensor) -> Tensor:
             return _StaleLinear.apply(x, module.weight, module.bias, self._now(module.weight))
+
+        return forward
+
+    def _conv_forward(self) -> Callable[[nn.Conv1d | nn.Conv2d, Tensor], Tensor]:
+        def forward(module: nn.Conv1d | nn.Conv2d, x: Tensor) -> Tensor:
+            padding = module.padding
+            assert not isinstance(padding, str)  # _plain_conv refuses "same" and "valid"
+            options = (module.stride, padding, module.dilation, module.groups)
+            now = self._now(module.weight)
+            return _StaleConv.apply(x, module.weight, module.bias, now, options)
+
+        return forward
+
+    def _layer_norm_forward(self) -> Callable[[nn.LayerNorm, Tensor], Tensor]:
+        def forward(module: nn.LayerNorm, x: Tensor) -> Tensor:
+            shape = tuple(module.normalized_shape)
+            x_hat = F.layer_norm(x, shape, None, None, module.eps)
+            now = self._now(module.weight)
+            return _StaleLayerNormAffine.apply(
+                x_hat, x.detach(), module.weight, module.bias, now, (shape, module.eps)
+            )
+
+        return forward
+
+    def _embedding_forward(self) -> Callable[[nn.Embedding, Tensor], Tensor]:
+        def forward(module: nn.Embedding, ids: Tensor) -> Tensor:
+            padding = -1 if module.padding_idx is None else module.padding_idx
+            return _StaleEmbedding.apply(ids, module.weight, padding)
 
         return forward
 
@@ -178,8 +321,7 @@ class PipeMareStage(Stage):
         split_backward: bool = False,
     ) -> Tensor:
         """f_k on the live weights; the layers keep their inputs, not the weights."""
-        if split_backward:
-            raise ValueError("a PipeMare stage does not split its backward")
+        self._admit(mb, split_backward)  # before anything is recorded
         self.forward_versions[mb] = self.live
         self._mb = mb
         return super().forward(mb, inp, labels, loss_scale=loss_scale)

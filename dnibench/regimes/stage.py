@@ -92,6 +92,10 @@ class Stage:
     sizes the one-hot context of a cDNI SG.
     """
 
+    #: Whether a forward may ask for the split (zero-bubble) backward; stage classes
+    #: whose backward is their own (the asynchronous modes') set it False.
+    splits_backward = True
+
     def __init__(
         self,
         index: int,
@@ -158,8 +162,7 @@ class Stage:
         :meth:`backward_input` then :meth:`backward_weight`, so the forward
         records what the weight half starts from.
         """
-        if mb in self._flight:
-            raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
+        self._admit(mb, split_backward)
         inp = self.cast(inp)
         if not self.is_first:
             inp = inp.detach().requires_grad_(True)
@@ -181,6 +184,16 @@ class Stage:
         state.out = out
         state.context = self._context(labels)
         return out.detach()
+
+    def _admit(self, mb: int, split_backward: bool) -> None:
+        """What every forward checks first, in this class or a subclass that replaces it:
+        a split backward only where the class has one, and no microbatch twice in flight."""
+        if split_backward and not self.splits_backward:
+            raise ValueError(
+                f"stage {self.index}: a {type(self).__name__} does not split its backward"
+            )
+        if mb in self._flight:
+            raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
 
     def cast(self, tensor: Tensor) -> Tensor:
         """``tensor`` in the stage's precision if real-valued (ids and labels unchanged)."""

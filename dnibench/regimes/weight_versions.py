@@ -32,6 +32,8 @@ from dnibench.regimes.stage import Stage, _InFlight
 class VersionedStage(Stage):
     """``stage`` (its module, loss and optimiser) under ``rule``, ``microbatches`` per step."""
 
+    splits_backward = False
+
     def __init__(self, stage: Stage, rule: AsyncRule, microbatches: int) -> None:
         if not rule.stashes:
             raise ValueError(f"{rule.versions} keeps no weight versions")
@@ -42,6 +44,7 @@ class VersionedStage(Stage):
             loss_fn=stage.loss_fn,
             optimizer=stage.optimizer,
             num_classes=stage.num_classes,
+            dtype=stage.dtype,
         )
         self.rule = rule
         self.per_step = microbatches
@@ -96,10 +99,7 @@ class VersionedStage(Stage):
         split_backward: bool = False,
     ) -> Tensor:
         """f_k on ``mb`` with the planned version's weights (leaf aliases the graph keeps)."""
-        if split_backward:
-            raise ValueError("a versioned stage does not split its backward")
-        if mb in self._flight:
-            raise RuntimeError(f"stage {self.index}: microbatch {mb} already in flight")
+        self._admit(mb, split_backward)
         version = self.planned_version(mb)
         if version == self.live:
             # .data: an alias with its own version counter, so the optimiser's in-place step
@@ -113,6 +113,7 @@ class VersionedStage(Stage):
                 f"which the store no longer holds (live version {self.live})"
             )
         leaves = {n: t.detach().requires_grad_(True) for n, t in source.items()}
+        inp = self.cast(inp)
         if not self.is_first:
             inp = inp.detach().requires_grad_(True)
         state = self._flight[mb] = _InFlight(inp=inp)

@@ -8,6 +8,12 @@ a single process, with every weight version an explicit copy in a dict:
   stage applies its gradient to its latest version i, giving version i + 1.
 - ``pipedream-2bw``: every microbatch of step s runs on version max(0, s - 1);
   the step's m gradients are summed and applied to version s, giving s + 1.
+- ``pipemare``: microbatch i's forward on version max(0, i - (K - k - 1)),
+  its backward on version i; each layer with weights is a function of its
+  input and weights whose input gradient is its vector-Jacobian product at
+  the backward's weights and whose weight gradient is the product at the
+  saved input (any layer, by type: Linear, Conv1d/2d, BatchNorm, LayerNorm,
+  Embedding); everything else is plain autograd.
 
 It shares no schedule, driver or stage code with the runtimes: only the
 model builder (the same initial weights) and the optimiser class. Losses are
@@ -15,6 +21,9 @@ scaled and learning rates set by the modes' documented rules (docs/async.md).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -118,19 +127,136 @@ def reference_run(spec: BenchSpec) -> tuple[list[Weights], Tables, Tables]:
 __all__ = ["reference_run"]
 
 
-def _leaves(module: nn.Module) -> list[nn.Module]:
-    return [m for m in module.modules() if not list(m.children())]
+class _Tape:
+    """One stage's weights for the microbatch in hand: the forward's version, then the
+    backward's (live, corrected); the weight gradients the backward produced."""
+
+    def __init__(self, names: dict[int, str]) -> None:
+        self.names = names
+        self.forward: Weights = {}
+        self.backward: Weights = {}
+        self.grads: Weights = {}
+
+    def name(self, param: Tensor | None) -> str:
+        assert param is not None
+        return self.names[id(param)]
+
+
+def _vjp(fn: Callable[[Tensor], Tensor], at: Tensor, grad: Tensor) -> Tensor:
+    """The vector-Jacobian product grad^T d fn / d at, at ``at``."""
+    with torch.enable_grad():
+        leaf = at.detach().requires_grad_(True)
+        (value,) = torch.autograd.grad(fn(leaf), [leaf], grad)
+    return value
+
+
+class _Textbook(torch.autograd.Function):
+    """A layer with weights under PipeMare's rule: the value with the forward's weights;
+    the input gradient the layer's VJP in its input *at the backward's weights*; the weight
+    gradient its VJP in the weights at the saved input. ``layer_fn(x, weights)`` is the
+    layer as a function of its input and weights, ``keys`` the weights' names (weight,
+    then bias if any), ``anchor`` the live weight."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: Tensor, layer_fn: Any, tape: _Tape, keys: list[str], anchor: Tensor
+    ) -> Tensor:
+        # ``anchor`` (the layer's live weight) only gives the output a gradient function
+        # where nothing else would (the first layer): the weights used are the tape's.
+        ctx.save_for_backward(x)
+        ctx.layer_fn, ctx.tape, ctx.keys = layer_fn, tape, keys
+        return layer_fn(x, [tape.forward[key] for key in keys])
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = ctx.saved_tensors
+        tape, keys, layer_fn = ctx.tape, ctx.keys, ctx.layer_fn
+        live = [tape.backward[key] for key in keys]
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _vjp(lambda at: layer_fn(at, live), x, grad)
+        for index, key in enumerate(keys):
+            others = list(live)
+
+            def of_weight(w: Tensor, index: int = index, others: list[Tensor] = others) -> Tensor:
+                return layer_fn(x, [*others[:index], w, *others[index + 1 :]])
+
+            tape.grads[key] = _vjp(of_weight, live[index], grad)
+        return grad_x, None, None, None, None
+
+
+def _textbook_forward(layer: nn.Module, tape: _Tape) -> Callable[[Tensor], Tensor]:
+    """``layer``'s forward under the rule, written per layer type from its definition."""
+    anchor = layer.weight
+    keys = [
+        tape.name(p)
+        for p in (getattr(layer, "weight", None), getattr(layer, "bias", None))
+        if p is not None
+    ]
+    if isinstance(layer, nn.Linear):
+        return lambda x: _Textbook.apply(x, lambda x, w: F.linear(x, *w), tape, keys, anchor)
+    if isinstance(layer, nn.Conv1d | nn.Conv2d):
+        conv = F.conv1d if isinstance(layer, nn.Conv1d) else F.conv2d
+        options = (layer.stride, layer.padding, layer.dilation, layer.groups)
+
+        def convolve(x: Tensor, w: list[Tensor]) -> Tensor:
+            return conv(x, w[0], w[1] if len(w) > 1 else None, *options)  # type: ignore[arg-type]
+
+        return lambda x: _Textbook.apply(x, convolve, tape, keys, anchor)
+    if isinstance(layer, nn.Embedding):
+        padding = layer.padding_idx
+        return lambda ids: _Textbook.apply(
+            ids, lambda i, w: F.embedding(i, w[0], padding), tape, keys, anchor
+        )
+    if isinstance(layer, nn.BatchNorm1d | nn.BatchNorm2d):
+
+        def batch_norm(x: Tensor) -> Tensor:
+            # Train-mode batch norm, running statistics updated as nn.BatchNorm does; the
+            # affine part y = x_hat * w + b per channel acts on the normalised input.
+            assert layer.num_batches_tracked is not None
+            layer.num_batches_tracked.add_(1)
+            x_hat = F.batch_norm(
+                x, layer.running_mean, layer.running_var, None, None, True, layer.momentum,
+                layer.eps,
+            )  # fmt: skip
+            view = [1, -1] + [1] * (x.dim() - 2)
+            return _Textbook.apply(
+                x_hat, lambda h, w: h * w[0].view(view) + w[1].view(view), tape, keys, anchor
+            )
+
+        return batch_norm
+    if isinstance(layer, nn.LayerNorm):
+        shape, eps = tuple(layer.normalized_shape), layer.eps
+
+        def layer_norm(x: Tensor) -> Tensor:
+            # The layer's own value; gradients through the affine part on x_hat.
+            weight, bias = (
+                (tape.forward[key] for key in keys)
+                if len(keys) == 2
+                else (tape.forward[keys[0]], None)
+            )
+            value = F.layer_norm(x.detach(), shape, weight, bias, eps)
+            x_hat = F.layer_norm(x, shape, None, None, eps)
+            affine = _Textbook.apply(
+                x_hat, lambda h, w: h * w[0] + w[1] if len(w) > 1 else h * w[0], tape, keys, anchor
+            )
+            return value + (affine - affine.detach())
+
+        return layer_norm
+    raise ValueError(f"no textbook PipeMare rule for {type(layer).__name__}")
 
 
 def pipemare_reference_run(spec: BenchSpec) -> tuple[list[Weights], Tables, Tables]:
-    """PipeMare as a textbook loop, by hand, layer by layer (Linear, BatchNorm1d, others).
+    """PipeMare as a textbook loop, every weight version an explicit copy.
 
     Microbatch i runs its forward on stage k's version max(0, i - d), d = K - k - 1,
-    and its backward once version i is live: input gradients through version i
-    (minus min(i, d) times the velocity, with the correction), weight gradients
-    from the stored layer inputs. Returns parameters and the backward-version tables.
+    and its backward once version i is live: each layer with weights differentiates its
+    input at version i (minus min(i, d) times the velocity, with the correction) and its
+    weights at the stored layer input. Returns parameters and the version tables.
     """
-    dataset = load_dataset(spec.data, seed=spec.seed, synthetic_shape=spec.input_shape)
+    dataset = load_dataset(
+        spec.data, seed=spec.seed, synthetic_shape=spec.input_shape, text_path=spec.text_path
+    )
     pipeline = build_pipeline(
         spec.pipeline_config,
         spec.regime,
@@ -144,7 +270,11 @@ def pipemare_reference_run(spec: BenchSpec) -> tuple[list[Weights], Tables, Tabl
     corrected = spec.mode == "pipemare"
     base = [[g["lr"] / m for g in opt.param_groups] for opt in optimizers]
     params = [dict(module.named_parameters()) for module in modules]
-    names = [{id(p): n for n, p in ps.items()} for ps in params]
+    tapes = [_Tape({id(p): n for n, p in ps.items()}) for ps in params]
+    for module, tape in zip(modules, tapes, strict=True):
+        for layer in module.modules():
+            if any(True for _ in layer.parameters(recurse=False)):
+                layer.forward = _textbook_forward(layer, tape)  # type: ignore[method-assign]
     versions: list[dict[int, Weights]] = [
         {0: {n: p.detach().clone() for n, p in ps.items()}} for ps in params
     ]
@@ -156,75 +286,37 @@ def pipemare_reference_run(spec: BenchSpec) -> tuple[list[Weights], Tables, Tabl
         xs, ys = (t.chunk(m) for t in stream.batch(step))
         for offset in range(m):
             mb = step * m + offset
-            h, tapes = xs[offset], []
+            h, saved = xs[offset], []
             for k, module in enumerate(modules):
                 forward_used[k][mb] = max(0, mb - (stages - k - 1))
-                ahead = versions[k][forward_used[k][mb]]
-                tape = []
-                for layer in _leaves(module):
-                    x = h.detach().requires_grad_()
-                    if isinstance(layer, nn.Linear):
-                        w, b = ahead[names[k][id(layer.weight)]], ahead[names[k][id(layer.bias)]]
-                        out = F.linear(x, w, b)
-                    elif isinstance(layer, nn.BatchNorm1d):
-                        assert layer.num_batches_tracked is not None
-                        layer.num_batches_tracked.add_(1)
-                        x_hat = F.batch_norm(
-                            x, layer.running_mean, layer.running_var, None, None, True,
-                            layer.momentum, layer.eps,
-                        )  # fmt: skip
-                        w, b = ahead[names[k][id(layer.weight)]], ahead[names[k][id(layer.bias)]]
-                        out = x_hat.detach() * w.view(1, -1) + b.view(1, -1)
-                        tape.append((layer, x, x_hat))
-                        h = out
-                        continue
-                    else:
-                        out = layer(x)
-                    tape.append((layer, x, out))
-                    h = out
-                tapes.append(tape)
-            logits = h.detach().requires_grad_()
-            loss = pipeline.model.loss(logits, ys[offset])
-            (grad,) = torch.autograd.grad(loss, [logits])
+                tapes[k].forward = versions[k][forward_used[k][mb]]
+                inp = h if k == 0 else h.detach().requires_grad_(True)
+                h = module(inp)
+                saved.append((inp, h))
+            loss = pipeline.model.loss(h, ys[offset])
+            grad: Tensor | None = None
             for k in reversed(range(stages)):
                 behind = min(mb, stages - k - 1)
-                live = versions[k][mb]
                 backward_used[k][mb] = mb
-
-                def now(
-                    name: str, k: int = k, live: Weights = live, behind: int = behind
-                ) -> Tensor:
-                    weights = live[name]
-                    if corrected and behind and name in velocity[k]:
-                        weights = weights - behind * velocity[k][name]
-                    return weights
-
-                for layer, x, saved in reversed(tapes[k]):
-                    if isinstance(layer, nn.Linear):
-                        flat = grad.reshape(-1, grad.shape[-1])
-                        params[k][names[k][id(layer.weight)]].grad = flat.t().mm(
-                            x.reshape(-1, x.shape[-1])
-                        )
-                        params[k][names[k][id(layer.bias)]].grad = flat.sum(0)
-                        grad = grad.matmul(now(names[k][id(layer.weight)]))
-                    elif isinstance(layer, nn.BatchNorm1d):
-                        params[k][names[k][id(layer.weight)]].grad = (grad * saved.detach()).sum(
-                            [0]
-                        )
-                        params[k][names[k][id(layer.bias)]].grad = grad.sum([0])
-                        grad_hat = grad * now(names[k][id(layer.weight)]).view(1, -1)
-                        (grad,) = torch.autograd.grad(saved, [x], grad_hat)
-                    else:
-                        (grad,) = torch.autograd.grad(saved, [x], grad)
+                tapes[k].backward = {
+                    name: value - behind * velocity[k][name]
+                    if corrected and behind and name in velocity[k]
+                    else value
+                    for name, value in versions[k][mb].items()
+                }
+                inp, out = saved[k]
+                if k == stages - 1:
+                    loss.backward()
+                else:
+                    out.backward(grad)
+                grad = inp.grad if k > 0 else None
+                for name, param in params[k].items():
+                    param.grad = tapes[k].grads.pop(name)
             for k in range(stages):
                 delay = stages - k - 1
-                if corrected:
-                    ramp = min(mb / PIPEMARE_WARMUP_UPDATES, 1.0)
-                    for group, lr in zip(optimizers[k].param_groups, base[k], strict=True):
-                        group["lr"] = lr * (delay + 1) ** -(1.0 - ramp)
-                else:
-                    for group, lr in zip(optimizers[k].param_groups, base[k], strict=True):
-                        group["lr"] = lr
+                ramp = min(mb / PIPEMARE_WARMUP_UPDATES, 1.0)
+                for group, lr in zip(optimizers[k].param_groups, base[k], strict=True):
+                    group["lr"] = lr * (delay + 1) ** -(1.0 - ramp) if corrected else lr
                 optimizers[k].step()
                 optimizers[k].zero_grad(set_to_none=True)
                 new = {n: p.detach().clone() for n, p in params[k].items()}
