@@ -18,6 +18,7 @@ the training wall time, as if each had run in line and stopped the pipeline
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -25,9 +26,9 @@ from dataclasses import dataclass
 
 import torch
 
-from dnibench.data import load_dataset
 from dnibench.errors import UserError
-from dnibench.runtimes.harness import RankResult, build_for_rank
+from dnibench.runtimes.harness import RankResult, build_for_rank, place_stage
+from dnibench.runtimes.held_out import load_held_out
 from dnibench.runtimes.reference import ReferenceRuntime
 from dnibench.runtimes.snapshots import StageSnapshot, eval_points
 from dnibench.runtimes.spec import BenchSpec
@@ -66,28 +67,46 @@ def _train_losses(ranks: Sequence[RankResult], points: Sequence[int], total: int
     return means
 
 
-def evaluate_snapshots(spec: BenchSpec, ranks: Sequence[RankResult]) -> list[EvalPoint]:
+def eval_device(spec: BenchSpec) -> torch.device:
+    """Where the composed model is scored: the GPU a streams run trained on, else the CPU (a
+    large model's held-out set would take longer to score on the host than to train)."""
+    if spec.runtime == "streams" and spec.device != "cpu" and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def evaluate_snapshots(
+    spec: BenchSpec, ranks: Sequence[RankResult], held_out: int = 0
+) -> list[EvalPoint]:
     """Every grid point of ``spec``'s run, composed from ``ranks``' snapshots and evaluated.
 
-    Evaluates on ``spec.threads`` threads, as the ranks and the reference train.
+    Evaluates on ``spec.threads`` threads, as the ranks and the reference train, on
+    ``held_out`` evenly spaced test examples (0: the whole test split;
+    :mod:`~dnibench.runtimes.held_out`).
     """
     before = torch.get_num_threads()
     torch.set_num_threads(spec.threads)
     try:
-        return _evaluate(spec, ranks)
+        return _evaluate(spec, ranks, held_out)
     finally:
         torch.set_num_threads(before)
 
 
-def _evaluate(spec: BenchSpec, ranks: Sequence[RankResult]) -> list[EvalPoint]:
+def _evaluate(spec: BenchSpec, ranks: Sequence[RankResult], held_out: int) -> list[EvalPoint]:
     points = eval_points(spec.eval_every, spec.steps, spec.batch_size)
     by_point: dict[int, list[StageSnapshot]] = {}
     for rank in ranks:
         for snap in rank.snapshots:
             by_point.setdefault(snap.samples, []).append(snap)
     pipeline, _ = build_for_rank(spec)
-    seed = spec.seed if spec.data_seed is None else spec.data_seed
-    dataset = load_dataset(spec.data, seed=seed, synthetic_shape=spec.input_shape)
+    dataset = load_held_out(spec, held_out)
+    device = eval_device(spec)
+    if device.type != "cpu":  # score a GPU run's model on its GPU, not on the host
+        for stage in pipeline.stages:
+            place_stage(stage, device)
+        dataset = dataclasses.replace(
+            dataset, x_test=dataset.x_test.to(device), y_test=dataset.y_test.to(device)
+        )
     runtime = ReferenceRuntime(pipeline.stages, spec.regime, spec.microbatches)
     losses = _train_losses(ranks, points, spec.steps * spec.batch_size)
     curve: list[EvalPoint] = []
@@ -128,4 +147,4 @@ def _evaluate(spec: BenchSpec, ranks: Sequence[RankResult]) -> list[EvalPoint]:
     return curve
 
 
-__all__ = ["EvalPoint", "evaluate_snapshots"]
+__all__ = ["EvalPoint", "eval_device", "evaluate_snapshots"]

@@ -23,8 +23,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dnibench.data import load_dataset
 from dnibench.modes import ONE_F_ONE_B
+from dnibench.runtimes.held_out import load_held_out
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.stats import CALIBRATION_SEEDS
 from dnibench.studies.ttq.keys import TARGET_SHARE
@@ -68,10 +68,9 @@ class Calibration:
         return found
 
 
-def floor_best(spec: BenchSpec, seed: int) -> float:
+def floor_best(spec: BenchSpec, seed: int, held_out: int = 0) -> float:
     """Best held-out accuracy of the last-stage-only floor on the reference runtime."""
-    data_seed = seed if spec.data_seed is None else spec.data_seed
-    dataset = load_dataset(spec.data, seed=data_seed)
+    dataset = load_held_out(spec, held_out, seed)
     pipeline = spec.with_(seed=seed).pipeline_config
     config = TrainConfig(
         data=spec.data,
@@ -87,9 +86,11 @@ def floor_best(spec: BenchSpec, seed: int) -> float:
     return max(p.test_accuracy for p in train(config, dataset).curve)
 
 
-def calibrate(spec: BenchSpec, seeds: Sequence[int] = CALIBRATION_SEEDS) -> Calibration:
+def calibrate(
+    spec: BenchSpec, seeds: Sequence[int] = CALIBRATION_SEEDS, held_out: int = 0
+) -> Calibration:
     """Run 1f1b (``spec``) and the floor on ``seeds``; the target's figures."""
-    runs = [run_ttq(spec.with_(seed=seed), 0, None) for seed in seeds]
+    runs = [run_ttq(spec.with_(seed=seed), 0, None, held_out) for seed in seeds]
     best = [run.best for run in runs]
     target = TARGET_SHARE * statistics.median(best)
     budget = spec.steps * spec.batch_size
@@ -98,7 +99,7 @@ def calibrate(spec: BenchSpec, seeds: Sequence[int] = CALIBRATION_SEEDS) -> Cali
         points = [(p.samples, p.samples, p.test_accuracy) for p in run.curve]
         first, _ = first_reach(points, target, higher_is_better=True)
         shares.append(math.inf if math.isnan(first) else first / budget)
-    return Calibration(best, [floor_best(spec, seed) for seed in seeds], shares)
+    return Calibration(best, [floor_best(spec, seed, held_out) for seed in seeds], shares)
 
 
 __all__ = ["EARLIEST_SHARE", "Calibration", "calibrate", "floor_best"]

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dnibench.data.lm_windows import TOKEN_DATA
 from dnibench.errors import UserError
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.stats import CALIBRATION_SEEDS, check_disjoint
@@ -32,12 +33,18 @@ CURVE_SHARES = (0.90, 0.95, 0.98, 1.00)
 
 TTQ_KEYS = (
     *(key for key in PIPELINE_KEYS if key.name != "data"),
-    Key("data", "str", choices=("digits", "mnist1d"), note="a data set with a held-out split"),
+    Key(
+        "data",
+        "str",
+        choices=("digits", "mnist1d", *TOKEN_DATA),
+        note="a data set with a held-out split",
+    ),
     Key("eval_every", "int", minimum=1, note="steps between evaluations (and the last step)"),
     Key("workload", "str", note="the group the regimes are compared in"),
     Key("calibration_best", "float", above=0, maximum=1),
     Key("floor_best", "float", minimum=0, maximum=1),
     Key("target_share", "float", above=0, maximum=1),
+    Key("held_out", "int", minimum=0, note="test examples scored, evenly spaced (0: all)"),
 )
 
 
@@ -56,6 +63,8 @@ class TTQConfig:
     floor_best: float | None = None
     target_share: float = TARGET_SHARE
     calibration_seeds: tuple[int, ...] = field(default=CALIBRATION_SEEDS)
+    held_out: int = 0
+    """Test examples each evaluation scores, evenly spaced over the split (0: all of it)."""
 
     @property
     def target(self) -> float | None:
@@ -75,7 +84,7 @@ def build_ttq(item: Item, values: Mapping[str, Any]) -> Item:
     pipeline_values = {
         k: v
         for k, v in values.items()
-        if k not in ("workload", "calibration_best", "floor_best", "target_share")
+        if k not in ("workload", "calibration_best", "floor_best", "target_share", "held_out")
     }
     pipeline_values.setdefault("eval_every", 10)
     spec = build_pipeline(item.name, item.runtime, pipeline_values)
@@ -87,6 +96,7 @@ def build_ttq(item: Item, values: Mapping[str, Any]) -> Item:
         calibration_best=values.get("calibration_best"),
         floor_best=values.get("floor_best"),
         target_share=values.get("target_share", TARGET_SHARE),
+        held_out=values.get("held_out", 0),
     )
     if config.calibration_best is not None:
         try:

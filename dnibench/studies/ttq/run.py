@@ -24,6 +24,7 @@ from dnibench.runtimes.pipeline_result import BenchResult
 from dnibench.runtimes.snapshot_eval import EvalPoint, evaluate_snapshots
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.studies.ttq.keys import TTQConfig
+from dnibench.studies.ttq.lm import language_model_values
 from dnibench.studies.ttq.reach import reach
 
 STREAMS_NOTE = "the streams CPU stand-in checks correctness only: no wall-clock figures"
@@ -46,13 +47,13 @@ def seeded_spec(spec: BenchSpec, repeat: int) -> BenchSpec:
     return spec.with_(seed=spec.seed + repeat)
 
 
-def run_ttq(spec: BenchSpec, repeat: int, deadline_s: float | None) -> TTQResult:
-    """Train and evaluate repeat ``repeat`` of ``spec``."""
+def run_ttq(spec: BenchSpec, repeat: int, deadline_s: float | None, held_out: int = 0) -> TTQResult:
+    """Train and evaluate repeat ``repeat`` of ``spec`` (on ``held_out`` test examples, 0: all)."""
     from dnibench.bench.run import run_benchmark
 
     seeded = seeded_spec(spec, repeat)
     result = run_benchmark(seeded, deadline_s=deadline_s)
-    return TTQResult(result, evaluate_snapshots(seeded, result.ranks), seeded.seed)
+    return TTQResult(result, evaluate_snapshots(seeded, result.ranks, held_out), seeded.seed)
 
 
 def wall_clock_valid(spec: BenchSpec) -> bool:
@@ -129,6 +130,7 @@ def ttq_rows(config: TTQConfig, result: TTQResult, repeat: int) -> list[dict[str
         ("compute_per_microbatch", compute * 1e3, "ms"),
         ("message_overhead", message * 1e3, "ms"),
         ("compute_to_message", compute / message if message > 0 else math.nan, "ratio"),
+        *language_model_values(spec, result.curve),
     ]  # fmt: skip
     if target is not None:
         values.append(("target", target, "ratio"))

@@ -23,10 +23,11 @@ def _build(item: Item, values: Mapping[str, Any]) -> Item:
 def _compute(item: Item, repeat: int, deadline_s: float | None) -> TTQResult:
     from dnibench.studies.ttq.run import run_ttq
 
-    spec = ttq_body(item).spec
+    config = ttq_body(item)
+    spec = config.spec
     if spec.name != item.name:
         spec = spec.with_(name=item.name)
-    return run_ttq(spec, repeat, deadline_s)
+    return run_ttq(spec, repeat, deadline_s, config.held_out)
 
 
 def _record(out: Path, item: Item, result: TTQResult, repeat: int, repeats: int) -> None:

@@ -45,3 +45,13 @@ def test_a_calibrated_target_refuses_a_calibration_seed() -> None:
 def test_synthetic_data_has_no_held_out_split() -> None:
     with pytest.raises(UserError):
         build_ttq(Item(name="t", kind="ttq", runtime="dist"), {**VALUES, "data": "synthetic"})
+
+
+def test_a_language_model_workload_names_its_held_out_windows() -> None:
+    values = {**VALUES, "data": "pystdlib", "model": "gpt", "input_shape": [16], "held_out": 64}
+    item = build_ttq(Item(name="t", kind="ttq", repeats=5, runtime="dist"), values)
+    assert isinstance(item.config, TTQConfig) and item.spec is not None
+    assert item.config.held_out == 64 and item.spec.data == "pystdlib"
+    # Without the key every test example is scored, as before.
+    item = build_ttq(Item(name="t", kind="ttq", repeats=5, runtime="dist"), VALUES)
+    assert isinstance(item.config, TTQConfig) and item.config.held_out == 0
