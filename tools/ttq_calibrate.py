@@ -8,7 +8,8 @@ floor on the reference runtime, and prints the values the suite records
 (the floor does not reach it; 1f1b reaches it after at least 25% of the
 budget). See dnibench/studies/ttq/calibrate.py.
 
-Usage: python tools/ttq_calibrate.py [SUITE] [--profile NAME]   (SUITE defaults to ttq)
+Usage: python tools/ttq_calibrate.py [SUITE] [--profile NAME] [--workload NAME]
+(SUITE defaults to ttq; --workload calibrates one workload only)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", nargs="?", default="ttq")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--workload", default=None, help="calibrate this workload only")
     args = parser.parse_args(argv)
     suite = load_suite_profile(args.suite, args.profile)
     done: set[str] = set()
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         if item.kind != TTQ or not isinstance(config, TTQConfig) or config.workload in done:
             continue
         if config.spec.mode != ONE_F_ONE_B.name or item.spec is None:
+            continue
+        if args.workload is not None and config.workload != args.workload:
             continue
         done.add(config.workload)
         spec = item.spec.with_(name=f"calibrate-{item.name}")
