@@ -54,7 +54,8 @@ def verdict_record(claim: str, got: PairedVerdict) -> VerdictRecord:
             STUDY, claim, got.result.interval, 1.0, "<", method="paired by seed"
         )
     interval = got.result.interval if got.result is not None else None
-    premise = got.premise if got.verdict is Verdict.NOT_TESTABLE else ""
+    # The reason a premise failed, or why the regime could not run at all.
+    premise = got.premise if got.verdict in (Verdict.NOT_TESTABLE, Verdict.NOT_APPLICABLE) else ""
     return VerdictRecord(
         STUDY,
         claim,

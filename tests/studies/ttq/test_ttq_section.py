@@ -179,4 +179,6 @@ def test_an_asynchronous_mode_is_set_against_dni_and_the_best_exact_schedule(
     assert section is not None
     words = sorted(r.word for r in section.verdicts if "pipemare" in r.claim)
     assert words == ["not applicable", "not applicable"]
+    refusals = [r for r in verdict_rows(section.verdicts) if "pipemare" in r["claim"]]
+    assert all("refuses a Conv1d" in r["premise"] for r in refusals)
     assert len(section.verdicts) == 5  # dni; pipedream x 2; pipemare x 2
