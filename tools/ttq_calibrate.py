@@ -9,7 +9,7 @@ floor on the reference runtime, and prints the values the suite records
 budget). See dnibench/studies/ttq/calibrate.py.
 
 Usage: python tools/ttq_calibrate.py [SUITE] [--profile NAME] [--workload NAME]
-(SUITE defaults to ttq; --workload calibrates that workload only)
+(SUITE defaults to ttq; --workload calibrates one workload only)
 """
 
 from __future__ import annotations

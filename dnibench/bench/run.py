@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from dnibench.errors import NotApplicable
+from dnibench.runtimes.async_applicable import require_async_applicable
 from dnibench.runtimes.distributed.launch import launch_local
 from dnibench.runtimes.peer_schedules import require_applicable
 from dnibench.runtimes.pipeline_result import BenchResult, align_spans, summarise
@@ -45,6 +46,7 @@ def run_benchmark(spec: BenchSpec, *, deadline_s: float | None = None) -> BenchR
         return run_streams(spec, deadline_s=deadline_s)
     require_gpus(spec)
     require_applicable(spec.name, spec.mode)
+    require_async_applicable(spec)
     started = time.perf_counter()
     ranks = launch_local(spec, deadline_s=deadline_s)
     return summarise(spec, ranks, time.perf_counter() - started)

@@ -12,6 +12,12 @@ the copies of one N, from every stage, are the model after N samples, and
 are composed and evaluated after the run, off the clock
 (:mod:`~dnibench.runtimes.snapshot_eval`).
 
+The asynchronous modes need nothing more: the driver reports every update
+with the number of backwards done so far, so pipedream and pipemare, which
+update after every microbatch, copy at the first update whose microbatches
+reach N (one copy per grid point, however many updates a step holds), and
+pipedream-2bw and dgl, which update once a step, copy as the exact schedules do.
+
 The copy itself happens on the stage's loop, so its time is taken out of the
 stage's clocks: a snapshot's ``wall_s`` and ``cpu_s`` are the stage's elapsed
 wall and CPU seconds since the run started minus the time its own earlier

@@ -41,3 +41,23 @@ def test_the_taker_copies_on_the_update_that_reaches_each_point() -> None:
     assert torch.equal(first[name] + 1.0, later[name])
     assert all(s.copy_s >= 0 and s.wall_s >= 0 for s in taker.snapshots)
     assert taker.snapshots[0].wall_s <= taker.snapshots[1].wall_s
+
+
+def test_per_microbatch_updates_copy_once_per_point_at_the_update_that_reaches_it() -> None:
+    """pipedream and pipemare update after every microbatch: one copy per grid point."""
+    data = load_dataset("digits", seed=0)
+    pipeline = build_pipeline(
+        PipelineConfig(model="mlp", width=8, depth=1, stages=2),
+        ONE_F_ONE_B.regime,
+        data.input_shape,
+        data.num_classes,
+        data.x_train[:8],
+    )
+    taker = SnapshotTaker([32, 64], microbatch_size=16, stages=[(1, pipeline.stages[1])], rank=1)
+    taker.start()
+    copies = []
+    for done in range(1, 6):
+        taker.after_update(done)
+        copies.append(len(taker.snapshots))
+    assert copies == [0, 1, 1, 2, 2]
+    assert [(s.stage, s.samples) for s in taker.snapshots] == [(1, 32), (1, 64)]

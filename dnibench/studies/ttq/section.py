@@ -28,13 +28,15 @@ from pathlib import Path
 import pandas as pd
 
 from dnibench.errors import UserError
-from dnibench.modes import ONE_F_ONE_B, Family, get_mode
+from dnibench.modes import DNI, ONE_F_ONE_B, Family, get_mode
+from dnibench.report.findings import VerdictRecord
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
-from dnibench.rundir.reader import Spec, raw_results, read_config, read_curves
+from dnibench.rundir.reader import Spec, raw_results, read_config, read_curves, read_status
 from dnibench.stats import Verdict
 from dnibench.studies.ttq.compare import Decomposition, best_exact, paired_verdict
 from dnibench.studies.ttq.keys import CURVE_SHARES, TTQ
+from dnibench.studies.ttq.premises import toy_ratio, toy_reason, verdict_record
 from dnibench.studies.ttq.reach import (
     Reach,
     best_metric,
@@ -44,8 +46,6 @@ from dnibench.studies.ttq.reach import (
     reaches,
 )
 
-TOY_RATIO = 10.0
-"""Per-stage compute per microbatch must be at least this many times the per-message overhead."""
 EARLIEST_SHARE = 0.25
 """1f1b must reach the target no sooner than this share of the budget."""
 MATCH_FIELDS = (
@@ -97,6 +97,24 @@ class TTQBench:
         return self.spec.integer("seed") + repeat
 
 
+def _unrun(run_dir: Path, benches: list[TTQBench], curves: pd.DataFrame) -> dict[str, str]:
+    """Benchmarks with no curve at all, and why (the status file's state and message)."""
+    named = set(curves["benchmark"].astype(str)) if "benchmark" in curves else set()
+    status = read_status(run_dir)
+    why: dict[str, str] = {}
+    for bench in benches:
+        if bench.name in named:
+            continue
+        rows = status[status["benchmark"].astype(str) == bench.name] if len(status) else status
+        message = ""
+        if len(rows):
+            state = str(rows["status"].iloc[-1]).replace("_", " ")
+            text = rows["message"].iloc[-1]
+            message = f"{state}: {text}" if isinstance(text, str) and text else state
+        why[bench.name] = message or "no curve recorded"
+    return why
+
+
 def _per_seed(bench: TTQBench, curves: pd.DataFrame, target: float) -> dict[int, Reach]:
     return {bench.seed(r): got for r, got in reaches(curves, bench.name, target).items()}
 
@@ -141,7 +159,7 @@ def _median_of(results: pd.DataFrame, bench: str, metric: str) -> float:
 
 def _workload_lines(
     run_dir: Path, benches: list[TTQBench], curves: pd.DataFrame, results: pd.DataFrame
-) -> list[str]:
+) -> tuple[list[str], list[VerdictRecord]]:
     first = benches[0]
     target = first.target
     spec = first.spec
@@ -176,7 +194,7 @@ def _workload_lines(
         energy = _median_of(results, bench.name, "energy_to_target")
         energy_text = f"{energy:.1f} J" if math.isfinite(energy) else "unavailable (no NVML)"
         ratio = _median_of(results, bench.name, "compute_to_message")
-        flag = "" if not math.isfinite(ratio) or ratio >= TOY_RATIO else " (toy size!)"
+        flag = "" if toy_reason(ratio) is None else " (toy size!)"
         rows.append(
             f"| {bench.mode} | {bench.name} | {_cell(list(wall.values()))} | "
             f"{_value(mlperf_aggregate(list(wall.values())))} | "
@@ -207,11 +225,23 @@ def _workload_lines(
         )
         if not fair:
             unfit.append(f"1f1b does not reach the target after {EARLIEST_SHARE:.0%} of the budget")
+    ratio = toy_ratio([_median_of(results, b.name, "compute_to_message") for b in benches])
+    toy = toy_reason(ratio)
+    if math.isfinite(ratio):
+        premises.append(
+            f"- per-stage compute per microbatch is at least 10x the per-message overhead "
+            f"(median over the regimes: {ratio:.1f}x): {'yes' if toy is None else 'NO'}"
+        )
+    if toy is not None:
+        unfit.append(toy)
     lines += ["Premises:", "", *premises, "", *rows, ""]
     lines += _curve_lines(benches, curves)
-    lines += _verdict_lines(benches, times, "; ".join(unfit) or None)
+    verdict_lines, records = _verdict_lines(
+        first.workload, benches, times, "; ".join(unfit) or None, _unrun(run_dir, benches, curves)
+    )
+    lines += verdict_lines
     lines += _decomposition_lines(run_dir, benches, times, samples, results)
-    return lines
+    return lines, records
 
 
 def _curve_lines(benches: list[TTQBench], curves: pd.DataFrame) -> list[str]:
@@ -235,38 +265,66 @@ def _curve_lines(benches: list[TTQBench], curves: pd.DataFrame) -> list[str]:
 
 
 def _verdict_lines(
-    benches: list[TTQBench], times: dict[str, dict[int, float]], unfit: str | None
-) -> list[str]:
-    """The paired verdicts; all "not testable" when the target itself is unfit (``unfit``)."""
-    exact = {b.name: times[b.name] for b in benches if b.family in EXACT}
+    workload: str,
+    benches: list[TTQBench],
+    times: dict[str, dict[int, float]],
+    unfit: str | None,
+    unrun: dict[str, str],
+) -> tuple[list[str], list[VerdictRecord]]:
+    """The paired verdicts and their records.
+
+    Each decoupled regime and asynchronous mode against the best exact
+    schedule; each asynchronous mode also against dni. All "not testable"
+    when the target or the workload is unfit (``unfit``); "not applicable"
+    for a regime that did not run (``unrun``: refused, with the reason).
+    """
+    exact = {b.name: times[b.name] for b in benches if b.family in EXACT and b.name not in unrun}
     baseline = best_exact(exact)
+    dni = next((b for b in benches if b.mode == DNI.name), None)
     lines = [
-        f"Verdicts: each decoupled regime reaches the target sooner than the best exact schedule "
-        f"({baseline or 'none reaches it on every seed'}): per-seed ratio of wall seconds to "
-        "target, median [order-statistic interval]; met when the interval lies below 1.",
+        f"Verdicts: each decoupled regime and asynchronous mode reaches the target sooner than "
+        f"the best exact schedule ({baseline or 'none reaches it on every seed'}), and each "
+        "asynchronous mode sooner than dni: per-seed ratio of wall seconds to target, median "
+        "[order-statistic interval]; met when the interval lies below 1.",
         "",
         "| regime | against | per-seed ratios | ratio | verdict | premise |",
         "|---|---|---|---|---|---|",
     ]
+    records: list[VerdictRecord] = []
     for bench in benches:
         if bench.family not in DECOUPLED:
             continue
-        got = paired_verdict(
-            times[bench.name], exact.get(baseline) if baseline else None, baseline or "-"
-        )
-        if unfit is not None:
-            got = replace(got, verdict=Verdict.NOT_TESTABLE, premise=f"unfit target: {unfit}")
-        ratios = (
-            ", ".join(_value(v, ".2f") for _, v in sorted(got.result.per_key.items()))
-            if got.result
-            else MISSING
-        )
-        interval = got.result.interval.text(".3f") if got.result else MISSING
-        lines.append(
-            f"| {bench.mode} | {baseline or MISSING} | {ratios} | {interval} | "
-            f"{got.verdict.value} | {got.premise} |"
-        )
-    return [*lines, ""]
+        against: list[tuple[str | None, dict[int, float] | None]] = [
+            (baseline, exact.get(baseline) if baseline else None)
+        ]
+        if bench.family is Family.ASYNC and dni is not None:
+            dni_times = None if dni.name in unrun else times[dni.name]
+            against.append((dni.name, dni_times))
+        for name, base in against:
+            got = paired_verdict(times[bench.name], base, name or "-")
+            if unfit is not None:
+                got = replace(got, verdict=Verdict.NOT_TESTABLE, premise=f"unfit: {unfit}")
+            if bench.name in unrun:
+                got = replace(got, verdict=Verdict.NOT_APPLICABLE, premise=unrun[bench.name])
+            elif name in unrun:
+                why = f"{name} did not run ({unrun[name]})"
+                got = replace(got, verdict=Verdict.NOT_TESTABLE, premise=why)
+            ratios = (
+                ", ".join(_value(v, ".2f") for _, v in sorted(got.result.per_key.items()))
+                if got.result
+                else MISSING
+            )
+            interval = got.result.interval.text(".3f") if got.result else MISSING
+            lines.append(
+                f"| {bench.mode} | {name or MISSING} | {ratios} | {interval} | "
+                f"{got.verdict.value} | {got.premise} |"
+            )
+            claim = (
+                f"{workload}: {bench.mode} reaches the target sooner than "
+                f"{name or 'the best exact schedule'} (per-seed ratio of wall seconds to target)"
+            )
+            records.append(verdict_record(claim, got))
+    return [*lines, ""], records
 
 
 def _decomposition_lines(
@@ -300,8 +358,7 @@ def _decomposition_lines(
     return [*lines, ""]
 
 
-def ttq_section_markdown(run_dir: Path) -> str | None:
-    """The section's Markdown, or None when the run has no calibrated ttq benchmark."""
+def _section(run_dir: Path) -> tuple[str, list[VerdictRecord]] | None:
     run_dir = Path(run_dir)
     entries = read_config(run_dir).of_kind(TTQ)
     benches = [TTQBench(e.name, e.repeats, e.spec) for e in entries]
@@ -326,14 +383,24 @@ def ttq_section_markdown(run_dir: Path) -> str | None:
         "dropping the fastest and slowest seed, not reached with two or more such seeds.",
         "",
     ]
+    records: list[VerdictRecord] = []
     for members in groups.values():
-        lines += _workload_lines(run_dir, members, curves, results)
-    return "\n".join(lines)
+        got, found = _workload_lines(run_dir, members, curves, results)
+        lines += got
+        records += found
+    return "\n".join(lines), records
+
+
+def ttq_section_markdown(run_dir: Path) -> str | None:
+    """The section's Markdown, or None when the run has no calibrated ttq benchmark."""
+    got = _section(run_dir)
+    return got[0] if got is not None else None
 
 
 def ttq_section(run_dir: Path) -> Section | None:
-    markdown = ttq_section_markdown(run_dir)
-    return Section(markdown) if markdown is not None else None
+    """The section, with its paired verdicts for the findings and the verdicts file."""
+    got = _section(run_dir)
+    return Section(got[0], verdicts=tuple(got[1])) if got is not None else None
 
 
 def calibration_best(curves: pd.DataFrame, bench: str) -> float:
