@@ -102,12 +102,13 @@ def kill_all(pids: Iterable[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def default_sigint() -> None:
-    """``preexec_fn`` of a child a test signals: SIGINT back to its default action before exec.
+def default_stop_signals() -> None:
+    """``preexec_fn`` of a child a test signals: SIGINT, SIGHUP and SIGTERM back to default.
 
     A background job of a non-interactive shell (``pytest ... &`` in a script) starts with
-    SIGINT ignored, and a child inherits that: Python then installs no Ctrl-C handler in it,
-    and a test sending it SIGINT would see nothing happen. The child must start as a user's
-    terminal would start it.
+    SIGINT ignored, and one started under ``nohup`` with SIGHUP ignored; a child inherits
+    that, dnibench rightly leaves an inherited SIG_IGN alone, and a test sending it the
+    signal would see nothing happen. The child must start as a user's terminal would start it.
     """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)

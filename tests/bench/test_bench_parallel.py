@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from processes import default_sigint, kill_all, tagged
+from processes import default_stop_signals, kill_all, tagged
 
 SUITE = """
 [suite]
@@ -70,7 +70,7 @@ def test_a_signal_to_the_parent_stops_the_workers_and_keeps_results(
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
-        preexec_fn=default_sigint,
+        preexec_fn=default_stop_signals,
     )
     try:
         assert parent.stdout is not None

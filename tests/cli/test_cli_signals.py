@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from processes import default_sigint, kill_all, tagged, wait_until_gone
+from processes import default_stop_signals, kill_all, tagged, wait_until_gone
 
 from dnibench.bench.parallel import ParallelInterrupted
 from dnibench.cli import main
@@ -56,11 +56,16 @@ def test_a_signal_raises_a_stop_while_the_command_runs_and_not_after(signum: int
         os.kill(os.getpid(), signum)
         return 0
 
-    before = signal.getsignal(signum)
-    with pytest.raises(SignalStop) as stop:
-        command()
-    assert stop.value.signum == signum
-    assert signal.getsignal(signum) is before
+    # Under nohup (SIGHUP) or as a background job the test process may have inherited
+    # SIG_IGN, which dnibench leaves alone: start from the default a terminal gives.
+    inherited = signal.signal(signum, signal.SIG_DFL)
+    try:
+        with pytest.raises(SignalStop) as stop:
+            command()
+        assert stop.value.signum == signum
+        assert signal.getsignal(signum) is signal.SIG_DFL
+    finally:
+        signal.signal(signum, inherited)
 
 
 def test_the_docs_say_what_each_signal_does() -> None:
@@ -116,7 +121,7 @@ def _signalled(command: list[str], ready: str, signum: int, tag: str) -> tuple[i
     env = {**os.environ, "PYTHONUNBUFFERED": "1", TAG: tag}
     child = subprocess.Popen(
         [sys.executable, "-m", "dnibench", *command], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=default_sigint,
+        stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=default_stop_signals,
     )  # fmt: skip
     try:
         assert child.stdout is not None
@@ -151,7 +156,7 @@ def test_bench_on_sigterm_stops_its_ranks_and_exits_143() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", TAG: tag}
     child = subprocess.Popen(
         [sys.executable, "-m", "dnibench", *command], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=default_sigint,
+        stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=default_stop_signals,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 240

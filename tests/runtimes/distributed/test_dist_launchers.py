@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from processes import default_sigint
+from processes import default_stop_signals
 
 
 def _free_port() -> int:
@@ -65,7 +65,7 @@ def test_ctrl_c_keeps_results_and_leaves_no_rank(
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
-        preexec_fn=default_sigint,
+        preexec_fn=default_stop_signals,
     )
     try:
         assert parent.stdout is not None
