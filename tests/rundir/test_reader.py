@@ -31,6 +31,7 @@ DERIVED = {
     "gate-study-cpu2-2026-11-22": layout.GATE_STUDY,
     "simulate-pipeline-cpu2-2026-11-22": layout.SIMULATION,
     "simulate-pipeline-cpu2-2026-12-01": layout.SIMULATION,
+    "simulate-pipeline-cpu2-2026-12-03": layout.SIMULATION,
 }
 
 
