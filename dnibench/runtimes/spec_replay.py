@@ -74,7 +74,8 @@ def orders_from_spans(spec: BenchSpec, ranks: Sequence[RankResult]) -> list[list
     """The per-stage order a ``dist`` run actually executed, read from its spans.
 
     Each rank's compute spans, by start time, are its actions: a ``backward``
-    span is ``S`` on a stage with a synthetic gradient and ``B`` elsewhere.
+    span is ``S`` on a stage with a synthetic gradient, ``L`` under a local-loss
+    mode (DGL: every stage's backward is its own loss's) and ``B`` elsewhere.
     Needs every span kept (``dropped_spans == 0``).
     """
     by_kind = {
@@ -85,6 +86,8 @@ def orders_from_spans(spec: BenchSpec, ranks: Sequence[RankResult]) -> list[list
         SpanKind.BACKWARD_INPUT: Op.BACKWARD_INPUT,
         SpanKind.BACKWARD_WEIGHT: Op.BACKWARD_WEIGHT,
     }
+    rule = spec.mode_row.asynchronous
+    local = rule is not None and rule.local_loss
     orders = []
     for rank in sorted(ranks, key=lambda r: r.rank):
         if rank.dropped_spans:
@@ -95,7 +98,8 @@ def orders_from_spans(spec: BenchSpec, ranks: Sequence[RankResult]) -> list[list
         for row in spans[np.argsort(spans[:, 2], kind="stable")] if len(spans) else []:
             kind, mb = SpanKind(int(row[0])), int(row[1])
             if kind is SpanKind.BACKWARD:
-                order.append(Action(Op.SYNTH_BACKWARD if synthetic else Op.BACKWARD, mb))
+                backward = Op.LOCAL_BACKWARD if local else Op.BACKWARD
+                order.append(Action(Op.SYNTH_BACKWARD if synthetic else backward, mb))
             elif kind in by_kind:
                 op = by_kind[kind]
                 order.append(Action(op, None if op is Op.UPDATE else mb))
