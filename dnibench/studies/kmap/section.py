@@ -5,7 +5,9 @@ Per workload with kmap benchmarks (:mod:`dnibench.studies.kmap.study`):
 - samples to target per mode at the measured K (median over the seeds, from
   the one-process replay of the pipeline), beside the ttq run's own K = 2
   samples (the dist pipeline: its deltas may arrive before the bound, the
-  replay's all arrive at it);
+  replay's all arrive at it); a fixed-order mode (exact schedule, asynchronous
+  mode) need not be replayed at the ttq run's K, where the replay equals the
+  ttq run bit for bit: its ttq samples fill that cell, marked;
 - the check: at the ttq run's K and m, predicted time to target (replayed
   samples / simulated throughput) against the measured median wall seconds of
   the ttq benchmarks, with the error; throughput from the simulator
@@ -71,14 +73,45 @@ def _samples(benches: list[TTQBench], curves: pd.DataFrame, target: float) -> di
     }
 
 
-def _by_mode(benches: list[TTQBench], values: dict[str, float]) -> dict[str, dict[int, float]]:
+def _by_mode(
+    benches: list[TTQBench],
+    values: dict[str, float],
+    fixed: dict[str, dict[int, float]] | None = None,
+) -> dict[str, dict[int, float]]:
+    """Mode -> K -> samples; ``fixed`` fills the (mode, K) no kmap benchmark replayed."""
     table: dict[str, dict[int, float]] = {}
     for bench in benches:
         table.setdefault(bench.mode, {})[bench.spec.integer("stages")] = values[bench.name]
+    for mode, by_k in (fixed or {}).items():
+        if mode in table:  # a fully unreplayed mode is the caller's to add
+            for k, value in by_k.items():
+                table[mode].setdefault(k, value)
     for exact in EXACT_SCHEDULES:  # every exact schedule trains as 1f1b does
         if ONE_F_ONE_B.name in table:
             table.setdefault(exact, dict(table[ONE_F_ONE_B.name]))
     return table
+
+
+FIXED_ORDER = (Family.OWN, Family.ASYNC)
+"""Families whose dist order is the listed one (no run-time choice), so the replay of the ttq
+configuration equals the ttq run bit for bit (tests/runtimes/test_spec_replay.py): the kmap
+need not replay them at the ttq's K, whose samples the ttq run measured already."""
+
+
+def _fixed_order_from_ttq(
+    run_dir: Path, workload: str, curves: pd.DataFrame, quality: float
+) -> dict[str, dict[int, float]]:
+    """Samples to ``quality`` of the ttq run's own launches of fixed-order modes, at its K."""
+    found: dict[str, dict[int, float]] = {}
+    for entry in read_config(run_dir).of_kind(TTQ):
+        bench = TTQBench(entry.name, entry.repeats, entry.spec)
+        if bench.workload != workload or bench.family not in FIXED_ORDER:
+            continue
+        per_seed = clock_table(reaches(curves, bench.name, quality), "samples")
+        found.setdefault(bench.mode, {})[bench.spec.integer("stages")] = _median(
+            list(per_seed.values())
+        )
+    return found
 
 
 def _asynchronous_from_ttq(
@@ -255,7 +288,10 @@ def _workload(
     best = first.fields.number("calibration_best")
     staleness = first.spec.integer("staleness")
     measured_ks = {b.spec.integer("stages") for b in benches}
-    samples = _by_mode(benches, _samples(benches, curves, target))
+    fixed = _fixed_order_from_ttq(run_dir, workload, curves, target)
+    samples = _by_mode(benches, _samples(benches, curves, target), fixed)
+    replayed = {(b.mode, b.spec.integer("stages")) for b in benches}
+    filled = {(mode, k) for mode, by_k in samples.items() for k in by_k} - replayed
     lines = [
         f"### {workload}",
         "",
@@ -273,8 +309,20 @@ def _workload(
             for b in benches
             if b.mode == bench_mode
         )
-        row = " | ".join(_v(by_k.get(k, math.nan), ".0f") for k in sorted(measured_ks))
+        row = " | ".join(
+            _v(by_k.get(k, math.nan), ".0f") + (" †" if (bench_mode, k) in filled else "")
+            for k in sorted(measured_ks)
+        )
         lines.append(f"| {bench_mode} | {row} | {seeds} |")
+    if any(mode in {b.mode for b in benches} for mode, _ in filled):
+        lines += [
+            "",
+            "† not replayed: the ttq run's own samples at its K. These modes' dist order is "
+            "fixed (exact schedules, asynchronous modes), so the replay of the ttq "
+            "configuration trains the same parameters bit for bit "
+            "(tests/runtimes/test_spec_replay.py); only the decoupled regimes, whose dist "
+            "ranks regress their SG on a delta as soon as it arrives, are replayed at it.",
+        ]
     lines.append("")
     try:
         throughput, source = _throughput_fn(run_dir, workload, staleness)
@@ -289,7 +337,13 @@ def _workload(
         (f"{LOW_SHARE:g} x best", LOW_SHARE * best),
     ):
         by_mode = (
-            samples if quality == target else _by_mode(benches, _samples(benches, curves, quality))
+            samples
+            if quality == target
+            else _by_mode(
+                benches,
+                _samples(benches, curves, quality),
+                _fixed_order_from_ttq(run_dir, workload, curves, quality),
+            )
         )
         extra = _asynchronous_from_ttq(run_dir, workload, curves, quality, set(by_mode))
         by_mode = {**by_mode, **extra}

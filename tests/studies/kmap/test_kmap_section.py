@@ -98,3 +98,25 @@ def test_an_asynchronous_mode_of_the_ttq_run_enters_the_map_extrapolated(run_dir
 
 def test_no_kmap_benchmark_no_section() -> None:
     assert kmap_section(COMMITTED) is None
+
+
+def test_a_fixed_order_mode_not_replayed_at_the_ttq_k_takes_the_ttq_samples(run_dir: Path) -> None:
+    # Drop the 1f1b replay at K = 2: 1f1b's order is fixed, so the ttq run's own K = 2
+    # samples (17920 on the committed curves) fill the cell, marked as not replayed.
+    config = json.loads((run_dir / "config.json").read_text())
+    config["benchmarks"] = [
+        e for e in config["benchmarks"] if e["name"] != "kmap-mnist1d-conv1d-1f1b-k2"
+    ]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    curves = pd.read_csv(run_dir / "curves.csv")
+    curves = curves[curves["benchmark"] != "kmap-mnist1d-conv1d-1f1b-k2"]
+    curves.to_csv(run_dir / "curves.csv", index=False)
+    section = kmap_section(run_dir)
+    assert section is not None
+    assert "| 1f1b | 17920 † | 17920 | 17920 | 1/1 |" in section.markdown
+    assert "| dni | 35840 | never | never | 1/1/1 |" in section.markdown  # dni is replayed
+    assert "† not replayed: the ttq run's own samples at its K." in section.markdown
+    check = next(
+        line for line in section.markdown.splitlines() if line.startswith("| 1f1b | 2 | 4 |")
+    )
+    assert "| 17920 | 17920 |" in check  # the prediction still has its samples
