@@ -12,19 +12,27 @@ only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dnibench.errors import NotApplicable
 from dnibench.runtimes.harness import build_for_rank
 from dnibench.runtimes.spec import BenchSpec
+
+
+def require_buildable(name: str, mode: str, model: str, build: Callable[[], object]) -> None:
+    """Raise :class:`NotApplicable` naming ``name`` when ``build`` (the stages of an
+    asynchronous ``mode``) refuses ``model``; the ``train`` kind checks its items with it."""
+    try:
+        build()
+    except ValueError as err:
+        raise NotApplicable(f"{name}: {mode} on the {model} model: {err}") from err
 
 
 def require_async_applicable(spec: BenchSpec) -> None:
     """Raise :class:`NotApplicable` when ``spec``'s asynchronous mode refuses its model."""
     if spec.mode_row.asynchronous is None:
         return
-    try:
-        build_for_rank(spec)
-    except ValueError as err:
-        raise NotApplicable(f"{spec.name}: {spec.mode} on the {spec.model} model: {err}") from err
+    require_buildable(spec.name, spec.mode, spec.model, lambda: build_for_rank(spec))
 
 
-__all__ = ["require_async_applicable"]
+__all__ = ["require_async_applicable", "require_buildable"]

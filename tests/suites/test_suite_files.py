@@ -15,7 +15,9 @@ import pytest
 import torch
 
 from dnibench.data import Dataset
+from dnibench.modes import Family, mode_names
 from dnibench.pipeline import build_pipeline
+from dnibench.stats import REPORT_SEEDS
 from dnibench.suites import Suite, load_suite, package_suites_dir
 from dnibench.train import prepare
 
@@ -187,11 +189,20 @@ def test_pipeline_suite_has_the_transformer_section() -> None:
 
 def test_ff_suite_is_accuracy_and_data_efficiency(digits: Dataset) -> None:
     suite = load_suite("ff")
-    assert all(item.kind == "train" and item.repeats == 3 for item in suite.items)
+    rivals = [item for item in suite.items if "-m4-" in item.name]  # DNI's rivals, seeds 0-4
+    assert all(
+        item.kind == "train" and item.repeats == 3 for item in suite.items if item not in rivals
+    )
     names = set(suite.names)
     for model in ("mlp", "conv1d"):
         for mode in ("backprop", "dni", "cdni", "unlock", "last-stage-only"):
             assert f"mnist1d-{model}-{mode}" in names
+        for mode in ("backprop", "dni", *mode_names(Family.ASYNC), "last-stage-only"):
+            assert f"mnist1d-{model}-m4-{mode}" in names
+    for item in rivals:
+        assert item.train is not None and item.train.microbatches == 4
+        seeds = [item.train.pipeline.seed + r for r in range(item.repeats)]
+        assert tuple(seeds) == tuple(REPORT_SEEDS), item.name
     for item in suite.items:
         assert item.train is not None
         config = item.train

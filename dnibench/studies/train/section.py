@@ -21,10 +21,10 @@ pairs them by seed (:func:`dnibench.stats.paired`); nothing is divided by
 a median baseline.
 
 Benchmarks are recognised by configuration (the run's config), not by name:
-a group is one (data, model, stages); in it the regimes are the ``mode`` of
-benchmarks with no frozen stage, and the baseline is the backprop benchmark
-with ``frozen_stages = stages - 1``. The first benchmark of a role stands
-for it in the other claims; a second one (say unlock with tuned synthetic
+a group is one (data, model, stages) at one microbatch count m; in it the
+regimes are the ``mode`` of benchmarks with no frozen stage, and the baseline
+is the backprop benchmark with ``frozen_stages = stages - 1``. The first
+benchmark of a role stands for it in the other claims; a second one (say unlock with tuned synthetic
 inputs) gets its own verdict on its own claim. The section appears only for groups
 that have both backprop and the baseline. Samples and seconds to target use
 a target set by the run itself: :data:`TARGET_SHARE` times backprop's median
@@ -89,6 +89,12 @@ class FFBench:
     def group(self) -> tuple[str, str, int]:
         """(data, model, stages): the benchmarks compared with each other."""
         return str(self.spec.get("data")), str(self.pipeline.get("model")), self.stages
+
+    @property
+    def microbatches(self) -> int:
+        """Microbatches per step: benchmarks compare only at the same m (same batches, and
+        the asynchronous modes' m >= K)."""
+        return self.spec.integer("microbatches", 1)
 
     @property
     def frozen(self) -> int:
@@ -239,13 +245,35 @@ def group_targets(acc: dict[str, np.ndarray]) -> list[Target]:
     return targets
 
 
+def group_title(group: tuple[str, str, int], microbatches: int) -> tuple[str, str]:
+    """A group's heading and its verdicts' label (m named only where it is not 1)."""
+    data, model, stages = group
+    if microbatches == 1:
+        return f"{data}, {model}, {stages} stages", f"{data} {model} K={stages}"
+    return (
+        f"{data}, {model}, {stages} stages, {microbatches} microbatches",
+        f"{data} {model} K={stages} m={microbatches}",
+    )
+
+
+def ff_groups(run_dir: Path) -> dict[tuple[tuple[str, str, int], int], list[FFBench]]:
+    """The feed-forward benchmarks by (data, model, stages) and m, with backprop and the
+    baseline in the group (the groups the section judges)."""
+    groups: dict[tuple[tuple[str, str, int], int], list[FFBench]] = {}
+    for bench in train_benches(run_dir):
+        if bench.role is not None and not is_language_model(bench):
+            groups.setdefault((bench.group, bench.microbatches), []).append(bench)
+    return {k: v for k, v in groups.items() if {"backprop", BASELINE} <= {b.role for b in v}}
+
+
 def _group_lines(
     group: tuple[str, str, int],
+    microbatches: int,
     benches: list[FFBench],
     results: pd.DataFrame,
     curves: pd.DataFrame,
 ) -> tuple[list[str], list[Target]]:
-    data, model, stages = group
+    title, label = group_title(group, microbatches)
     order = (*REGIME_ORDER, BASELINE)
     ordered = sorted(benches, key=lambda b: order.index(b.role) if b.role in order else len(order))
     values_of = {b.name: seed_values(results, b.name, "test_accuracy") for b in ordered}
@@ -255,7 +283,7 @@ def _group_lines(
             acc[bench.role] = values_of[bench.name]
     target = TARGET_SHARE * median(acc["backprop"])
     lines = [
-        f"### {data}, {model}, {stages} stages",
+        f"### {title}",
         "",
         f"Target: {TARGET_SHARE:g} x backprop's median final test accuracy = {target:.4f}. "
         "Cells: median (min-max) over seeds; to-target cells count only the seeds that "
@@ -284,7 +312,7 @@ def _group_lines(
         variant = acc if first else {**acc, role: values_of[bench.name]}
         for t in group_targets(variant):
             if t.name.startswith(CLAIM_OF[role]):
-                named.append(replace(t, name=f"{data} {model} K={stages} [{bench.name}]: {t.name}"))
+                named.append(replace(t, name=f"{label} [{bench.name}]: {t.name}"))
     return [*lines, ""], named
 
 
@@ -297,11 +325,7 @@ def ff_section_markdown(run_dir: Path) -> str | None:
 def _ff_parts(run_dir: Path) -> tuple[str, list[Target]] | None:
     """The section's Markdown and its verdicts (None: no group with backprop and baseline)."""
     run_dir = Path(run_dir)
-    benches = [b for b in train_benches(run_dir) if b.role is not None and not is_language_model(b)]
-    groups: dict[tuple[str, str, int], list[FFBench]] = {}
-    for bench in benches:
-        groups.setdefault(bench.group, []).append(bench)
-    wanted = {k: v for k, v in groups.items() if {"backprop", BASELINE} <= {b.role for b in v}}
+    wanted = ff_groups(run_dir)
     results = raw_results(run_dir) if wanted else None
     if results is None:
         return None
@@ -320,8 +344,8 @@ def _ff_parts(run_dir: Path) -> tuple[str, list[Target]] | None:
         "",
     ]
     targets: list[Target] = []
-    for group, members in wanted.items():
-        group_lines, group_verdicts = _group_lines(group, members, results, curves)
+    for (group, microbatches), members in wanted.items():
+        group_lines, group_verdicts = _group_lines(group, microbatches, members, results, curves)
         lines += group_lines
         targets += group_verdicts
     lines += [
@@ -345,7 +369,7 @@ def ff_section(run_dir: Path) -> Section | None:
 
 
 __all__ = [
-    "BASELINE", "CLOSE_SHARE", "TARGET_SHARE", "FFBench", "by_seed", "ff_section",
-    "ff_section_markdown", "first_reach", "group_targets", "is_language_model", "premise",
-    "reach", "train_benches",
+    "BASELINE", "CLOSE_SHARE", "TARGET_SHARE", "FFBench", "by_seed", "ff_groups", "ff_section",
+    "ff_section_markdown", "first_reach", "group_targets", "group_title", "is_language_model",
+    "premise", "reach", "train_benches",
 ]  # fmt: skip

@@ -11,12 +11,15 @@ from dnibench.report.section import Section
 from dnibench.studies.item import Item
 from dnibench.studies.kind import BenchmarkKind
 from dnibench.studies.study import Study
+from dnibench.studies.train.asynchronous import check_asynchronous
 from dnibench.studies.train.keys import TRAIN_KEYS, build_train
 from dnibench.train import TrainResult
 
 
 def _build(item: Item, values: Mapping[str, Any]) -> Item:
-    return replace(item, train=build_train(values), target_accuracy=values.get("target_accuracy"))
+    config = build_train(values)
+    check_asynchronous(item.name, config)  # an impossible asynchronous mode fails at load
+    return replace(item, train=config, target_accuracy=values.get("target_accuracy"))
 
 
 def _compute(item: Item, repeat: int, deadline_s: float | None) -> TrainResult:
@@ -44,6 +47,13 @@ def _feed_forward(run_dir: Path) -> Section | None:
     return ff_section(run_dir)
 
 
+def _asynchronous_modes(run_dir: Path) -> Section | None:
+    """Each asynchronous mode's staleness or local-loss cost beside DNI's, paired by seed."""
+    from dnibench.studies.train.async_section import async_section
+
+    return async_section(run_dir)
+
+
 def _language_model(run_dir: Path) -> Section | None:
     """The decoupled regimes of a transformer pipeline between the floor and backprop."""
     from dnibench.studies.train.lm_section import lm_section
@@ -67,4 +77,6 @@ KIND: BenchmarkKind[TrainResult] = BenchmarkKind(
     one_thread=lambda item: item.train is not None and item.train.threads == 1,
 )
 
-STUDY = Study("train", rank=20, kinds=(KIND,), sections=(_feed_forward, _language_model))
+STUDY = Study(
+    "train", rank=20, kinds=(KIND,), sections=(_feed_forward, _asynchronous_modes, _language_model)
+)
