@@ -37,6 +37,7 @@ from dnibench.simulate.scaling import (
     SCALINGS,
     SweepSettings,
     model_costs_from_run,
+    not_applicable,
     sweep,
 )
 from dnibench.simulate.validate import load_specs, validate_run
@@ -244,6 +245,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             provenance=Provenance.collect([("calibration run", source)]),
             crossover=crossover,
             out_of_sample=out_of_sample_rows(source, args.statistic),
+            refused=not_applicable(modes, stages, microbatches),
         ),
     )
     print(f"simulated {len(points)} configurations in {time.perf_counter() - started:.1f} s")

@@ -44,6 +44,7 @@ __all__ = [
     "SweepSettings",
     "first_below",
     "model_costs_from_run",
+    "not_applicable",
     "overtake",
     "sg_cost_matters",
     "simulate_point",
@@ -234,7 +235,15 @@ def simulate_point(
     settings: SweepSettings,
     sg_relative: float | None = None,
 ) -> SweepPoint:
-    """Simulate one (regime, K, m, SG cost) point of a sweep."""
+    """Simulate one (regime, K, m, SG cost) point of a sweep.
+
+    A (K, m) the mode itself refuses (:meth:`~dnibench.modes.Mode.problem`, e.g.
+    pipedream-2bw with fewer microbatches than stages) is a :class:`UserError`:
+    the simulator predicts only what a real run could do.
+    """
+    problem = get_mode(mode).problem(stages, microbatches)
+    if problem is not None:
+        raise UserError(f"not applicable: {problem}")
     costs = model.pipeline(stages, scaling=settings.scaling, sg_relative=sg_relative)
     if settings.straggler is not None:
         stage, factor = settings.straggler
@@ -281,14 +290,36 @@ def sweep(
     settings: SweepSettings,
     sg_relatives: Sequence[float | None] = (None,),
 ) -> list[SweepPoint]:
-    """Every combination of mode, K, m and SG relative cost (SG cost matters to dni/cdni only)."""
+    """Every combination of mode, K, m and SG relative cost (SG cost matters to dni/cdni only).
+
+    Combinations the mode refuses (:meth:`~dnibench.modes.Mode.problem`) are left
+    out, so a table shows them as missing rather than as a figure no run could
+    reach; :func:`not_applicable` lists them for the report.
+    """
     points = []
     for mode in modes:
+        row = get_mode(mode)
         for rel in sg_relatives if sg_cost_matters(mode) else (None,):
             for k in stages:
                 for m in microbatches:
-                    points.append(simulate_point(model, mode, k, m, settings, rel))
+                    if row.problem(k, m) is None:
+                        points.append(simulate_point(model, mode, k, m, settings, rel))
     return points
+
+
+def not_applicable(
+    modes: Sequence[str], stages: Sequence[int], microbatches: Sequence[int]
+) -> list[str]:
+    """ "mode at K = k, m = m: why" for every combination of a sweep the mode refuses."""
+    out = []
+    for mode in modes:
+        row = get_mode(mode)
+        for k in stages:
+            for m in microbatches:
+                problem = row.problem(k, m)
+                if problem is not None:
+                    out.append(f"{mode} at K = {k}, m = {m}: {problem}")
+    return out
 
 
 def first_below(

@@ -24,7 +24,7 @@ def test_small_sweep_writes_results_report_and_plots(tmp_path: Path) -> None:
         "--microbatches",
         "1,4",
         "--modes",
-        "gpipe,1f1b,dni",
+        "gpipe,1f1b,dni,pipedream-2bw",
         "--sg-relative",
         "0.5",
         "--out",
@@ -33,7 +33,10 @@ def test_small_sweep_writes_results_report_and_plots(tmp_path: Path) -> None:
     assert main(args) == 0
     results = pd.read_csv(out / "results.csv")
     efficiency = results[results.metric == "pipeline_efficiency"]
-    assert set(efficiency["mode"]) == {"gpipe", "1f1b", "dni"}
+    assert set(efficiency["mode"]) == {"gpipe", "1f1b", "dni", "pipedream-2bw"}
+    # 2BW needs m >= K: only m = 4 at K = 2 and 4 is simulated, and the report says why
+    two_bw = efficiency[efficiency["mode"] == "pipedream-2bw"]
+    assert sorted(zip(two_bw.stages, two_bw.microbatches, strict=True)) == [(2, 4), (4, 4)]
     assert set(efficiency["stages"]) == {2, 4}
     memory = results[(results.metric == "activation_memory") & (results.stage == -1)]
     one_f = memory[(memory["mode"] == "1f1b") & (memory.microbatches == 4)]
@@ -44,6 +47,8 @@ def test_small_sweep_writes_results_report_and_plots(tmp_path: Path) -> None:
         "Where efficiency falls below 0.5",
         "Where DNI overtakes 1F1B",
         "weak scaling",
+        "Not applicable: combinations a mode refuses",
+        "pipedream-2bw at K = 2, m = 1: pipedream-2bw needs at least as many microbatches",
     ):
         assert heading in report
     assert (out / "plots" / "scaling.png").stat().st_size > 0

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from dnibench.errors import UserError
 from dnibench.simulate.costs import LinkModel, StageCosts
 from dnibench.simulate.scaling import (
     ModelCosts,
     SweepSettings,
     first_below,
     model_costs_from_run,
+    not_applicable,
     overtake,
     simulate_point,
     sweep,
@@ -86,3 +88,19 @@ def test_model_costs_from_the_frozen_run() -> None:
     assert model.sg_update > 0  # from dni-m8's trace
     assert model.si_update == 0  # the frozen run keeps no unlock trace
     assert not model.sees_arrivals  # gloo
+
+
+def test_a_combination_the_mode_refuses_is_not_simulated() -> None:
+    settings = SweepSettings(scaling="weak")
+    # pipedream-2bw needs m >= K (docs/async.md): K = 2 at m = 1 is no run at all.
+    with pytest.raises(UserError, match="not applicable: pipedream-2bw needs at least as many"):
+        simulate_point(MODEL, "pipedream-2bw", 2, 1, settings)
+    points = sweep(MODEL, ["pipedream-2bw", "1f1b"], [2, 4], [1, 4], settings)
+    got = {(p.mode, p.stages, p.microbatches) for p in points}
+    assert got == {("pipedream-2bw", 2, 4), ("pipedream-2bw", 4, 4)} | {
+        ("1f1b", k, m) for k in (2, 4) for m in (1, 4)
+    }
+    refused = not_applicable(["pipedream-2bw", "1f1b"], [2, 4], [1, 4])
+    assert [r.split(":")[0] for r in refused] == [
+        "pipedream-2bw at K = 2, m = 1", "pipedream-2bw at K = 4, m = 1",
+    ]  # fmt: skip

@@ -271,8 +271,12 @@ def write_simulation(
     provenance: Provenance,
     crossover: tuple[str, Sequence[Crossover] | None] | None = None,
     out_of_sample: Sequence[ValidationRow] = (),
+    refused: Sequence[str] = (),
 ) -> Path:
     """Write the simulate run directory ``out`` (report titled ``title``); returns report.md.
+
+    ``refused``: the sweep's combinations a mode refuses (left out of every table),
+    listed so that a missing cell reads as "not applicable", not as a gap.
 
     ``out_of_sample``: the calibration run's benchmarks predicted from another m
     (:mod:`dnibench.simulate.out_of_sample`), the headline agreement; ``validation``
@@ -317,6 +321,15 @@ def write_simulation(
         Heading("Calibrated costs"),
         Markdown(_costs_table(model)),
     ]
+    if refused:
+        blocks += [
+            Heading("Not applicable: combinations a mode refuses"),
+            Paragraph(
+                "Left out of every table below, as a real run would refuse them: "
+                + "; ".join(refused)
+                + "."
+            ),
+        ]
     if out_of_sample:
         blocks += [
             Heading("Out of sample: the calibration run predicted from another m"),

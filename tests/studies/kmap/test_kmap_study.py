@@ -1,7 +1,9 @@
-"""The kmap blocks of suites/ttq.toml: report seeds, K = 2 is the ttq pipeline, weak scaling."""
+"""The kmap blocks of suites/ttq.toml: report seeds, K = 2 is the ttq pipeline, weak scaling;
+at K = 2 only the decoupled regimes (the fixed-order modes' replay is the ttq run itself)."""
 
 from __future__ import annotations
 
+from dnibench.modes import Family, get_mode
 from dnibench.stats import REPORT_SEEDS
 from dnibench.studies.kmap import KMAP, REPLAY_RUNTIME
 from dnibench.studies.ttq.keys import TTQConfig, seeds_of
@@ -13,7 +15,7 @@ def test_kmap_runs_k2_to_4_on_report_seeds_and_k2_is_the_ttq_pipeline() -> None:
     suite = load_suite_profile("ttq")
     kmap = [item for item in suite.items if item.kind == KMAP]
     ttq = {item.spec.mode: item.spec for item in suite.items if item.kind == "ttq" and item.spec
-           and item.name.startswith("mnist1d-conv1d")}  # fmt: skip
+           and item.name.startswith("mnist1d-mlp")}  # fmt: skip
     assert {item.spec.stages for item in kmap if item.spec} == {2, 3, 4}
     for item in kmap:
         spec, config = item.spec, item.config
@@ -22,9 +24,22 @@ def test_kmap_runs_k2_to_4_on_report_seeds_and_k2_is_the_ttq_pipeline() -> None:
         assert set(seeds_of(spec, item.repeats)) <= set(REPORT_SEEDS)
         if spec.stages > 2:  # two blocks a stage; K = 2 leaves them to the model, as ttq does
             assert spec.depth == 2 * spec.stages - 1 and spec.balance == (2,) * spec.stages
-        assert config.target is not None and config.workload == "mnist1d-conv1d"
+        assert config.target is not None and config.workload == "mnist1d-mlp"
         if spec.stages == 2:
+            assert get_mode(spec.mode).family is Family.DECOUPLED, item.name
             assert item.repeats == 5
             same = ttq[spec.mode]
             assert all(getattr(spec, f) == getattr(same, f) for f in MATCH_FIELDS), item.name
             assert (spec.steps, spec.eval_every) == (same.steps, same.eval_every)
+
+
+def test_kmap_replays_every_mode_of_the_workload_beyond_k2() -> None:
+    suite = load_suite_profile("ttq")
+    ttq_modes = {item.spec.mode for item in suite.items if item.kind == "ttq" and item.spec
+                 and item.name.startswith("mnist1d-mlp")}  # fmt: skip
+    peers = {m for m in ttq_modes if get_mode(m).family is Family.PEER}
+    for k in (3, 4):
+        modes = {item.spec.mode for item in suite.items
+                 if item.kind == KMAP and item.spec and item.spec.stages == k}  # fmt: skip
+        # gpipe and zb train as 1f1b does (the map copies 1f1b's samples); no PyTorch peer
+        assert modes == ttq_modes - peers - {"gpipe", "zb"}, k

@@ -66,8 +66,11 @@ def test_the_rnn_suite_expands_to_the_issue_grid() -> None:
     grid = {(i.recurrent.task, i.recurrent.mode, i.recurrent.truncation) for i in copies
             if i.recurrent}  # fmt: skip
     assert grid == {(t, m, T) for t in ("copy", "repeat-copy") for m in ("tbptt", "dni-tbptt")
-                    for T in (2, 3, 4, 5, 8)}  # fmt: skip
-    assert all(item.repeats >= 3 for item in copies)
+                    for T in (4, 8, 16, 32)}  # fmt: skip
+    # paired copy verdicts: every cell on the report seeds 0-4, one budget for all
+    assert all(item.repeats == 5 and item.recurrent and item.recurrent.seeds == (0, 1, 2, 3, 4)
+               for item in copies)  # fmt: skip
+    assert len({i.recurrent.chars for i in copies if i.recurrent}) == 1
 
 
 def test_no_suite_names_an_absolute_path() -> None:

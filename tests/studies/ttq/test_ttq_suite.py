@@ -21,8 +21,14 @@ LM_PROMISED = {GPIPE.name, ONE_F_ONE_B.name, ZB.name, DNI.name, CDNI.name, UNLOC
 PROMISED = LM_PROMISED | set(mode_names(Family.ASYNC))
 
 
-def test_every_workload_runs_the_promised_regimes_on_the_report_seeds() -> None:
-    suite = load_suite_profile("ttq")
+@pytest.mark.parametrize(
+    ("suite_name", "expected"),
+    [("ttq", {"mnist1d-mlp", LM}), ("ttq-conv1d", {"mnist1d-conv1d"})],
+)
+def test_every_workload_runs_the_promised_regimes_on_the_report_seeds(
+    suite_name: str, expected: set[str]
+) -> None:
+    suite = load_suite_profile(suite_name)
     ttq = [item for item in suite.items if item.kind == "ttq"]
     workloads: dict[str, set[str]] = {}
     for item in ttq:
@@ -33,15 +39,16 @@ def test_every_workload_runs_the_promised_regimes_on_the_report_seeds() -> None:
         assert seeds_of(item.spec, item.repeats) == [0, 1, 2, 3, 4]
         assert not set(seeds_of(item.spec, item.repeats)) & set(CALIBRATION_SEEDS)
         workloads.setdefault(config.workload, set()).add(item.spec.mode)
-    assert set(workloads) == {"mnist1d-conv1d", "mnist1d-mlp", LM}
+    assert set(workloads) == expected
     for workload, modes in workloads.items():
         # and one PyTorch peer; the LM has none (no committed gpt grid names one: see the suite)
         promised = LM_PROMISED if workload == LM else PROMISED
         assert modes >= promised and len(modes) == len(promised) + (workload != LM)
 
 
-def test_every_ttq_benchmark_has_its_throughput_launch() -> None:
-    suite = load_suite_profile("ttq")
+@pytest.mark.parametrize("suite_name", ["ttq", "ttq-conv1d"])
+def test_every_ttq_benchmark_has_its_throughput_launch(suite_name: str) -> None:
+    suite = load_suite_profile(suite_name)
     grid = [item.spec for item in suite.items if item.kind == "pipeline"]
     for item in suite.items:
         if item.kind != "ttq":
@@ -58,7 +65,7 @@ def test_every_ttq_benchmark_has_its_throughput_launch() -> None:
 def test_the_ci_profile_is_small() -> None:
     suite = load_suite_profile("ttq", "ci")
     kmap = [item for item in suite.items if item.kind == "kmap"]  # one-process replays
-    # 8, and the LM's 1f1b twice (its ttq launch and its throughput launch)
+    # the MLP's 1f1b and dni, their throughput launches, and the LM's 1f1b twice
     assert sum(item.repeats for item in suite.items if item.kind != "kmap") <= 10
     assert sum(item.repeats for item in kmap) <= 3
     assert all(item.spec is not None and item.spec.steps <= 60 for item in suite.items)
