@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dnibench.errors import UserError
-from dnibench.modes import GPIPE, ONE_F_ONE_B, ZB, Family
+from dnibench.modes import GPIPE, ONE_F_ONE_B, ZB, Family, get_mode
 from dnibench.report.findings import VerdictRecord
 from dnibench.report.section import Section
 from dnibench.report.tables import MISSING, fmt
@@ -115,20 +115,15 @@ def _fixed_order_from_ttq(
 
 
 def _asynchronous_from_ttq(
-    run_dir: Path, workload: str, curves: pd.DataFrame, quality: float, known: set[str]
+    fixed: dict[str, dict[int, float]], known: set[str]
 ) -> dict[str, dict[int, float]]:
     """Asynchronous modes the ttq run timed but no kmap benchmark replayed: their dist samples
-    at the ttq run's K (every other K then extrapolated from it)."""
-    found: dict[str, dict[int, float]] = {}
-    for entry in read_config(run_dir).of_kind(TTQ):
-        bench = TTQBench(entry.name, entry.repeats, entry.spec)
-        if bench.workload != workload or bench.family is not Family.ASYNC or bench.mode in known:
-            continue
-        per_seed = clock_table(reaches(curves, bench.name, quality), "samples")
-        found.setdefault(bench.mode, {})[bench.spec.integer("stages")] = _median(
-            list(per_seed.values())
-        )
-    return found
+    at the ttq run's K (every other K then extrapolated from it), picked from ``fixed``."""
+    return {
+        mode: by_k
+        for mode, by_k in fixed.items()
+        if mode not in known and get_mode(mode).family is Family.ASYNC
+    }
 
 
 def _throughput_fn(run_dir: Path, workload: str, staleness: int) -> tuple[Throughput, str]:
@@ -336,16 +331,15 @@ def _workload(
         (f"target {target:.4f}", target),
         (f"{LOW_SHARE:g} x best", LOW_SHARE * best),
     ):
+        fixed_here = fixed
+        if quality != target:
+            fixed_here = _fixed_order_from_ttq(run_dir, workload, curves, quality)
         by_mode = (
             samples
             if quality == target
-            else _by_mode(
-                benches,
-                _samples(benches, curves, quality),
-                _fixed_order_from_ttq(run_dir, workload, curves, quality),
-            )
+            else _by_mode(benches, _samples(benches, curves, quality), fixed_here)
         )
-        extra = _asynchronous_from_ttq(run_dir, workload, curves, quality, set(by_mode))
+        extra = _asynchronous_from_ttq(fixed_here, set(by_mode))
         by_mode = {**by_mode, **extra}
         cells = beat_map(predict_times(by_mode, throughput, STAGES, MICROBATCHES, RULE), exact)
         maps[label] = cells
