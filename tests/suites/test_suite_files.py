@@ -9,6 +9,7 @@ checked against its time budget, since it is the default of ``dnibench run``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -189,7 +190,7 @@ def test_pipeline_suite_has_the_transformer_section() -> None:
 
 def test_ff_suite_is_accuracy_and_data_efficiency(digits: Dataset) -> None:
     suite = load_suite("ff")
-    rivals = [item for item in suite.items if "-m4-" in item.name]  # DNI's rivals, seeds 0-4
+    rivals = [item for item in suite.items if re.search(r"-m[148]-", item.name)]  # seeds 0-4
     assert all(
         item.kind == "train" and item.repeats == 3 for item in suite.items if item not in rivals
     )
@@ -199,8 +200,13 @@ def test_ff_suite_is_accuracy_and_data_efficiency(digits: Dataset) -> None:
             assert f"mnist1d-{model}-{mode}" in names
         for mode in ("backprop", "dni", *mode_names(Family.ASYNC), "last-stage-only"):
             assert f"mnist1d-{model}-m4-{mode}" in names
+    for mode in ("backprop", "dni", *mode_names(Family.ASYNC), "last-stage-only"):
+        assert f"mnist1d-mlp-m8-{mode}" in names
+        # PipeDream-2BW needs m >= K = 3: at m = 1 it is left out, not refused at load
+        assert (f"mnist1d-mlp-m1-{mode}" in names) == (mode != "pipedream-2bw")
     for item in rivals:
-        assert item.train is not None and item.train.microbatches == 4
+        assert item.train is not None
+        assert f"-m{item.train.microbatches}-" in item.name
         seeds = [item.train.pipeline.seed + r for r in range(item.repeats)]
         assert tuple(seeds) == tuple(REPORT_SEEDS), item.name
     for item in suite.items:
