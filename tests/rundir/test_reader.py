@@ -22,6 +22,7 @@ from dnibench.rundir.reader import (
     run_kind,
     trace_paths,
 )
+from dnibench.studies import registry
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
 COMMITTED = sorted(p for p in REPORTS.iterdir() if p.is_dir())
@@ -50,7 +51,7 @@ def test_every_committed_run_reads(run_dir: Path) -> None:
     assert run.config.benchmarks, "the config's benchmarks read as typed entries"
     for entry in run.config.benchmarks:
         assert isinstance(entry, BenchmarkEntry) and isinstance(entry.spec, Spec)
-        assert entry.kind in ("pipeline", "train", "rnn", "copy", "ttq")
+        assert entry.kind in registry.kinds()  # kmap among them: every kind a study declares
     for name in run.pipeline_benchmarks()[:3]:
         for path in trace_paths(run_dir, name):
             assert isinstance(load_trace(path), dict)
