@@ -21,8 +21,8 @@ def test_sections_keep_the_report_order() -> None:
     names = [section.__name__ for section in registry.registered_sections()]
     assert names == [
         "_pipeline_targets", "_pipeline_verdicts", "_async_modes", "_mfu", "_straggler",
-        "_recurrent", "_feed_forward", "_language_model", "_time_to_quality", "_k_map", "_gpu",
-        "_simulated",
+        "_recurrent", "_feed_forward", "_train_async_modes", "_language_model",
+        "_time_to_quality", "_k_map", "_gpu", "_simulated",
     ]  # fmt: skip
 
 

@@ -47,7 +47,7 @@ def _feed_forward(run_dir: Path) -> Section | None:
     return ff_section(run_dir)
 
 
-def _asynchronous_modes(run_dir: Path) -> Section | None:
+def _train_async_modes(run_dir: Path) -> Section | None:
     """Each asynchronous mode's staleness or local-loss cost beside DNI's, paired by seed."""
     from dnibench.studies.train.async_section import async_section
 
@@ -78,5 +78,5 @@ KIND: BenchmarkKind[TrainResult] = BenchmarkKind(
 )
 
 STUDY = Study(
-    "train", rank=20, kinds=(KIND,), sections=(_feed_forward, _asynchronous_modes, _language_model)
+    "train", rank=20, kinds=(KIND,), sections=(_feed_forward, _train_async_modes, _language_model)
 )

@@ -33,13 +33,21 @@ def test_kmap_runs_k2_to_4_on_report_seeds_and_k2_is_the_ttq_pipeline() -> None:
             assert (spec.steps, spec.eval_every) == (same.steps, same.eval_every)
 
 
-def test_kmap_replays_every_mode_of_the_workload_beyond_k2() -> None:
+# Cut from the K map for the 60-minute budget (suites/ttq.toml's top says which run chose it):
+# cdni and unlock entirely; pipedream-2bw and pipemare-plain beyond K = 2, where the map
+# extrapolates them from the ttq run's own samples.
+CUT = {"cdni", "unlock", "pipedream-2bw", "pipemare-plain"}
+
+
+def test_kmap_replays_every_mode_of_the_workload_beyond_k2_but_the_budget_cuts() -> None:
     suite = load_suite_profile("ttq")
     ttq_modes = {item.spec.mode for item in suite.items if item.kind == "ttq" and item.spec
                  and item.name.startswith("mnist1d-mlp")}  # fmt: skip
     peers = {m for m in ttq_modes if get_mode(m).family is Family.PEER}
+    assert ttq_modes >= CUT  # the cut modes are still timed to quality
     for k in (3, 4):
         modes = {item.spec.mode for item in suite.items
                  if item.kind == KMAP and item.spec and item.spec.stages == k}  # fmt: skip
         # gpipe and zb train as 1f1b does (the map copies 1f1b's samples); no PyTorch peer
-        assert modes == ttq_modes - peers - {"gpipe", "zb"}, k
+        assert modes == ttq_modes - peers - {"gpipe", "zb"} - CUT, k
+        assert {"dni", "1f1b"} <= modes

@@ -87,8 +87,8 @@ def test_the_lm_workload_is_sized_for_the_toy_rule_and_its_budget() -> None:
         assert sum(spec.balance or ()) == spec.depth + 1  # embedding + blocks + head
         assert spec.steps % spec.eval_every == 0 and config.held_out > 0
         assert spec.batch_size % spec.microbatches == 0
-    # the whole LM share: 6 regimes x 5 seeds and 6 x 3 throughput launches
-    assert sum(item.repeats for item in items) == 6 * 5 + 6 * 3
+    # the whole LM share: 6 regimes x 5 seeds and 6 x 2 throughput launches
+    assert sum(item.repeats for item in items) == 6 * 5 + 6 * 2
 
 
 def test_the_gpu_profile_runs_the_lm_alone_in_bf16_on_one_gpu() -> None:
