@@ -193,11 +193,14 @@ def _check_lines(
             word = Verdict.MET if abs(error) <= ERROR_GOAL else Verdict.MISSED
             verdict, premise = str(word), ""
         else:
+            # Both "never" agree on samples but leave no time to compare: the check is of times.
             both_never = math.isinf(predicted) and math.isinf(measured)
-            verdict = str(Verdict.MET if both_never else Verdict.NOT_TESTABLE)
-            premise = "" if both_never else "the target is reached by one side only"
-            if both_never:
-                verdict += ": both never reach the target"
+            verdict = str(Verdict.NOT_TESTABLE)
+            premise = (
+                "neither the prediction nor the run reaches the target: no time to compare"
+                if both_never
+                else "the target is reached by one side only"
+            )
         records.append(
             VerdictRecord(
                 STUDY,

@@ -120,3 +120,21 @@ def test_a_fixed_order_mode_not_replayed_at_the_ttq_k_takes_the_ttq_samples(run_
         line for line in section.markdown.splitlines() if line.startswith("| 1f1b | 2 | 4 |")
     )
     assert "| 17920 | 17920 |" in check  # the prediction still has its samples
+
+
+def test_the_time_check_is_not_testable_where_neither_side_reaches_the_target(
+    tmp_path: Path,
+) -> None:
+    """On the committed whole run, dni never reaches its target, replayed or measured: the
+    check of predicted against measured *time* has nothing to compare, so it is not met."""
+    full = Path(__file__).parents[3] / "reports" / "ttq-full-cpu2-2026-12-03"
+    out = tmp_path / "run"
+    shutil.copytree(full, out)
+    section = kmap_section(out)
+    assert section is not None
+    checks = {r.claim.split(":")[0]: r for r in section.verdicts if "within" in r.claim}
+    dni = checks["mnist1d-mlp dni"]
+    assert dni.verdict == "not testable" and "neither" in dni.premise
+    assert math.isnan(dni.estimate)
+    one_f_one_b = checks["mnist1d-mlp 1f1b"]  # both reach it: a real error, within 25%
+    assert one_f_one_b.verdict == "met" and abs(one_f_one_b.estimate) <= 0.25
