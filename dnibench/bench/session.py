@@ -30,6 +30,7 @@ from dnibench.rundir.reader import status_rows
 from dnibench.runtimes.harness import RankFailure
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.studies.item import Item
+from dnibench.studies.kmap import KMAP
 from dnibench.studies.registry import benchmark_kind
 
 FAILED = "failed"
@@ -60,7 +61,9 @@ def prepare_run_dir(
     entries = [Item.of(i) if isinstance(i, BenchSpec) else i for i in items]
     config = {"benchmarks": [_config_entry(item) for item in entries], **(extra or {})}
     specs = [item.spec for item in entries if item.spec is not None]
-    world = max((spec.world_size for spec in specs), default=1)
+    # A kmap replay trains all its K stages in one process: its K is no process group's size.
+    ranked = [item.spec for item in entries if item.spec is not None and item.kind != KMAP]
+    world = max((spec.world_size for spec in ranked), default=1)
     backend = specs[0].backend if specs else "gloo"
     finger = fingerprint(backend, world, sorted({spec.dtype for spec in specs}))
     writer.prepare(out, config, finger, keep_all_traces=keep_all_traces)

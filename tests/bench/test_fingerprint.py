@@ -97,3 +97,18 @@ def test_the_fingerprint_records_the_run_dtypes_with_the_measured_peak(monkeypat
     assert recorded["dtypes"] == ["bf16", "fp32"]
     assert recorded["peak_bf16"] == recorded["peak_fp32"] == 1.0
     assert "dtypes" not in module.fingerprint()  # no pipeline, no probe
+
+
+def test_the_world_size_is_the_largest_process_group_not_a_kmap_replays_k(
+    tmp_path: Path,
+) -> None:
+    """The ttq suite's kmap entries replay K = 4 stages in one process; its pipelines run 2
+    ranks: the run's fingerprint says 2 (the committed ttq-full run said 4)."""
+    from dnibench.bench.session import prepare_run_dir
+    from dnibench.suites import load_suite
+
+    items = load_suite("ttq").items
+    assert max(i.spec.stages for i in items if i.kind == "kmap" and i.spec) == 4
+    prepare_run_dir(tmp_path / "run", items)
+    finger = json.loads((tmp_path / "run" / "fingerprint.json").read_text())
+    assert finger["world_size"] == 2
