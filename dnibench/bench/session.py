@@ -30,7 +30,6 @@ from dnibench.rundir.reader import status_rows
 from dnibench.runtimes.harness import RankFailure
 from dnibench.runtimes.spec import BenchSpec
 from dnibench.studies.item import Item
-from dnibench.studies.kmap import KMAP
 from dnibench.studies.registry import benchmark_kind
 
 FAILED = "failed"
@@ -61,8 +60,12 @@ def prepare_run_dir(
     entries = [Item.of(i) if isinstance(i, BenchSpec) else i for i in items]
     config = {"benchmarks": [_config_entry(item) for item in entries], **(extra or {})}
     specs = [item.spec for item in entries if item.spec is not None]
-    # A kmap replay trains all its K stages in one process: its K is no process group's size.
-    ranked = [item.spec for item in entries if item.spec is not None and item.kind != KMAP]
+    # A parallel kind (kmap's replay, train) runs all its stages in one process: no group.
+    ranked = [
+        item.spec
+        for item in entries
+        if item.spec is not None and not benchmark_kind(item.kind).parallel
+    ]
     world = max((spec.world_size for spec in ranked), default=1)
     backend = specs[0].backend if specs else "gloo"
     finger = fingerprint(backend, world, sorted({spec.dtype for spec in specs}))
