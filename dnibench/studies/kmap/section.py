@@ -334,14 +334,11 @@ def _workload(
         (f"target {target:.4f}", target),
         (f"{LOW_SHARE:g} x best", LOW_SHARE * best),
     ):
-        fixed_here = fixed
-        if quality != target:
+        if quality == target:
+            fixed_here, by_mode = fixed, samples
+        else:
             fixed_here = _fixed_order_from_ttq(run_dir, workload, curves, quality)
-        by_mode = (
-            samples
-            if quality == target
-            else _by_mode(benches, _samples(benches, curves, quality), fixed_here)
-        )
+            by_mode = _by_mode(benches, _samples(benches, curves, quality), fixed_here)
         extra = _asynchronous_from_ttq(fixed_here, set(by_mode))
         by_mode = {**by_mode, **extra}
         cells = beat_map(predict_times(by_mode, throughput, STAGES, MICROBATCHES, RULE), exact)
